@@ -1,0 +1,1 @@
+"""ryu_apps package."""
