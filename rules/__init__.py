@@ -1,0 +1,1 @@
+"""OpenFlow rule plans as plain data: matches, actions, meters, cookies, priority bands."""

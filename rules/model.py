@@ -1,0 +1,89 @@
+"""Flow rules and meters as plain, hashable data; the Ryu adapter turns them into messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+ETH_TYPE_IPV4 = 0x0800
+ETH_TYPE_ARP = 0x0806
+ETH_TYPE_LLDP = 0x88CC
+ETH_TYPE_IPV6 = 0x86DD
+BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
+IP_PROTO_TCP = 6
+IP_PROTO_UDP = 17
+
+PORT_CONTROLLER = 0xFFFFFFFD
+PORT_IN_PORT = 0xFFFFFFF8
+
+
+@dataclass(frozen=True)
+class Match:
+    """An OpenFlow 1.3 match; ``None`` fields are wildcards. Names follow OXM (ryu OFPMatch)."""
+
+    in_port: int | None = None
+    eth_type: int | None = None
+    eth_src: str | None = None
+    eth_dst: str | None = None
+    ipv4_src: str | None = None
+    ipv4_dst: str | None = None
+    ip_proto: int | None = None
+    tcp_src: int | None = None
+    tcp_dst: int | None = None
+    udp_src: int | None = None
+    udp_dst: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The set fields, as keyword arguments for ``OFPMatch``."""
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
+        }
+
+    def matches(self, packet: dict[str, Any]) -> bool:
+        """True if a packet (a dict of header fields, plus ``in_port``) matches."""
+        return all(packet.get(k) == v for k, v in self.to_dict().items())
+
+
+@dataclass(frozen=True)
+class Output:
+    """Send the packet out of ``port`` (a port number or PORT_CONTROLLER / PORT_IN_PORT)."""
+
+    port: int
+
+
+Action = Output
+
+
+@dataclass(frozen=True)
+class FlowRule:
+    """One flow entry for switch ``dpid``. No actions means drop."""
+
+    dpid: int
+    priority: int
+    match: Match
+    actions: tuple[Action, ...] = ()
+    cookie: int = 0
+    meter_id: int | None = None
+    table_id: int = 0
+    idle_timeout: int = 0
+    hard_timeout: int = 0
+
+    @property
+    def key(self) -> tuple[int, int, int, Match]:
+        """What identifies the entry in a switch's table (OpenFlow: table, priority, match)."""
+        return (self.dpid, self.table_id, self.priority, self.match)
+
+    def out_ports(self) -> list[int]:
+        """Ports this rule outputs to."""
+        return [a.port for a in self.actions]
+
+
+@dataclass(frozen=True)
+class MeterSpec:
+    """A drop-band meter on switch ``dpid``: at most ``rate_kbps`` with ``burst_kb`` burst."""
+
+    dpid: int
+    meter_id: int
+    rate_kbps: int
+    burst_kb: int
+    cookie: int = 0

@@ -1,0 +1,10 @@
+"""Priority bands of table 0, lowest to highest. Bands never overlap."""
+
+TABLE_MISS = 0
+BASELINE_DROP = 10  # broadcast arriving on a non-tree port, IPv6
+BASELINE_FLOOD = 100  # spanning-tree broadcast
+BASELINE_UNICAST = 1_000  # reactive shortest path
+RESERVATION = 20_000  # stitched segments (requests, forecasts, intents)
+RESERVATION_MOVE = 20_001  # the new path of a make-before-break move, above the old one
+CONTROL = 60_000  # LLDP and ARP to the controller
+ISOLATION = 65_000  # isolation drops win over everything else
