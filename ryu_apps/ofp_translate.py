@@ -1,0 +1,101 @@
+"""Turn rule plans (plain data from ``rules.model``) into OpenFlow 1.3 messages for Ryu."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rules.cookies import MASK_ALL
+from rules.model import FlowRule, MeterSpec
+
+
+def _instructions(dp: Any, rule: FlowRule) -> list[Any]:
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    inst: list[Any] = []
+    if rule.meter_id is not None:
+        inst.append(parser.OFPInstructionMeter(rule.meter_id, ofp.OFPIT_METER))
+    if rule.actions:
+        actions = [parser.OFPActionOutput(a.port, ofp.OFPCML_NO_BUFFER) for a in rule.actions]
+        inst.append(parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions))
+    return inst
+
+
+def flow_add(dp: Any, rule: FlowRule) -> Any:
+    """An OFPFC_ADD for ``rule`` (replaces an entry with the same match and priority)."""
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    return parser.OFPFlowMod(
+        datapath=dp,
+        cookie=rule.cookie,
+        table_id=rule.table_id,
+        command=ofp.OFPFC_ADD,
+        idle_timeout=rule.idle_timeout,
+        hard_timeout=rule.hard_timeout,
+        priority=rule.priority,
+        buffer_id=ofp.OFP_NO_BUFFER,
+        flags=ofp.OFPFF_SEND_FLOW_REM if rule.idle_timeout else 0,
+        match=parser.OFPMatch(**rule.match.to_dict()),
+        instructions=_instructions(dp, rule),
+    )
+
+
+def flow_delete_strict(dp: Any, rule: FlowRule) -> Any:
+    """Delete exactly the entry ``rule`` names (table, priority, match), if its cookie matches."""
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    return parser.OFPFlowMod(
+        datapath=dp,
+        cookie=rule.cookie,
+        cookie_mask=MASK_ALL,
+        table_id=rule.table_id,
+        command=ofp.OFPFC_DELETE_STRICT,
+        priority=rule.priority,
+        out_port=ofp.OFPP_ANY,
+        out_group=ofp.OFPG_ANY,
+        match=parser.OFPMatch(**rule.match.to_dict()),
+    )
+
+
+def flow_delete_cookie(dp: Any, cookie: int, cookie_mask: int) -> Any:
+    """Delete every entry in every table whose cookie matches under the mask."""
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    return parser.OFPFlowMod(
+        datapath=dp,
+        cookie=cookie,
+        cookie_mask=cookie_mask,
+        table_id=ofp.OFPTT_ALL,
+        command=ofp.OFPFC_DELETE,
+        out_port=ofp.OFPP_ANY,
+        out_group=ofp.OFPG_ANY,
+        match=parser.OFPMatch(),
+    )
+
+
+def meter_add(dp: Any, meter: MeterSpec, modify: bool = False) -> Any:
+    """An OFPMeterMod adding (or modifying) a drop-band meter in kbit/s with burst."""
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    band = parser.OFPMeterBandDrop(rate=meter.rate_kbps, burst_size=meter.burst_kb)
+    return parser.OFPMeterMod(
+        datapath=dp,
+        command=ofp.OFPMC_MODIFY if modify else ofp.OFPMC_ADD,
+        flags=ofp.OFPMF_KBPS | ofp.OFPMF_BURST | ofp.OFPMF_STATS,
+        meter_id=meter.meter_id,
+        bands=[band],
+    )
+
+
+def meter_delete(dp: Any, meter_id: int) -> Any:
+    """An OFPMeterMod deleting a meter."""
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    return parser.OFPMeterMod(
+        datapath=dp, command=ofp.OFPMC_DELETE, flags=0, meter_id=meter_id, bands=[]
+    )
+
+
+def packet_out(dp: Any, port: int, data: bytes, in_port: int | None = None) -> Any:
+    """Send raw bytes out of ``port`` (OFPP_CONTROLLER as in_port unless given)."""
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    return parser.OFPPacketOut(
+        datapath=dp,
+        buffer_id=ofp.OFP_NO_BUFFER,
+        in_port=ofp.OFPP_CONTROLLER if in_port is None else in_port,
+        actions=[parser.OFPActionOutput(port, 0)],
+        data=data,
+    )
