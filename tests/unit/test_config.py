@@ -1,0 +1,87 @@
+"""Config validation: good files load, bad ones name the field and change nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vnstitch.config import ConfigError, load_config
+
+GOOD = """
+[controller]
+probe_interval_s = 0.5
+
+[[switch]]
+name = "vns1"
+zone = "blue"
+
+[[switch]]
+dpid = "0000000000000002"
+
+[[link]]
+a = "vns1"
+b = "vns2"
+capacity_mbps = 20
+zone = "blue"
+
+[[host]]
+name = "h1"
+mac = "00:00:00:00:00:01"
+ip = "10.0.0.1"
+switch = "vns1"
+port = 1
+zone = "pci"
+cpu = 4
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return path
+
+
+def test_good_config_loads_zones_capacities_and_inventory(tmp_path: Path) -> None:
+    cfg = load_config(_write(tmp_path, GOOD))
+    assert cfg.controller.probe_interval_s == 0.5
+    zones = cfg.zone_map()
+    assert zones.switch_zone(1, "vns1") == "blue"
+    assert zones.switch_zone(2, "vns2") == "default"
+    assert zones.link_capacity("vns2", "vns1") == 20
+    assert zones.link_zone("vns1", "vns2") == "blue"
+    assert zones.host_zone("h1", None, "x") == "pci"
+    assert zones.host_name_for("10.0.0.1", "zz") == "h1"
+    assert cfg.hosts[0].cpu == 4
+
+
+def test_no_path_means_defaults() -> None:
+    cfg = load_config(None)
+    assert cfg.hosts == () and cfg.controller.link_timeout_s > cfg.controller.probe_interval_s
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("[controller]\nprobe_interval = 1\n", "unknown option 'probe_interval'"),
+        ("[controller]\nprobe_interval_s = -1\n", "probe_interval_s must be a number"),
+        ("[[host]]\nname='h1'\nmac='zz'\nswitch='s'\nport=1\n", "mac is not a MAC"),
+        (
+            "[[host]]\nname='h1'\nmac='00:00:00:00:00:01'\nswitch='nowhere'\nport=1\n",
+            "switch 'nowhere', which no [[switch]] declares",
+        ),
+        ("[[switch]]\nzone='a'\n", "needs a name or a dpid"),
+        ("[[switch]]\ndpid='xyz'\n", "dpid must be up to 16 hex digits"),
+        ("this is = = not toml", "not valid TOML"),
+        ("bogus = 1\n", "unknown option 'bogus'"),
+    ],
+)
+def test_bad_config_names_the_problem(tmp_path: Path, text: str, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    assert needle in str(info.value)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path / "absent.toml")

@@ -1,0 +1,109 @@
+"""The NTD graph: switches, links, ports, hosts and the versioned event log."""
+
+from __future__ import annotations
+
+from topology.database import TopologyDatabase
+from topology.model import Attachment, Host, LinkId, Port
+from topology.zones import ZoneMap
+
+
+def _db(zones: ZoneMap | None = None) -> TopologyDatabase:
+    db = TopologyDatabase(zones, default_capacity_mbps=1000)
+    db.add_switch(1, [Port(1), Port(2), Port(3, speed_mbps=100)], 0.0, "vns1")
+    db.add_switch(2, [Port(1), Port(2)], 0.0, "vns2")
+    return db
+
+
+AB = LinkId(1, 2, 2, 2)
+
+
+def test_link_appears_in_graph_with_unknown_latency_and_capacity() -> None:
+    db = _db()
+    db.link_seen(AB, 1.0)
+    edge = db.graph.edges[1, 2]
+    assert edge["latency_ms"] is None and edge["capacity_mbps"] == 1000
+    assert db.to_dict()["links"][0]["latency_ms"] is None
+    db.set_link_latency(AB, 4.5, 2.0)
+    assert db.graph.edges[1, 2]["latency_ms"] == 4.5
+
+
+def test_capacity_from_config_else_port_speed() -> None:
+    zones = ZoneMap()
+    zones.set_link("vns1", "vns2", "blue", 20.0)
+    db = _db(zones)
+    db.link_seen(AB, 1.0)
+    db.link_seen(AB.reverse(), 1.0)
+    assert db.links[AB].capacity_mbps == 20 and db.links[AB].zone == "blue"
+    db2 = _db()
+    db2.link_seen(LinkId(1, 3, 2, 1), 1.0)
+    assert db2.links[LinkId(1, 3, 2, 1)].capacity_mbps == 100
+
+
+def test_port_down_removes_links_at_once_and_emits_events() -> None:
+    db = _db()
+    db.link_seen(AB, 1.0)
+    db.link_seen(AB.reverse(), 1.0)
+    before = db.version
+    events = db.set_port(1, Port(2, up=False), 2.0)
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "port_down" and kinds.count("link_remove") == 2
+    assert not db.graph.has_edge(1, 2) and not db.graph.has_edge(2, 1)
+    assert [e.version for e in db.events_since(before)] == list(range(before + 1, db.version + 1))
+
+
+def test_silent_link_loss_expires_after_timeout() -> None:
+    db = _db()
+    db.link_seen(AB, 1.0)
+    assert db.expire_links(3.0, timeout_s=3.5) == []
+    db.link_seen(AB, 4.0)  # refreshed
+    assert db.expire_links(7.0, timeout_s=3.5) == []
+    assert [e.kind for e in db.expire_links(8.0, timeout_s=3.5)] == ["link_remove"]
+    assert AB not in db.links
+
+
+def test_hosts_learned_only_on_edge_ports_and_moves_are_events() -> None:
+    db = _db()
+    db.link_seen(AB, 1.0)
+    assert db.learn_host("00:00:00:00:00:09", "10.0.0.9", 1, 2, 1.0) is None  # inter-switch
+    ev = db.learn_host("00:00:00:00:00:01", "10.0.0.1", 1, 1, 1.0)
+    assert ev is not None and ev.kind == "host_add"
+    assert db.learn_host("00:00:00:00:00:01", "10.0.0.1", 1, 1, 2.0) is None  # no change
+    moved = db.learn_host("00:00:00:00:00:01", "10.0.0.1", 2, 1, 3.0)
+    assert moved is not None and moved.kind == "host_move"
+    host = db.find_host("10.0.0.1")
+    assert host is not None and host.attachment == Attachment(2, 1)
+
+
+def test_inventory_host_known_before_it_talks_and_zone_names_apply() -> None:
+    zones = ZoneMap(host_zones={"h1": "pci"}, host_names={"10.0.0.1": "h1"})
+    db = _db(zones)
+    db.add_inventory_host(Host("h1", "00:00:00:00:00:01", "10.0.0.1", Attachment(1, 1), "pci"), 0)
+    assert db.find_host("h1") is not None
+    db.learn_host("00:00:00:00:00:05", "10.0.0.1", 2, 1, 1.0)  # same IP, learned: named h1
+    learned = db.hosts["00:00:00:00:00:05"]
+    assert learned.name == "h1" and learned.zone == "pci"
+
+
+def test_switch_removal_takes_links_and_learned_hosts() -> None:
+    db = _db()
+    db.link_seen(AB, 1.0)
+    db.learn_host("00:00:00:00:00:02", "10.0.0.2", 2, 1, 1.0)
+    db.remove_switch(2, 5.0)
+    assert 2 not in db.graph and AB not in db.links and not db.hosts
+    doc = db.to_dict()
+    assert [s["name"] for s in doc["switches"]] == ["vns1"]
+
+
+def test_subscribers_see_every_event() -> None:
+    db = _db()
+    seen: list[str] = []
+    db.subscribe(lambda e: seen.append(e.kind))
+    db.link_seen(AB, 1.0)
+    db.set_port(1, Port(2, up=False), 2.0)
+    assert seen == ["link_add", "port_down", "link_remove"]
+
+
+def test_link_on_down_port_is_ignored() -> None:
+    db = _db()
+    db.set_port(1, Port(2, up=False), 1.0)
+    assert db.link_seen(AB, 2.0) is None and AB not in db.links
