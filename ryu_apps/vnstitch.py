@@ -14,7 +14,7 @@ import struct
 import time
 from typing import Any
 
-from oslo_config import cfg
+from ryu import cfg
 from ryu.app.wsgi import WSGIApplication
 from ryu.base import app_manager
 from ryu.controller import ofp_event
@@ -43,6 +43,7 @@ LOG = logging.getLogger("vnstitch")
 cfg.CONF.set_default("wsapi_host", "127.0.0.1")
 
 _ECHO = struct.Struct("!d")
+FLOOD_CHANGES = ("link_add", "link_remove", "switch_add", "switch_remove", "port_up", "port_down")
 _OFPP_MAX = 0xFFFFFF00
 
 
@@ -204,7 +205,9 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
 
     def _on_topology_event(self, event: Any) -> None:
         LOG.debug("topology v%d %s %s", event.version, event.kind, event.detail)
-        if event.kind in ("link_add", "link_remove", "switch_add", "switch_remove"):
+        if event.kind == "switch_add":
+            self.baseline.forget_switch(int(event.detail["dpid"], 16))
+        if event.kind in FLOOD_CHANGES:
             self._refresh_flooding()
         if event.kind in ("link_remove", "switch_remove", "port_down", "host_move"):
             self._flush_unicast()

@@ -6,7 +6,7 @@ Example::
     probe_interval_s = 1.0      # discovery/latency probes per port
     link_timeout_s = 3.5        # a link not seen for this long is gone
     default_capacity_mbps = 1000
-    host_idle_timeout_s = 0     # baseline unicast rules' idle timeout (0 = none)
+    host_idle_timeout_s = 60    # idle timeout of baseline unicast rules (0 = none)
 
     [[switch]]
     name = "vns1"               # or dpid = "0000000000000001"
@@ -92,7 +92,7 @@ class ControllerOptions:
     probe_interval_s: float = 1.0
     link_timeout_s: float = 3.5
     default_capacity_mbps: float = 1000.0
-    host_idle_timeout_s: int = 0
+    host_idle_timeout_s: int = 60
     echo_interval_s: float = 1.0
 
 
