@@ -5,8 +5,9 @@ label where it is unique, else ``label#id``); node attributes ``label``, ``lat``
 (float or None). Edge attributes ``capacity_mbps`` (float), ``latency_ms`` (one-way, from the
 great-circle distance at 5 µs per km, or None when an end has no coordinates) and
 ``capacity_source`` ("file", or "default" when any link merged into the edge had no speed).
-Parallel links are merged with summed capacity, self-loops dropped, disconnected graphs kept
-whole. Every such decision is written as one sentence into ``LoadedTopology.assumptions``.
+Parallel links are merged with summed capacity (except an SNDlib link listed once per
+direction, read as one full-duplex link), self-loops dropped, disconnected graphs kept whole.
+Every such decision is written as one sentence into ``LoadedTopology.assumptions``.
 """
 
 from __future__ import annotations
@@ -316,7 +317,35 @@ def _sndlib_topology(path: PathLike, root: ET.Element, default_mbps: float) -> L
             f"{from_modules} of {_count(len(links), 'link')} {_verb(from_modules, 'has', 'have')} "
             "no pre-installed capacity: used the largest installable module"
         )
-    return _build(path, Path(path).stem, nodes, links, default_mbps, notes)
+    return _build(path, Path(path).stem, nodes, _pair_directions(links, notes), default_mbps, notes)
+
+
+def _pair_directions(links: Sequence[_FileLink], notes: list[str]) -> list[_FileLink]:
+    """Read a link listed once per direction (A->B and B->A) as one full-duplex link.
+
+    Such a pair is the two directions of one link, not two parallel links, so capacities are
+    not summed: the smaller known one is kept.
+    """
+    waiting: dict[tuple[str, str], list[int]] = {}
+    merged: list[_FileLink] = []
+    for link in links:
+        partners = waiting.get((link.dst, link.src))
+        if link.src != link.dst and partners:
+            index = partners.pop(0)
+            first = merged[index]
+            known = [c for c in (first.capacity_mbps, link.capacity_mbps) if c is not None]
+            name = f"{first.name} (with {link.name})"
+            merged[index] = _FileLink(name, first.src, first.dst, min(known, default=None))
+            continue
+        waiting.setdefault((link.src, link.dst), []).append(len(merged))
+        merged.append(link)
+    paired = len(links) - len(merged)
+    if paired:
+        notes.append(
+            f"{2 * paired} of {_count(len(links), 'link')} come in opposite-direction pairs: "
+            "each pair read as one full-duplex link of the smaller capacity"
+        )
+    return merged
 
 
 def _sndlib_unit_scale(path: PathLike, root: ET.Element, notes: list[str]) -> float:
@@ -444,7 +473,7 @@ def _add_links(
             edge["capacity_mbps"] += capacity
             if source == "default":
                 edge["capacity_source"] = "default"
-            pair = (u, v) if (u, v) in parallel else (v, u)
+            pair = (u, v) if u <= v else (v, u)
             parallel[pair] = parallel.get(pair, 1) + 1
         else:
             graph.add_edge(u, v, capacity_mbps=capacity, capacity_source=source, latency_ms=None)

@@ -201,6 +201,36 @@ def test_sndlib_capacity_unit_converted(tmp_path: Path) -> None:
     assert load_sndlib(path).graph.edges["Aa", "Bb"]["capacity_mbps"] == 9920.0 * 1000
 
 
+def _sndlib_links(tmp_path: Path, links: list[tuple[str, str, float]]) -> Path:
+    """An SNDlib file with nodes A, B and the given links (source, target, module capacity)."""
+    body = "".join(
+        f"<link id='L{i}'><source>{u}</source><target>{v}</target><additionalModules>"
+        f"<addModule><capacity>{c}</capacity></addModule></additionalModules></link>"
+        for i, (u, v, c) in enumerate(links)
+    )
+    path = tmp_path / "directed.xml"
+    path.write_text(
+        "<network><meta><unit>MBITPERSEC</unit></meta><networkStructure><nodes>"
+        "<node id='A'/><node id='B'/></nodes>"
+        f"<links>{body}</links></networkStructure></network>"
+    )
+    return path
+
+
+def test_sndlib_opposite_directions_read_as_one_full_duplex_link(tmp_path: Path) -> None:
+    topo = load_sndlib(_sndlib_links(tmp_path, [("A", "B", 64.0), ("B", "A", 32.0)]))
+    assert topo.graph.edges["A", "B"]["capacity_mbps"] == 32.0
+    _note(topo, "2 of 2 links come in opposite-direction pairs")
+    assert not any("parallel" in a for a in topo.assumptions)
+
+
+def test_sndlib_same_direction_duplicates_still_summed(tmp_path: Path) -> None:
+    links = [("A", "B", 64.0), ("B", "A", 64.0), ("A", "B", 10.0)]
+    topo = load_sndlib(_sndlib_links(tmp_path, links))
+    assert topo.graph.edges["A", "B"]["capacity_mbps"] == 74.0
+    _note(topo, "2 parallel links merged between A and B")
+
+
 def test_load_topology_dispatches_on_content(tmp_path: Path) -> None:
     renamed = tmp_path / "network.data"
     renamed.write_bytes((FIXTURES / "sndlib_tiny.xml").read_bytes())
