@@ -29,9 +29,17 @@ from ryu.lib.packet import arp, ethernet, ipv4, packet
 from ryu.ofproto import ofproto_v1_3
 
 from forwarding.baseline import BaselineForwarding
+from resources.ledger import Ledger
+from rules.cookies import KIND_INTENT, KIND_PREDICTED, KIND_RESERVATION, Cookie
+from rules.model import FlowRule, Match
 from ryu_apps import ofp_translate as xlate
+from ryu_apps.installer import JobRunner
 from ryu_apps.probes import build_probe, parse_probe
+from ryu_apps.rest_reservations import ReservationController
 from ryu_apps.rest_topology import APP_KEY, TopologyController
+from stitcher.jobs import FlowAdd, FlowDelete, Job, JobKind
+from stitcher.reservation import Reservation, ReservationRequest, State
+from stitcher.service import Refusal, StitchService
 from topology.database import TopologyDatabase
 from topology.latency import LatencyEstimator
 from topology.model import Attachment, Host, LinkId, Port
@@ -87,10 +95,24 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
                 ),
                 self._now(),
             )
-        kwargs["wsgi"].register(TopologyController, {APP_KEY: self})
+        self.ledger: Ledger[int] = Ledger(link_headroom=opts.link_headroom)
+        self.stitcher = StitchService(self.db, self.ledger)
+        self.runner = JobRunner(self.datapaths, self._job_done, self._now)
+        self._waiters: dict[int, Any] = {}
+        self._restitch_pending = False
+        self._port_bytes: dict[tuple[int, int], tuple[float, int]] = {}
+        self.port_rate_mbps: dict[tuple[int, int], float] = {}
+        self._flow_stats: dict[int, list[Any]] = {}
+        self.audit_repairs = 0
+        wsgi = kwargs["wsgi"]
+        wsgi.register(TopologyController, {APP_KEY: self})
+        wsgi.register(ReservationController, {APP_KEY: self})
         self.db.subscribe(self._on_topology_event)
+        for spec in self.config.reservations:
+            self.stitcher.submit(spec, self._now())
         self.threads.append(hub.spawn(self._probe_loop))
         self.threads.append(hub.spawn(self._echo_loop))
+        self.threads.append(hub.spawn(self._stats_loop))
 
     @staticmethod
     def _now() -> float:
@@ -222,6 +244,156 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
             )
         if event.kind in ("link_add", "link_remove", "switch_add", "switch_remove"):
             LOG.info("topology v%d: %s", event.version, event.kind)
+        if event.kind != "link_latency" and not self._restitch_pending:
+            self._restitch_pending = True
+            hub.spawn(self._process_topology_change)
+        if event.kind == "switch_add":
+            dp = self.datapaths.get(int(event.detail["dpid"], 16))
+            if dp is not None:
+                self._request_flow_stats(dp)
+
+    # ---- stitching ----------------------------------------------------------------------
+    def _process_topology_change(self) -> None:
+        """Runs once after a burst of topology events: re-stitch what broke, retry the rest."""
+        self._restitch_pending = False
+        for job in self.stitcher.on_topology_change(self._now()):
+            self.runner.run(job)
+
+    def reserve(self, request: ReservationRequest) -> tuple[Reservation | None, Refusal | None]:
+        """Stitch a request; waits briefly for the switches to confirm (REST thread)."""
+        self.stitcher.sync_capacities()
+        res, outcome = self.stitcher.submit_or_refuse(request, self._now())
+        if isinstance(outcome, Refusal):
+            return None, outcome
+        assert res is not None
+        self._run_and_wait(res, outcome)
+        return res, None
+
+    def modify(self, res_id: int, request: ReservationRequest) -> Refusal | None:
+        """Make-before-break change of a reservation."""
+        outcome = self.stitcher.modify(res_id, request, self._now())
+        if isinstance(outcome, Refusal):
+            return outcome
+        self._run_and_wait(self.stitcher.reservations[res_id], outcome)
+        return None
+
+    def withdraw(self, res_id: int) -> None:
+        """Release a reservation and remove its rules."""
+        job = self.stitcher.release(res_id, self._now())
+        if job is not None:
+            self.runner.run(job)
+        for job in self.stitcher.on_topology_change(self._now()):
+            self.runner.run(job)
+
+    def _run_and_wait(self, res: Reservation, job: Job, timeout_s: float = 2.0) -> None:
+        event = hub.Event()
+        self._waiters[res.id] = event
+        self.runner.run(job)
+        if res.state is State.INSTALLING:
+            with hub.Timeout(timeout_s, False):
+                event.wait()
+        self._waiters.pop(res.id, None)
+
+    def _job_done(self, job: Job, ok: bool, reason: str | None) -> None:
+        now = self._now()
+        if ok:
+            self.stitcher.confirmed(job.reservation_id, job.version, now)
+            LOG.info("reservation %d v%d confirmed (%s)", job.reservation_id, job.version, job.kind)
+        else:
+            LOG.warning("reservation %d v%d failed: %s", job.reservation_id, job.version, reason)
+            for cleanup in self.stitcher.failed(job.reservation_id, job.version, reason or "", now):
+                self.runner.run(cleanup)
+        waiter = self._waiters.get(job.reservation_id)
+        if waiter is not None:
+            waiter.set()
+
+    @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
+    def _barrier_reply(self, ev: Any) -> None:
+        self.runner.barrier_reply(ev.msg.datapath.id, ev.msg.xid)
+
+    @set_ev_cls(ofp_event.EventOFPErrorMsg, [MAIN_DISPATCHER, CONFIG_DISPATCHER])
+    def _error(self, ev: Any) -> None:
+        msg = ev.msg
+        reason = f"OpenFlow error type {msg.type} code {msg.code}"
+        if not self.runner.error(msg.datapath.id, msg.xid, reason):
+            LOG.warning("switch %016x: %s (xid %d)", msg.datapath.id, reason, msg.xid)
+
+    def link_report(self) -> list[dict[str, Any]]:
+        """Capacity, reserved and measured utilisation of every directed link."""
+        out = []
+        for lid, link in sorted(self.db.links.items()):
+            entry = link.to_dict()
+            entry["reserved_mbps"] = round(self.ledger.reserved(lid), 3)
+            entry["usable_mbps"] = round(self.ledger.usable(lid), 3)
+            entry["measured_mbps"] = self.port_rate_mbps.get((lid.src, lid.src_port))
+            out.append(entry)
+        return out
+
+    # ---- statistics and audit -------------------------------------------------------------
+    def _stats_loop(self) -> None:
+        since_audit = 0.0
+        while True:
+            opts = self.config.controller
+            for dp in list(self.datapaths.values()):
+                dp.send_msg(dp.ofproto_parser.OFPPortStatsRequest(dp, 0, dp.ofproto.OFPP_ANY))
+            self.runner.expire(timeout_s=5.0)
+            since_audit += opts.stats_interval_s
+            if since_audit >= opts.audit_interval_s:
+                since_audit = 0.0
+                for dp in list(self.datapaths.values()):
+                    self._request_flow_stats(dp)
+            hub.sleep(opts.stats_interval_s)
+
+    @set_ev_cls(ofp_event.EventOFPPortStatsReply, MAIN_DISPATCHER)
+    def _port_stats(self, ev: Any) -> None:
+        now = self._now()
+        dpid = ev.msg.datapath.id
+        for stat in ev.msg.body:
+            key = (dpid, stat.port_no)
+            prev = self._port_bytes.get(key)
+            self._port_bytes[key] = (now, stat.tx_bytes)
+            if prev is not None and now > prev[0]:
+                rate = (stat.tx_bytes - prev[1]) * 8 / (now - prev[0]) / 1e6
+                self.port_rate_mbps[key] = round(max(rate, 0.0), 3)
+
+    def _request_flow_stats(self, dp: Any) -> None:
+        parser = dp.ofproto_parser
+        self._flow_stats[dp.id] = []
+        dp.send_msg(parser.OFPFlowStatsRequest(dp, table_id=0))
+
+    @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
+    def _flow_stats_reply(self, ev: Any) -> None:
+        msg = ev.msg
+        dpid = msg.datapath.id
+        parts = self._flow_stats.setdefault(dpid, [])
+        parts.extend(msg.body)
+        if msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE:
+            return
+        observed = self._flow_stats.pop(dpid, [])
+        if self.runner.busy():
+            return  # rules in flight: audit next round
+        self._audit(msg.datapath, observed)
+
+    def _audit(self, dp: Any, observed: list[Any]) -> None:
+        """Re-install expected reservation rules that are missing; remove ones nobody owns."""
+        expected = {(r.priority, r.match, r.cookie): r for r in self.stitcher.expected_rules(dp.id)}
+        seen = set()
+        ops: list[Any] = []
+        for stat in observed:
+            kind = Cookie.decode(stat.cookie).kind
+            if kind not in (KIND_RESERVATION, KIND_PREDICTED, KIND_INTENT):
+                continue
+            match = _match_from_ofp(stat.match)
+            key = (stat.priority, match, stat.cookie)
+            if key in expected:
+                seen.add(key)
+            else:
+                ops.append(FlowDelete(FlowRule(dp.id, stat.priority, match, (), stat.cookie)))
+        ops += [FlowAdd(rule) for key, rule in expected.items() if key not in seen]
+        if ops:
+            self.audit_repairs += len(ops)
+            LOG.info("audit of %016x: %d repairs", dp.id, len(ops))
+            self.runner.run(Job(0, 0, JobKind.REPAIR, [ops]))
 
     def _refresh_flooding(self) -> None:
         deletes, adds = self.baseline.flood_update(self.db)
@@ -318,6 +490,15 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
             out = self.datapaths.get(dst.attachment.dpid)
             if out is not None:
                 out.send_msg(xlate.packet_out(out, dst.attachment.port, data))
+
+
+_MATCH_FIELDS = set(Match.__dataclass_fields__)
+
+
+def _match_from_ofp(ofp_match: Any) -> Match:
+    """The Match a switch reports, in our data form (fields we never set are ignored)."""
+    fields = {k: v for k, v in ofp_match.items() if k in _MATCH_FIELDS}
+    return Match(**fields)
 
 
 def _arp_reply(src_mac: str, src_ip: str, dst_mac: str, dst_ip: str) -> bytes:

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stitcher.request_body import parse_request
+from stitcher.reservation import Origin, RequestError, ReservationRequest
 from topology.model import DEFAULT_ZONE
 from topology.zones import ZoneMap
 
@@ -94,6 +96,9 @@ class ControllerOptions:
     default_capacity_mbps: float = 1000.0
     host_idle_timeout_s: int = 60
     echo_interval_s: float = 1.0
+    link_headroom: float = 0.1
+    stats_interval_s: float = 2.0
+    audit_interval_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ class Config:
     switches: tuple[SwitchSpec, ...] = ()
     links: tuple[LinkSpec, ...] = ()
     hosts: tuple[HostSpec, ...] = field(default_factory=tuple)
+    reservations: tuple[ReservationRequest, ...] = ()
 
     def zone_map(self) -> ZoneMap:
         """The zones, capacities and host names this config declares."""
@@ -160,6 +166,9 @@ def _controller(raw: dict[str, Any]) -> ControllerOptions:
             _number(raw, "host_idle_timeout_s", where, defaults.host_idle_timeout_s, 0)
         ),
         echo_interval_s=_number(raw, "echo_interval_s", where, defaults.echo_interval_s, 0.05),
+        link_headroom=_number(raw, "link_headroom", where, defaults.link_headroom, 0.0),
+        stats_interval_s=_number(raw, "stats_interval_s", where, defaults.stats_interval_s, 0.1),
+        audit_interval_s=_number(raw, "audit_interval_s", where, defaults.audit_interval_s, 0.5),
     )
 
 
@@ -224,7 +233,7 @@ def _tables(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 def parse_config(doc: dict[str, Any]) -> Config:
     """Validate a parsed TOML document into a :class:`Config`."""
-    _check_keys(doc, {"controller", "switch", "link", "host"}, "config")
+    _check_keys(doc, {"controller", "switch", "link", "host", "reservation"}, "config")
     raw_ctl = doc.get("controller", {})
     if not isinstance(raw_ctl, dict):
         raise ConfigError("[controller] must be a table", "controller")
@@ -243,7 +252,16 @@ def parse_config(doc: dict[str, Any]) -> Config:
         dupes = {v for v in values if values.count(v) > 1}
         if dupes:
             raise ConfigError(f"duplicate host {kind}: {', '.join(sorted(dupes))}", kind)
-    return Config(_controller(raw_ctl), switches, links, hosts)
+    reservations = []
+    for i, raw in enumerate(_tables(doc, "reservation")):
+        try:
+            reservations.append(parse_request(raw, Origin.CONFIG, f"config#{i + 1}"))
+        except RequestError as exc:
+            raise ConfigError(f"[[reservation]] #{i + 1}: {exc}", exc.field) from exc
+    ctl = _controller(raw_ctl)
+    if ctl.link_headroom >= 1:
+        raise ConfigError("[controller].link_headroom must be below 1", "link_headroom")
+    return Config(ctl, switches, links, hosts, tuple(reservations))
 
 
 def load_config(path: str | Path | None) -> Config:

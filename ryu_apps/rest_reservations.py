@@ -1,0 +1,103 @@
+"""REST routes of the stitcher: ``/v1/reservations`` and ``/v1/links``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ryu.app.wsgi import ControllerBase, route
+
+from ryu_apps.rest_common import error_response, json_response
+from ryu_apps.rest_topology import APP_KEY
+from stitcher.request_body import parse_request
+from stitcher.reservation import RequestError, State
+
+MAX_BODY = 64 * 1024
+
+
+def _body(req: Any) -> Any:
+    if req.content_length is not None and req.content_length > MAX_BODY:
+        raise RequestError(f"body larger than {MAX_BODY} bytes", None)
+    raw = req.body
+    if len(raw) > MAX_BODY:
+        raise RequestError(f"body larger than {MAX_BODY} bytes", None)
+    try:
+        return json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestError(f"the body is not valid JSON: {exc}", None) from exc
+
+
+class ReservationController(ControllerBase):  # type: ignore[misc]
+    """Create, list, change and withdraw reservations; link usage."""
+
+    def __init__(self, req: Any, link: Any, data: dict[str, Any], **config: Any) -> None:
+        super().__init__(req, link, data, **config)
+        self.app = data[APP_KEY]
+
+    @route("reservations", "/v1/reservations", methods=["POST"])
+    def create(self, req: Any, **_kwargs: Any) -> Any:
+        """Stitch a reservation: 201 ACTIVE/FAILED, 202 INSTALLING, 409 no path, 400 bad."""
+        try:
+            request = parse_request(_body(req))
+        except RequestError as exc:
+            return error_response(400, str(exc), exc.field)
+        res, refusal = self.app.reserve(request)
+        if res is None:
+            body = {"error": refusal.reason, "field": None, **refusal.to_dict()}
+            return json_response(body, 409)
+        status = 202 if res.state is State.INSTALLING else 201
+        return json_response(res.to_dict(), status)
+
+    @route("reservations", "/v1/reservations", methods=["GET"])
+    def list_all(self, req: Any, **_kwargs: Any) -> Any:
+        """Every reservation not released."""
+        return json_response({"reservations": [r.to_dict() for r in self.app.stitcher.live()]})
+
+    def _find(self, res_id: str) -> Any:
+        try:
+            return self.app.stitcher.reservations.get(int(res_id))
+        except ValueError:
+            return None
+
+    @route("reservations", "/v1/reservations/{res_id}", methods=["GET"])
+    def show(self, req: Any, res_id: str, **_kwargs: Any) -> Any:
+        """One reservation."""
+        res = self._find(res_id)
+        if res is None:
+            return error_response(404, f"no reservation {res_id!r}", "id")
+        return json_response(res.to_dict())
+
+    @route("reservations", "/v1/reservations/{res_id}", methods=["DELETE"])
+    def delete(self, req: Any, res_id: str, **_kwargs: Any) -> Any:
+        """Withdraw a reservation: its rules go (ingress first), its resources are freed."""
+        res = self._find(res_id)
+        if res is None or res.state is State.RELEASED:
+            return error_response(404, f"no reservation {res_id!r}", "id")
+        self.app.withdraw(res.id)
+        return json_response(res.to_dict())
+
+    @route("reservations", "/v1/reservations/{res_id}", methods=["PATCH"])
+    def modify(self, req: Any, res_id: str, **_kwargs: Any) -> Any:
+        """Change bandwidth or constraints: a make-before-break move onto the new plan."""
+        res = self._find(res_id)
+        if res is None or res.state is State.RELEASED:
+            return error_response(404, f"no reservation {res_id!r}", "id")
+        try:
+            body = _body(req)
+            if not isinstance(body, dict):
+                raise RequestError("the body must be a JSON object", None)
+            merged = {**res.request.to_dict(), **body}
+            for key in ("origin", "origin_ref"):
+                merged.pop(key, None)
+            request = parse_request(merged, res.request.origin, res.request.origin_ref)
+        except RequestError as exc:
+            return error_response(400, str(exc), exc.field)
+        refusal = self.app.modify(res.id, request)
+        if refusal is not None:
+            return json_response({"error": refusal.reason, "field": None, **refusal.to_dict()}, 409)
+        return json_response(res.to_dict(), 202 if res.state is State.INSTALLING else 200)
+
+    @route("links", "/v1/links", methods=["GET"])
+    def links(self, req: Any, **_kwargs: Any) -> Any:
+        """Every directed link: capacity, reserved and measured utilisation in Mbit/s."""
+        return json_response({"links": self.app.link_report()})

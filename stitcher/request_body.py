@@ -1,0 +1,81 @@
+"""Parse and validate a ``POST /v1/reservations`` JSON body into a ReservationRequest."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from stitcher.reservation import Origin, RequestError, ReservationRequest
+
+FIELDS = {
+    "src",
+    "dst",
+    "bandwidth_mbps",
+    "max_latency_ms",
+    "zones",
+    "avoid_zones",
+    "bidirectional",
+    "ip_proto",
+    "dst_port",
+}
+
+
+def _number(body: dict[str, Any], key: str) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise RequestError(f"{key} must be a number, got {value!r}", key)
+    return float(value)
+
+
+def _zones(body: dict[str, Any], key: str) -> frozenset[str] | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(z, str) and z for z in value):
+        raise RequestError(f"{key} must be a list of zone names", key)
+    return frozenset(value)
+
+
+def _endpoint(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise RequestError(f"{key} is required: a host name, IPv4 or MAC address", key)
+    return value.strip()
+
+
+def _int(body: dict[str, Any], key: str, low: int, high: int) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise RequestError(f"{key} must be an integer in {low}..{high}, got {value!r}", key)
+    return value
+
+
+def parse_request(
+    body: Any, origin: Origin = Origin.REQUEST, origin_ref: str | None = None
+) -> ReservationRequest:
+    """Validate a decoded JSON body; raises RequestError naming the bad field."""
+    if not isinstance(body, dict):
+        raise RequestError("the body must be a JSON object", None)
+    unknown = sorted(set(body) - FIELDS)
+    if unknown:
+        raise RequestError(f"unknown field {unknown[0]!r}", unknown[0])
+    bidirectional = body.get("bidirectional", True)
+    if not isinstance(bidirectional, bool):
+        raise RequestError("bidirectional must be true or false", "bidirectional")
+    return ReservationRequest(
+        src=_endpoint(body, "src"),
+        dst=_endpoint(body, "dst"),
+        bandwidth_mbps=_number(body, "bandwidth_mbps") or 0.0,
+        max_latency_ms=_number(body, "max_latency_ms"),
+        zones=_zones(body, "zones"),
+        avoid_zones=_zones(body, "avoid_zones") or frozenset(),
+        bidirectional=bidirectional,
+        ip_proto=_int(body, "ip_proto", 0, 255),
+        dst_port=_int(body, "dst_port", 1, 65535),
+        origin=origin,
+        origin_ref=origin_ref,
+    )

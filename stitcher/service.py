@@ -1,0 +1,363 @@
+"""The virtual network stitcher (VNS): the seed's algorithm, reservation lifecycle, re-stitch.
+
+``stitch`` follows SEED.md: candidate paths from the NTD filtered by latency, bandwidth and
+zone (``stitcher.paths``), the cheapest chosen (``stitcher.cost``), resources checked and
+allocated all-or-nothing with the RM (``resources.ledger``), rules and meters compiled
+(``stitcher.plan``) into an install :class:`Job`, and the segment recorded. The service never
+talks to a switch: it returns jobs; the adapter runs them and reports back with
+:meth:`confirmed` or :meth:`failed`. Time is always a parameter.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from resources.admission import InsufficientResources
+from resources.keys import NodeResource, ResourceKind
+from resources.ledger import Ledger
+from rules.model import FlowRule
+from stitcher.jobs import FlowAdd, FlowDelete, Job, JobKind, MeterAdd, MeterDelete, Op
+from stitcher.path_results import NoPath, PathFound, PathRequest
+from stitcher.paths import PathSearch
+from stitcher.plan import compile_plan, meter_rate_mbps
+from stitcher.reservation import (
+    Origin,
+    PathPlan,
+    Reservation,
+    ReservationRequest,
+    State,
+)
+from topology.database import TopologyDatabase
+from topology.model import Host, LinkId
+
+LOG = logging.getLogger(__name__)
+
+SWITCH_METERS = 262_144  # OVS meter table size (ovs-ofctl meter-features)
+SWITCH_FLOWS = 1_000_000
+LIVE = (State.PENDING, State.INSTALLING, State.ACTIVE, State.DEGRADED)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request cannot be stitched now: the constraint no path met, and the near miss."""
+
+    constraint: str
+    reason: str
+    near_miss: dict[str, object] | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {"constraint": self.constraint, "reason": self.reason, "near_miss": self.near_miss}
+
+
+class StitchService:
+    """Owns every reservation; turns requests and topology changes into install jobs."""
+
+    def __init__(self, db: TopologyDatabase, ledger: Ledger[int]) -> None:
+        self.db = db
+        self.ledger = ledger
+        self.reservations: dict[int, Reservation] = {}
+        self._next_id = 1
+        self._meters: dict[int, set[int]] = {}
+        self._old_plans: dict[int, PathPlan | None] = {}
+
+    # ---- capacities -----------------------------------------------------------------------
+    def sync_capacities(self) -> set[int]:
+        """Make the ledger's capacities match the NTD; returns owners that no longer fit."""
+        displaced: set[int] = set()
+        for lid, link in self.db.links.items():
+            if self.ledger.capacity(lid) != link.capacity_mbps:
+                displaced |= self.ledger.set_capacity(lid, link.capacity_mbps)
+        for key in list(self.ledger.capacities()):
+            if (isinstance(key, LinkId) and key not in self.db.links) or (
+                isinstance(key, NodeResource)
+                and isinstance(key.node, int)
+                and key.node not in self.db.switches
+            ):
+                displaced |= self.ledger.remove_resource(key)
+        for dpid in self.db.switches:
+            for kind, cap in (
+                (ResourceKind.METERS, SWITCH_METERS),
+                (ResourceKind.FLOWS, SWITCH_FLOWS),
+            ):
+                key = NodeResource(kind, dpid)
+                if self.ledger.capacity(key) != cap:
+                    self.ledger.set_capacity(key, cap)
+        return displaced
+
+    # ---- requests -------------------------------------------------------------------------
+    def submit(self, request: ReservationRequest, now: float) -> tuple[Reservation, Job | Refusal]:
+        """Create a reservation and try to stitch it at once."""
+        res = Reservation(self._next_id, request, created_at=now, updated_at=now)
+        self._next_id += 1
+        self.reservations[res.id] = res
+        res.set_state(State.PENDING, now)
+        outcome = self._stitch(res, now)
+        return res, outcome
+
+    def submit_or_refuse(
+        self, request: ReservationRequest, now: float
+    ) -> tuple[Reservation | None, Job | Refusal]:
+        """Like :meth:`submit`, but a refused request leaves no reservation behind."""
+        res, outcome = self.submit(request, now)
+        if isinstance(outcome, Refusal):
+            del self.reservations[res.id]
+            self._next_id -= 1 if self._next_id == res.id + 1 else 0
+            return None, outcome
+        return res, outcome
+
+    def _endpoints(self, request: ReservationRequest) -> tuple[Host, Host] | Refusal:
+        src, dst = self.db.find_host(request.src), self.db.find_host(request.dst)
+        for name, host in (("src", src), ("dst", dst)):
+            key = request.src if name == "src" else request.dst
+            if host is None:
+                return Refusal("endpoint", f"{name} {key!r} is not a known host")
+            if host.attachment is None or host.attachment.dpid not in self.db.switches:
+                return Refusal("endpoint", f"{name} {key!r} is not attached to a connected switch")
+            if host.zone in request.avoid_zones or (
+                request.zones is not None and host.zone not in request.zones
+            ):
+                return Refusal("zone", f"{name} {key!r} is in zone {host.zone!r}, not allowed")
+        assert src is not None and dst is not None
+        return src, dst
+
+    def _free_for(self, owner: int) -> Callable[[int, int], float]:
+        held = self.ledger.holding(owner)
+        own: dict[LinkId | NodeResource, float] = dict(held.amounts) if held else {}
+        graph = self.db.graph
+
+        def free(u: int, v: int) -> float:
+            lid: LinkId = graph.edges[u, v]["link"].link_id
+            return self.ledger.free(lid) + own.get(lid, 0.0)
+
+        return free
+
+    def plan(self, res: Reservation, now: float) -> PathPlan | Refusal:
+        """Find a path and compile its plan (next version) without booking anything."""
+        ends = self._endpoints(res.request)
+        if isinstance(ends, Refusal):
+            return ends
+        src, dst = ends
+        assert src.attachment is not None and dst.attachment is not None
+        req = res.request
+        path_req = PathRequest(
+            src.attachment.dpid,
+            dst.attachment.dpid,
+            meter_rate_mbps(req.bandwidth_mbps),
+            req.max_latency_ms,
+            req.zones,
+            req.avoid_zones,
+        )
+        found = PathSearch(self.db.graph).find(
+            path_req,
+            self._free_for(res.id),
+            bidirectional=req.bidirectional,
+        )
+        if isinstance(found, NoPath):
+            near: dict[str, object] | None = None
+            if found.near_miss is not None:
+                nm = found.near_miss
+                near = {
+                    "path": [f"{d:016x}" for d in nm.path],
+                    "latency_ms": nm.latency_ms,
+                    "free_mbps": nm.bottleneck_free_mbps,
+                    "violation": nm.violation,
+                }
+            return Refusal(found.constraint, found.reason, near)
+        assert isinstance(found, PathFound)
+        version = res.version + 1
+        meter_ids = self._meter_ids(found.path, req.bidirectional, res.plan)
+        return compile_plan(
+            self.db.graph, res.id, version, found.path, src, dst, req, meter_ids, found.latency_ms
+        )
+
+    def _meter_ids(
+        self, path: tuple[int, ...], bidirectional: bool, old: PathPlan | None
+    ) -> dict[int, int]:
+        ends = {path[0], path[-1]} if bidirectional else {path[0]}
+        taken = {(m.dpid, m.meter_id) for m in old.meters} if old else set()
+        out = {}
+        for dpid in ends:
+            used = self._meters.setdefault(dpid, set())
+            meter_id = 1
+            while meter_id in used or (dpid, meter_id) in taken:
+                meter_id += 1
+            used.add(meter_id)
+            out[dpid] = meter_id
+        return out
+
+    def _free_meters(self, plan: PathPlan | None) -> None:
+        for m in plan.meters if plan else ():
+            self._meters.get(m.dpid, set()).discard(m.meter_id)
+
+    def _stitch(self, res: Reservation, now: float) -> Job | Refusal:
+        """Plan, book and return the install job; on refusal the reservation is unchanged."""
+        plan = self.plan(res, now)
+        if isinstance(plan, Refusal):
+            return plan
+        old = res.plan if res.state in (State.ACTIVE, State.INSTALLING, State.DEGRADED) else None
+        try:
+            if old is not None and res.state is State.ACTIVE:
+                self.ledger.begin_move(res.id, plan.demands)
+            elif self.ledger.holding(res.id) is not None:
+                self.ledger.resize(res.id, plan.demands)
+            else:
+                self.ledger.allocate(res.id, plan.demands)
+        except InsufficientResources as exc:
+            self._free_meters(plan)
+            return Refusal("bandwidth", f"resources taken meanwhile: {exc}")
+        job = install_job(res.id, plan, old)
+        res.plan = plan
+        res.version = plan.version
+        res.set_state(State.INSTALLING, now, "moving" if old else None)
+        self._old_plans[res.id] = old
+        return job
+
+    # ---- confirmation -----------------------------------------------------------------------
+    def confirmed(self, res_id: int, version: int, now: float) -> None:
+        """Every switch confirmed the job's ingress phase: the reservation is ACTIVE."""
+        res = self.reservations.get(res_id)
+        if res is None or res.version != version or res.state is not State.INSTALLING:
+            return
+        if self.ledger.in_move(res_id):
+            self.ledger.commit_move(res_id)
+        old = self._old_plans.pop(res_id, None)
+        if old is not None and old.version != version:
+            self._free_meters(old)
+        res.installed_at = now
+        res.set_state(State.ACTIVE, now)
+
+    def failed(self, res_id: int, version: int, reason: str, now: float) -> list[Job]:
+        """A switch refused part of the job: roll this version back; returns clean-up jobs."""
+        res = self.reservations.get(res_id)
+        if res is None or res.version != version or res.plan is None:
+            return []
+        jobs = [removal_job(res.id, res.plan, JobKind.ROLLBACK)]
+        self._free_meters(res.plan)
+        old = self._old_plans.pop(res_id, None)
+        if old is not None and self.ledger.in_move(res_id):
+            self.ledger.abort_move(res_id)
+            res.plan = old
+            jobs.append(install_job(res.id, old, None, JobKind.REPAIR))
+            res.set_state(State.ACTIVE, now, f"move failed, kept the old path: {reason}")
+            return jobs
+        self.ledger.release(res_id)
+        res.plan = None
+        res.set_state(State.FAILED, now, reason)
+        return jobs
+
+    def release(self, res_id: int, now: float) -> Job | None:
+        """Withdraw a reservation: remove its rules (ingress first) and free what it holds."""
+        res = self.reservations.get(res_id)
+        if res is None or res.state is State.RELEASED:
+            return None
+        job = removal_job(res.id, res.plan, JobKind.REMOVE) if res.plan else None
+        self._free_meters(res.plan)
+        self.ledger.release(res_id)
+        res.plan = None
+        res.set_state(State.RELEASED, now)
+        return job
+
+    def modify(self, res_id: int, request: ReservationRequest, now: float) -> Job | Refusal:
+        """Planned change (resize, other constraints): make-before-break onto a new plan."""
+        res = self.reservations[res_id]
+        previous = res.request
+        res.request = request
+        outcome = self._stitch(res, now)
+        if isinstance(outcome, Refusal):
+            res.request = previous
+        return outcome
+
+    # ---- topology changes -------------------------------------------------------------------
+    def on_topology_change(self, now: float) -> list[Job]:
+        """Re-stitch reservations whose path broke; retry DEGRADED and PENDING ones."""
+        displaced = self.sync_capacities()
+        jobs: list[Job] = []
+        for res in list(self.reservations.values()):
+            if res.state not in LIVE:
+                continue
+            broken = res.id in displaced or (res.plan is not None and not self._plan_valid(res))
+            if res.state in (State.ACTIVE, State.INSTALLING) and not broken:
+                continue
+            outcome = self._restitch(res, now)
+            if isinstance(outcome, Job):
+                jobs.append(outcome)
+            elif res.state is not State.PENDING or res.request.origin is not Origin.CONFIG:
+                if res.state is not State.DEGRADED:
+                    LOG.warning("reservation %d degraded: %s", res.id, outcome.reason)
+                res.set_state(State.DEGRADED, now, outcome.reason)
+            else:
+                res.reason = outcome.reason
+        return jobs
+
+    def _restitch(self, res: Reservation, now: float) -> Job | Refusal:
+        if res.state is State.ACTIVE:
+            res.state = State.DEGRADED  # the old path is broken: no make-before-break possible
+        return self._stitch(res, now)
+
+    def _plan_valid(self, res: Reservation) -> bool:
+        plan = res.plan
+        if plan is None:
+            return False
+        ends = self._endpoints(res.request)
+        if isinstance(ends, Refusal):
+            return False
+        src, dst = ends
+        assert src.attachment is not None and dst.attachment is not None
+        if plan.path[0] != src.attachment.dpid or plan.path[-1] != dst.attachment.dpid:
+            return False
+        for rule in plan.ingress:
+            if rule.match.in_port not in (src.attachment.port, dst.attachment.port):
+                return False
+        graph = self.db.graph
+        for path in (plan.path, plan.reverse_path):
+            for u, v in itertools.pairwise(path):
+                if not graph.has_edge(u, v):
+                    return False
+        return True
+
+    # ---- audit ------------------------------------------------------------------------------
+    def expected_rules(self, dpid: int) -> list[FlowRule]:
+        """Every reservation rule switch ``dpid`` should hold now."""
+        out: list[FlowRule] = []
+        for res in self.reservations.values():
+            if res.plan is not None and res.state in (State.ACTIVE, State.INSTALLING):
+                out.extend(r for r in res.plan.all_rules() if r.dpid == dpid)
+        return out
+
+    def live(self) -> Iterable[Reservation]:
+        """Reservations not released."""
+        return (r for r in self.reservations.values() if r.state is not State.RELEASED)
+
+
+def install_job(
+    res_id: int, plan: PathPlan, old: PathPlan | None, kind: JobKind | None = None
+) -> Job:
+    """Meters and transit rules, then the ingress rules, then removal of the old plan's rest."""
+    first: list[Op] = [MeterAdd(m) for m in plan.meters]
+    first += [FlowAdd(r) for r in plan.rules]
+    phases: list[list[Op]] = [first, [FlowAdd(r) for r in plan.ingress]]
+    if old is not None:
+        keep = {r.key for r in plan.all_rules()}
+        cleanup: list[Op] = [FlowDelete(r) for r in old.all_rules() if r.key not in keep]
+        new_meters = {(m.dpid, m.meter_id) for m in plan.meters}
+        cleanup += [
+            MeterDelete(m.dpid, m.meter_id)
+            for m in old.meters
+            if (m.dpid, m.meter_id) not in new_meters
+        ]
+        phases.append(cleanup)
+    job_kind = kind or (JobKind.MOVE if old is not None else JobKind.INSTALL)
+    return Job(res_id, plan.version, job_kind, phases, confirm_phase=1)
+
+
+def removal_job(res_id: int, plan: PathPlan, kind: JobKind) -> Job:
+    """Ingress rules first (nothing new enters), then the rest and the meters."""
+    first: list[Op] = [FlowDelete(r) for r in plan.ingress]
+    rest: list[Op] = [FlowDelete(r) for r in plan.rules]
+    rest.extend(MeterDelete(m.dpid, m.meter_id) for m in plan.meters)
+    phases = [first, rest]
+    return Job(res_id, plan.version, kind, phases, confirm_phase=None)
