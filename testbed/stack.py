@@ -1,0 +1,133 @@
+"""The whole stack for tests, scenarios and benchmarks: our controller plus a Mininet network."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Hashable, Mapping
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from testbed import naming
+from testbed.controller import ControllerProcess
+from testbed.controller_config import write_config
+from testbed.network import Testbed, build_network
+from testbed.wait import wait_until
+
+APP = "ryu_apps.vnstitch"
+
+
+class RestError(Exception):
+    """A REST call answered with an error status."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"HTTP {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class Stack:
+    """ryu-manager running ryu_apps.vnstitch with a generated config, and the network."""
+
+    def __init__(
+        self,
+        graph: nx.Graph,
+        *,
+        hosts_per_switch: int = 1,
+        switch_zones: Mapping[Hashable, str] | None = None,
+        controller: Mapping[str, float] | None = None,
+        extra_config: str = "",
+        base_prefix: str = "vns",
+    ) -> None:
+        self.graph = graph
+        self.prefix = naming.unique_prefix(base_prefix)
+        self._dir = Path(tempfile.mkdtemp(prefix="vnstitch-"))
+        self.config_path = write_config(
+            self._dir / "controller.toml",
+            graph,
+            self.prefix,
+            hosts_per_switch=hosts_per_switch,
+            switch_zones=switch_zones,
+            controller=controller or {"probe_interval_s": 0.5, "link_timeout_s": 2.0},
+            extra=extra_config,
+        )
+        self.hosts_per_switch = hosts_per_switch
+        self.controller = ControllerProcess(
+            [APP],
+            env={"VNSTITCH_CONFIG": str(self.config_path)},
+            log_path=self._dir / "ryu.log",
+        )
+        self.net: Testbed | None = None
+
+    def start(self, discover_timeout_s: float = 30.0) -> Stack:
+        """Start the controller and the network, and wait until the topology is discovered."""
+        self.controller.start()
+        try:
+            self.net = build_network(
+                self.graph,
+                self.controller.of_port,
+                prefix=self.prefix,
+                hosts_per_switch=self.hosts_per_switch,
+            )
+            self.wait_discovered(discover_timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_discovered(self, timeout_s: float = 30.0) -> dict[str, Any]:
+        """Wait until every switch and both directions of every link are in /v1/topology."""
+        want_sw, want_links = self.graph.number_of_nodes(), 2 * self.graph.number_of_edges()
+
+        def done() -> dict[str, Any] | None:
+            topo = self.get("/v1/topology")
+            ok = len(topo["switches"]) == want_sw and len(topo["links"]) == want_links
+            return topo if ok else None
+
+        topo: dict[str, Any] = wait_until(done, timeout_s, 0.1, "topology discovery")
+        return topo
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """Call the REST API; returns (status, decoded body) for success and error alike."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.controller.rest_url + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            try:
+                return exc.code, json.loads(raw)
+            except ValueError:
+                return exc.code, raw.decode(errors="replace")
+
+    def get(self, path: str) -> Any:
+        """GET and return the body; RestError on an error status."""
+        status, body = self.request("GET", path)
+        if status >= 400:
+            raise RestError(status, body)
+        return body
+
+    def dump_flows(self, node: Hashable) -> str:
+        """``ovs-ofctl dump-flows`` of a switch (by graph node)."""
+        assert self.net is not None
+        sw = self.net.net[self.net.switch_name[node]]
+        return str(sw.cmd(f"ovs-ofctl -O OpenFlow13 dump-flows {sw.name}"))
+
+    def stop(self) -> None:
+        """Stop the network and the controller (only what this stack started)."""
+        if self.net is not None:
+            self.net.stop()
+            self.net = None
+        self.controller.stop()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
