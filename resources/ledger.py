@@ -215,11 +215,12 @@ class Ledger(Generic[OwnerT]):
         self, wanted: Units, held: Mapping[ResourceKey, int]
     ) -> dict[ResourceKey, Shortfall]:
         short: dict[ResourceKey, Shortfall] = {}
+        usable, reserved = self._usable, self._reserved
         for key, units in wanted.items():
             mine = held.get(key, 0)
             if units <= mine:
                 continue  # keeping or shrinking a claim never needs room
-            available = mine + self._free_units(key)
+            available = mine + max(0, usable.get(key, 0) - reserved.get(key, 0))
             if units > available:
                 short[key] = Shortfall(asked=from_units(units), free=from_units(available))
         return short
@@ -230,27 +231,34 @@ class Ledger(Generic[OwnerT]):
             raise InsufficientResources(owner, short)
 
     def _book(self, owner: OwnerT, wanted: Units | None) -> None:
-        """Replace ``owner``'s holding by ``wanted`` (None: drop it), keeping totals and index."""
+        """Make ``wanted`` (kept, not copied; None: nothing) ``owner``'s holding."""
         old = self._holdings.pop(owner, {})
         new = wanted if wanted is not None else {}
+        reserved, index = self._reserved, self._owners
         for key, units in old.items():
             if key not in new:
                 self._add_reserved(key, -units)
-                holders = self._owners[key]
+                holders = index[key]
                 holders.discard(owner)
                 if not holders:
-                    del self._owners[key]
+                    del index[key]
                 self._settle(key)
         for key, units in new.items():
-            delta = units - old.get(key, 0)
-            if delta:
-                self._add_reserved(key, delta)
-            if key not in old:
-                self._owners.setdefault(key, set()).add(owner)
-            if delta < 0:
-                self._settle(key)
+            previous = old.get(key)
+            if previous is None:
+                if units:
+                    reserved[key] = reserved.get(key, 0) + units
+                claimants = index.get(key)
+                if claimants is None:
+                    index[key] = {owner}
+                else:
+                    claimants.add(owner)
+            elif units != previous:
+                self._add_reserved(key, units - previous)
+                if units < previous:
+                    self._settle(key)
         if wanted is not None:
-            self._holdings[owner] = dict(wanted)
+            self._holdings[owner] = wanted
 
     def _add_reserved(self, key: ResourceKey, delta: int) -> None:
         total = self._reserved.get(key, 0) + delta
@@ -291,11 +299,15 @@ class Ledger(Generic[OwnerT]):
 def _parse(demands: Demands) -> Units:
     """Validate demands (ValueError on negative, NaN or infinite) and round them up."""
     units: Units = {}
+    converted: dict[float, int] = {}  # one int object per distinct amount saves memory
     for key, amount in demands.items():
-        try:
-            units[key] = to_units(amount, round_up=True)
-        except ValueError as err:
-            raise ValueError(f"demand on {describe_key(key)}: {err}") from None
+        value = converted.get(amount) if type(amount) is float else None
+        if value is None:
+            try:
+                value = converted[amount] = to_units(amount, round_up=True)
+            except ValueError as err:
+                raise ValueError(f"demand on {describe_key(key)}: {err}") from None
+        units[key] = value
     return units
 
 
