@@ -101,3 +101,14 @@ class ReservationController(ControllerBase):  # type: ignore[misc]
     def links(self, req: Any, **_kwargs: Any) -> Any:
         """Every directed link: capacity, reserved and measured utilisation in Mbit/s."""
         return json_response({"links": self.app.link_report()})
+
+    @route("stats", "/v1/stats", methods=["GET"])
+    def stats(self, req: Any, **_kwargs: Any) -> Any:
+        """Controller counters: packet-ins by kind, audit repairs, jobs in flight."""
+        return json_response(
+            {
+                "packet_in": dict(self.app.packet_in_counts),
+                "audit_repairs": self.app.audit_repairs,
+                "jobs_running": self.app.runner.busy(),
+            }
+        )

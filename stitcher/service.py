@@ -62,6 +62,7 @@ class StitchService:
         self.reservations: dict[int, Reservation] = {}
         self._next_id = 1
         self._meters: dict[int, set[int]] = {}
+        self._next_meter: dict[int, int] = {}
         self._old_plans: dict[int, PathPlan | None] = {}
 
     # ---- capacities -----------------------------------------------------------------------
@@ -177,14 +178,16 @@ class StitchService:
     def _meter_ids(
         self, path: tuple[int, ...], bidirectional: bool, old: PathPlan | None
     ) -> dict[int, int]:
+        """Fresh meter ids: never one just freed, whose delete may still be on its way."""
         ends = {path[0], path[-1]} if bidirectional else {path[0]}
         taken = {(m.dpid, m.meter_id) for m in old.meters} if old else set()
         out = {}
         for dpid in ends:
             used = self._meters.setdefault(dpid, set())
-            meter_id = 1
+            meter_id = self._next_meter.get(dpid, 1)
             while meter_id in used or (dpid, meter_id) in taken:
-                meter_id += 1
+                meter_id = meter_id % SWITCH_METERS + 1
+            self._next_meter[dpid] = meter_id % SWITCH_METERS + 1
             used.add(meter_id)
             out[dpid] = meter_id
         return out
