@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from heapq import heappop, heappush
@@ -22,6 +21,9 @@ FreeMbps = Callable[[int, int], float]
 """Free bandwidth in Mbit/s of the directed link u->v, as the resource manager reports it."""
 
 Path = tuple[int, ...]
+
+_FREE = CostWeights(0.0, 0.0, 0.0)
+"""Weights that make every link cost nothing: a search that only asks whether a path exists."""
 
 
 @dataclass(frozen=True)
@@ -185,17 +187,7 @@ def widest_path(adj: Adjacency, src: int, dst: int, rule: ArcRule) -> tuple[Path
 
 def reachable(adj: Adjacency, src: int, dst: int, rule: ArcRule) -> bool:
     """True if some path from src to dst uses only links the rule admits."""
-    seen = {src}
-    queue = deque([src])
-    while queue:
-        u = queue.popleft()
-        if u == dst:
-            return True
-        for arc in adj.succ[u]:
-            if arc[0] not in seen and rule.admits(u, arc):
-                seen.add(arc[0])
-                queue.append(arc[0])
-    return False
+    return cheapest_path(adj, src, dst, rule, _FREE, cost_factor=0.0) is not None
 
 
 def path_latency(adj: Adjacency, path: Path) -> float | None:
