@@ -37,10 +37,6 @@ class ResourceKind(StrEnum):
     STORAGE_GB = "storage_gb"
 
 
-SWITCH_KINDS = frozenset({ResourceKind.METERS, ResourceKind.FLOWS})
-HOST_KINDS = frozenset({ResourceKind.CPU, ResourceKind.MEMORY_MB, ResourceKind.STORAGE_GB})
-
-
 class NodeResource(NamedTuple):
     """A countable resource of one node: a switch (by dpid) or a host (by name).
 
@@ -104,8 +100,6 @@ def host_capacities(host: Host) -> dict[ResourceKey, float]:
 
 
 __all__ = [
-    "HOST_KINDS",
-    "SWITCH_KINDS",
     "UNITS_PER_AMOUNT",
     "Demands",
     "NodeResource",

@@ -1,4 +1,4 @@
-"""The resource manager's ledger: what every reservation holds, and admission that never over-books.
+"""The RM ledger: what every reservation holds, and admission that never over-books.
 
 Every owner (a reservation or intent id) holds an amount per resource key (see
 :mod:`resources.keys`). ``allocate`` is all-or-nothing, ``release`` frees everything an owner

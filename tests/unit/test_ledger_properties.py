@@ -125,6 +125,14 @@ class LedgerMachine(RuleBasedStateMachine):
             else:
                 raise AssertionError("resize that does not fit was granted")
 
+    @rule(owner=owners, factor=st.sampled_from([0.0, 0.5, 1.0, 2.0]))
+    def rescale(self, owner: int, factor: float) -> None:
+        """Resize on the same keys (a forecast going down or up), halving exact quarters."""
+        held = self.ledger.holding(owner)
+        if held is None or owner in self.moves:
+            return
+        self.resize(owner, {key: amount * factor for key, amount in held.amounts.items()})
+
     @rule(owner=owners, asked=demands)
     def begin_move(self, owner: int, asked: dict[ResourceKey, float]) -> None:
         self.last_step_was_cut = False
