@@ -16,7 +16,7 @@ from testbed.wait import wait_until
 
 LOOPBACK = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LOG_DIR = Path(tempfile.gettempdir()) / "vnstitch-logs"
+LOG_DIR = Path(tempfile.gettempdir()) / f"vnstitch-logs-{os.getuid()}"
 
 
 def free_tcp_port() -> int:
@@ -26,19 +26,27 @@ def free_tcp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def is_listening(port: int) -> bool:
-    """True if some socket in this network namespace listens on TCP port (no connection made)."""
+def is_listening(port: int, pid: int | None = None) -> bool:
+    """True if a socket listens on TCP port in our (or pid's) network namespace; no connecting."""
     wanted = f":{port:04X}"
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    return any(row[1].endswith(wanted) and row[3] == "0A" for row in _tcp_table(pid))
+
+
+def _tcp_table(pid: int | None) -> list[list[str]]:
+    proc_dir = f"/proc/{pid}" if pid is not None else "/proc"
+    rows = []
+    for table in ("net/tcp", "net/tcp6"):
         try:
-            lines = Path(table).read_text().splitlines()[1:]
+            rows += [line.split() for line in Path(proc_dir, table).read_text().splitlines()[1:]]
         except OSError:
             continue
-        for line in lines:
-            fields = line.split()
-            if fields[1].endswith(wanted) and fields[3] == "0A":  # 0A = LISTEN
-                return True
-    return False
+    return rows
+
+
+def established_to(port: int) -> int:
+    """Number of ESTABLISHED TCP connections in our namespace whose remote end is port."""
+    wanted = f":{port:04X}"
+    return sum(1 for row in _tcp_table(None) if row[2].endswith(wanted) and row[3] == "01")
 
 
 def ryu_manager_path() -> Path:

@@ -51,13 +51,14 @@ def _ofport(interface: str) -> int | None:
 
 
 @functools.cache
-def kernel_datapath_works(prefix: str = "vns") -> bool:
+def kernel_datapath_works() -> bool:
     """Probe once per process whether a kernel-datapath bridge gets an ofport for a veth port."""
     forced = os.environ.get("VNSTITCH_DATAPATH")
     if forced in ("kernel", "system", "user", "netdev"):
         return forced in ("kernel", "system")
     ensure_ovs_running()
-    bridge = f"{prefix}q{os.getpid()}"
+    prefix = "vnsq"  # a run prefix of its own; names stay short whatever the caller's prefix
+    bridge = f"{prefix}{os.getpid()}"
     port, peer = f"{bridge}-a", f"{bridge}-b"
     # Bridge first (owner recorded in the same transaction), veth second: a concurrent
     # cleanup then always finds the veth's bridge alive and leaves both alone.
@@ -65,11 +66,10 @@ def kernel_datapath_works(prefix: str = "vns") -> bool:
     try:
         _run("ip", "link", "add", port, "type", "veth", "peer", "name", peer)
         vsctl("add-port", bridge, port, check=False)
+        # add-port returns once vswitchd applied it, so the ofport is final by now; the short
+        # poll only covers a slow vswitchd.
         try:
-            ofport = wait_until(
-                lambda: (_ofport(port) or 0) > 0 or None, 1.0, what=f"an ofport on {port}"
-            )
-            return bool(ofport)
+            return wait_until(lambda: (_ofport(port) or 0) > 0, 0.3, what=f"an ofport on {port}")
         except TimeoutError:
             return False
     finally:
@@ -119,8 +119,13 @@ def list_bridges(prefix: str = "") -> list[BridgeRecord]:
 
 def root_interfaces(prefix: str) -> list[str]:
     """Names of root-namespace network interfaces starting with prefix."""
-    names = [entry["ifname"] for entry in json.loads(_run("ip", "-j", "link", "show") or "[]")]
-    return [n for n in names if n.startswith(prefix)]
+    return [name for name in _root_peers() if name.startswith(prefix)]
+
+
+def _root_peers() -> dict[str, str | None]:
+    """Every root-namespace interface, mapped to its veth peer when that is in the root too."""
+    entries = json.loads(_run("ip", "-j", "link", "show") or "[]")
+    return {e["ifname"]: e.get("link") for e in entries}
 
 
 @dataclass
@@ -153,14 +158,29 @@ def cleanup_leftovers(prefix: str = "vns", include_ownerless: bool = False) -> C
             continue
         vsctl("--if-exists", "del-br", bridge.name, check=False)
         report.removed_bridges.append(bridge.name)
-    for name in root_interfaces(prefix):
+    peers = _root_peers()
+
+    def protected(name: str) -> bool:
+        if not name.startswith(prefix):
+            return True  # not ours to judge (e.g. a veth peer outside the prefix)
         owner_bridge = name.split("-", 1)[0]
-        if owner_bridge in kept or ownership.prefix_is_claimed(ownership.run_prefix_of(name)):
+        return owner_bridge in kept or ownership.prefix_is_claimed(ownership.run_prefix_of(name))
+
+    gone: set[str] = set()
+    for name in (n for n in peers if n.startswith(prefix)):
+        if name in gone:
+            continue
+        peer = peers[name]
+        if protected(name) or (peer is not None and protected(peer)):
             report.kept_interfaces.append(name)
             continue
-        # Deleting one end of a veth deletes its peer; the peer may already be gone.
+        # Deleting one end of a veth deletes its peer too.
         _run("ip", "link", "del", name, check=False)
         report.removed_interfaces.append(name)
+        gone.add(name)
+        if peer is not None:
+            gone.add(peer)
+            report.removed_interfaces.append(peer)
     if report.removed_bridges or report.removed_interfaces:
         log.info("removed leftovers: %s", report)
     return report
