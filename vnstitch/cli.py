@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -41,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     ctl.add_argument("--rest-port", type=int, default=8080, help="REST port")
     ctl.add_argument("--verbose", action="store_true", help="debug logging")
     ctl.set_defaults(func=_cmd_controller)
+    if importlib.util.find_spec("predictor.cli") is not None:
+        importlib.import_module("predictor.cli").register(sub)
     return parser
 
 
