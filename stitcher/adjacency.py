@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
 from topology.model import DEFAULT_ZONE
+
+_PARTS_CACHE_SIZE = 64
 
 ZoneKey = frozenset[str]
 """The zones one usable link touches: its own, or both directions' for a bidirectional link."""
@@ -33,6 +35,52 @@ class Adjacency:
     zone_keys: frozenset[ZoneKey]
     zones: frozenset[str]
     bidirectional: bool
+    zone_symmetric: bool
+    """Every link's reverse exists with the same zones, so reachability is undirected."""
+    has_unmeasured: bool
+    """Some link's latency is not measured yet."""
+    _parts: dict[tuple[frozenset[ZoneKey], frozenset[str]], dict[int, int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def zone_parts(
+        self, bad_zone_keys: frozenset[ZoneKey], bad_node_zones: frozenset[str]
+    ) -> Mapping[int, int] | None:
+        """Part label per allowed switch, equal iff a zone-allowed path joins them.
+
+        Only for zone-symmetric snapshots (None otherwise); cached per zone policy.
+        """
+        if not self.zone_symmetric:
+            return None
+        key = (bad_zone_keys, bad_node_zones)
+        parts = self._parts.get(key)
+        if parts is None:
+            if len(self._parts) >= _PARTS_CACHE_SIZE:
+                self._parts.clear()
+            parts = self._parts[key] = self._label_parts(bad_zone_keys, bad_node_zones)
+        return parts
+
+    def _label_parts(
+        self, bad_zone_keys: frozenset[ZoneKey], bad_node_zones: frozenset[str]
+    ) -> dict[int, int]:
+        """Connected parts of the graph left by a zone policy, by flood fill."""
+        label: dict[int, int] = {}
+        for start in sorted(self.succ):
+            if start in label or self.node_zone[start] in bad_node_zones:
+                continue
+            label[start] = start
+            stack = [start]
+            while stack:
+                u = stack.pop()
+                for v, _, _, _, zones, head_zone in self.succ[u]:
+                    if (
+                        v not in label
+                        and zones not in bad_zone_keys
+                        and head_zone not in bad_node_zones
+                    ):
+                        label[v] = start
+                        stack.append(v)
+        return label
 
 
 def forward_adjacency(graph: nx.DiGraph) -> Adjacency:
@@ -79,6 +127,7 @@ def _snapshot(graph: nx.DiGraph, bidirectional: bool) -> Adjacency:
             out.append(arc)
             arcs[int(u), int(v)] = arc
         succ[int(u)] = tuple(sorted(out, key=lambda a: a[0]))
+    symmetric = all((v, u) in arcs and arcs[v, u][4] == arc[4] for (u, v), arc in arcs.items())
     return Adjacency(
         succ=succ,
         node_zone=node_zone,
@@ -86,6 +135,8 @@ def _snapshot(graph: nx.DiGraph, bidirectional: bool) -> Adjacency:
         zone_keys=frozenset(interned.values()),
         zones=frozenset(node_zone.values()).union(*interned.values()),
         bidirectional=bidirectional,
+        zone_symmetric=symmetric,
+        has_unmeasured=any(arc[1] is None for arc in arcs.values()),
     )
 
 

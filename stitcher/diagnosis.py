@@ -43,16 +43,25 @@ def explain_no_path(
     """Blame the first constraint in BLAME_ORDER that no path meets (endpoints already ok)."""
     src, dst = request.src, request.dst
     open_rule = rule.without(zone=True, bandwidth=True, latency=True)
-    if not reachable(adj, src, dst, open_rule):
+    if not _reachable(adj, src, dst, open_rule):
         extra = " without the excluded links" if rule.excluded else ""
         return NoPath(CONNECTIVITY, f"no path from {src} to {dst} in the topology{extra}")
     zone_rule = rule.without(bandwidth=True, latency=True)
-    if zone_rule != open_rule and not reachable(adj, src, dst, zone_rule):
+    if zone_rule != open_rule and not _reachable(adj, src, dst, zone_rule):
         return _zone_failure(adj, request, rule, weights)
     zone_bw_rule = rule.without(latency=True)
-    if not reachable(adj, src, dst, zone_bw_rule):
+    latency_prunes = rule.needs_latency and adj.has_unmeasured
+    if not latency_prunes or not reachable(adj, src, dst, zone_bw_rule):
         return _bandwidth_failure(adj, request, zone_rule)
     return _unmeasured_failure(adj, request, zone_bw_rule, weights)
+
+
+def _reachable(adj: Adjacency, src: int, dst: int, rule: ArcRule) -> bool:
+    """Reachability under a zone-only rule, from the cached zone parts where they apply."""
+    parts = None if rule.excluded else adj.zone_parts(rule.bad_zone_keys, rule.bad_node_zones)
+    if parts is None:
+        return reachable(adj, src, dst, rule)
+    return src in parts and parts.get(src) == parts.get(dst)
 
 
 def too_slow(adj: Adjacency, request: PathRequest, rule: ArcRule, fastest: Path) -> NoPath:

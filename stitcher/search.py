@@ -162,6 +162,9 @@ def cheapest_path(
 
 def widest_path(adj: Adjacency, src: int, dst: int, rule: ArcRule) -> tuple[Path, float] | None:
     """The path with the most free bandwidth at its bottleneck, and that bottleneck's free."""
+    bad_keys, bad_nodes, excluded = rule.bad_zone_keys, rule.bad_node_zones, rule.excluded
+    free, bi = rule.free_mbps, rule.bidirectional
+    only_zones = rule.bandwidth_mbps <= 0 and not rule.needs_latency
     width: dict[int, float] = {src: math.inf}
     pred: dict[int, int] = {}
     done: set[int] = set()
@@ -174,10 +177,21 @@ def widest_path(adj: Adjacency, src: int, dst: int, rule: ArcRule) -> tuple[Path
             return _walk_back(pred, src, dst), -neg
         done.add(u)
         for arc in adj.succ[u]:
-            v = arc[0]
-            if v in done or not rule.admits(u, arc):
+            v, _, capacity, reverse_capacity, zones, head_zone = arc
+            if v in done:
                 continue
-            w = min(-neg, rule.free_on(u, arc))
+            if only_zones:
+                if zones in bad_keys or head_zone in bad_nodes:
+                    continue
+                if excluded and ((u, v) in excluded or (bi and (v, u) in excluded)):
+                    continue
+            elif not rule.admits(u, arc):
+                continue
+            w = capacity if free is None else free(u, v)
+            if bi:
+                w = min(w, reverse_capacity if free is None else free(v, u))
+            if w > -neg:
+                w = -neg
             if w > width.get(v, -math.inf):
                 width[v] = w
                 pred[v] = u
