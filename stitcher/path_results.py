@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -62,7 +63,7 @@ class PathFound:
     @property
     def links(self) -> tuple[tuple[int, int], ...]:
         """The directed links (u, v) the path crosses, in order."""
-        return tuple(zip(self.path, self.path[1:], strict=False))
+        return tuple(itertools.pairwise(self.path))
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ SQUARE: list[Edge] = [
 def test_unconstrained_request_takes_the_lowest_latency_path() -> None:
     result = found(find_path(make_graph(SQUARE), PathRequest(1, 4)))
     assert result.path == (1, 2, 4)
+    assert result.links == ((1, 2), (2, 4))
     assert result.latency_ms == pytest.approx(2.0)
     assert result.bottleneck_free_mbps == 100.0
 
