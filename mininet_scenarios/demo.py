@@ -85,7 +85,13 @@ def run(out_dir: Path, trace: str | None) -> dict[str, Any]:
         report["stats"] = stack.get("/v1/stats")
         flows = stack.dump_flows(stack.net.host("h1").switch)
         print("\n--- flow table of h1's switch (reservation and meter entries) ---")
-        print("\n".join(line for line in flows.splitlines() if "priority=20000" in line))
+        print(
+            "\n".join(
+                line
+                for line in flows.splitlines()
+                if "priority=20000" in line or "priority=61000" in line
+            )
+        )
     for kind in ("stitched", "baseline"):
         ratios = [r["ratio"] for r in report["rtt"] if r["kind"] == kind]
         report[f"{kind}_first_over_steady_median"] = statistics.median(ratios)

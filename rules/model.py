@@ -9,6 +9,8 @@ ETH_TYPE_IPV4 = 0x0800
 ETH_TYPE_ARP = 0x0806
 ETH_TYPE_LLDP = 0x88CC
 ETH_TYPE_IPV6 = 0x86DD
+ARP_REQUEST = 1
+ARP_REPLY = 2
 BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
 IP_PROTO_TCP = 6
 IP_PROTO_UDP = 17
@@ -32,6 +34,9 @@ class Match:
     tcp_dst: int | None = None
     udp_src: int | None = None
     udp_dst: int | None = None
+    arp_op: int | None = None
+    arp_spa: str | None = None
+    arp_tpa: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The set fields, as keyword arguments for ``OFPMatch``."""
@@ -51,7 +56,15 @@ class Output:
     port: int
 
 
-Action = Output
+@dataclass(frozen=True)
+class SetField:
+    """Rewrite one header field (OXM name, as in ``Match``) before the outputs that follow."""
+
+    field: str
+    value: int | str
+
+
+Action = Output | SetField
 
 
 @dataclass(frozen=True)
@@ -75,7 +88,7 @@ class FlowRule:
 
     def out_ports(self) -> list[int]:
         """Ports this rule outputs to."""
-        return [a.port for a in self.actions]
+        return [a.port for a in self.actions if isinstance(a, Output)]
 
 
 @dataclass(frozen=True)

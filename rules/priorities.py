@@ -7,4 +7,5 @@ BASELINE_UNICAST = 1_000  # reactive shortest path
 RESERVATION = 20_000  # stitched segments (requests, forecasts, intents)
 RESERVATION_MOVE = 20_001  # the new path of a make-before-break move, above the old one
 CONTROL = 60_000  # LLDP and ARP to the controller
+ARP_RESPONDER = 61_000  # a stitched pair's ARP answered at its ingress switch
 ISOLATION = 65_000  # isolation drops win over everything else

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rules.cookies import MASK_ALL
-from rules.model import FlowRule, MeterSpec
+from rules.model import FlowRule, MeterSpec, Output
 
 
 def _instructions(dp: Any, rule: FlowRule) -> list[Any]:
@@ -14,7 +14,12 @@ def _instructions(dp: Any, rule: FlowRule) -> list[Any]:
     if rule.meter_id is not None:
         inst.append(parser.OFPInstructionMeter(rule.meter_id, ofp.OFPIT_METER))
     if rule.actions:
-        actions = [parser.OFPActionOutput(a.port, ofp.OFPCML_NO_BUFFER) for a in rule.actions]
+        actions = [
+            parser.OFPActionOutput(a.port, ofp.OFPCML_NO_BUFFER)
+            if isinstance(a, Output)
+            else parser.OFPActionSetField(**{a.field: a.value})
+            for a in rule.actions
+        ]
         inst.append(parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions))
     return inst
 

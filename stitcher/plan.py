@@ -19,8 +19,19 @@ import networkx as nx
 
 from resources.keys import NodeResource, ResourceKind
 from rules.cookies import KIND_INTENT, KIND_PREDICTED, KIND_RESERVATION, Cookie
-from rules.model import ETH_TYPE_IPV4, FlowRule, Match, MeterSpec, Output
-from rules.priorities import RESERVATION
+from rules.model import (
+    ARP_REPLY,
+    ARP_REQUEST,
+    ETH_TYPE_ARP,
+    ETH_TYPE_IPV4,
+    PORT_IN_PORT,
+    FlowRule,
+    Match,
+    MeterSpec,
+    Output,
+    SetField,
+)
+from rules.priorities import ARP_RESPONDER, RESERVATION
 from stitcher.reservation import Origin, PathPlan, ReservationRequest
 from topology.model import Attachment, Host, LinkId
 
@@ -46,16 +57,21 @@ def reservation_cookie(origin: Origin, owner: int, version: int) -> int:
     return Cookie(COOKIE_KINDS[origin], owner, version & 0xFFFF).encode()
 
 
-def _match(request: ReservationRequest, src: Host, dst: Host, in_port: int) -> Match:
+def _match(request: ReservationRequest, src: Host, dst: Host, in_port: int, reverse: bool) -> Match:
+    """The match of one direction; on the reverse direction the service port is the source."""
     if src.ip and dst.ip:
+        port = request.dst_port
+        tcp, udp = request.ip_proto == 6, request.ip_proto == 17
         return Match(
             in_port=in_port,
             eth_type=ETH_TYPE_IPV4,
             ipv4_src=src.ip,
             ipv4_dst=dst.ip,
             ip_proto=request.ip_proto,
-            tcp_dst=request.dst_port if request.ip_proto == 6 else None,
-            udp_dst=request.dst_port if request.ip_proto == 17 else None,
+            tcp_dst=port if tcp and not reverse else None,
+            udp_dst=port if udp and not reverse else None,
+            tcp_src=port if tcp and reverse else None,
+            udp_src=port if udp and reverse else None,
         )
     return Match(in_port=in_port, eth_type=ETH_TYPE_IPV4, eth_src=src.mac, eth_dst=dst.mac)
 
@@ -68,6 +84,7 @@ def _direction(
     request: ReservationRequest,
     cookie: int,
     meter_id: int | None,
+    reverse: bool = False,
 ) -> tuple[list[FlowRule], FlowRule]:
     """(downstream rules, downstream first; the ingress rule) for one direction."""
     assert src.attachment is not None and dst.attachment is not None
@@ -80,7 +97,7 @@ def _direction(
             FlowRule(
                 dpid,
                 RESERVATION,
-                _match(request, src, dst, in_port),
+                _match(request, src, dst, in_port, reverse),
                 (Output(out_port),),
                 cookie,
                 meter_id=meter_id if i == 0 else None,
@@ -133,7 +150,14 @@ def compile_plan(
         demands[link] = rate
     if reverse:
         transit_r, ingress_r = _direction(
-            graph, reverse, dst, src, request, cookie, meter_ids[reverse[0]] if metered else None
+            graph,
+            reverse,
+            dst,
+            src,
+            request,
+            cookie,
+            meter_ids[reverse[0]] if metered else None,
+            reverse=True,
         )
         rules += transit_r
         ingress.append(ingress_r)
@@ -141,6 +165,7 @@ def compile_plan(
             meters.append(_meter(reverse[0], meter_ids[reverse[0]], rate, cookie))
         for link in path_links(graph, reverse):
             demands[link] = rate
+    rules += arp_responders(src, dst, cookie, request.bidirectional)
     for rule in rules + ingress:
         key = NodeResource(ResourceKind.FLOWS, rule.dpid)
         demands[key] = demands.get(key, 0) + 1
@@ -158,6 +183,35 @@ def compile_plan(
         latency_ms=latency_ms,
         meter_rate_mbps=rate if metered else 0.0,
     )
+
+
+def arp_responder(asker: Host, target: Host, cookie: int) -> FlowRule | None:
+    """Answer ``asker``'s ARP request for ``target`` at the asker's own switch port.
+
+    Stitched traffic never visits the controller, its address resolution included: the reply
+    is built in the data plane from constants known when the reservation is stitched.
+    """
+    att = asker.attachment
+    if att is None or not asker.ip or not target.ip:
+        return None
+    match = Match(in_port=att.port, eth_type=ETH_TYPE_ARP, arp_op=ARP_REQUEST, arp_tpa=target.ip)
+    actions = (
+        SetField("eth_dst", asker.mac),
+        SetField("eth_src", target.mac),
+        SetField("arp_op", ARP_REPLY),
+        SetField("arp_tha", asker.mac),
+        SetField("arp_tpa", asker.ip),
+        SetField("arp_sha", target.mac),
+        SetField("arp_spa", target.ip),
+        Output(PORT_IN_PORT),
+    )
+    return FlowRule(att.dpid, ARP_RESPONDER, match, actions, cookie)
+
+
+def arp_responders(src: Host, dst: Host, cookie: int, both: bool) -> list[FlowRule]:
+    """Responders for the src side (and the dst side of a bidirectional reservation)."""
+    pairs = [(src, dst), (dst, src)] if both else [(src, dst)]
+    return [r for a, t in pairs if (r := arp_responder(a, t, cookie)) is not None]
 
 
 def _meter(dpid: int, meter_id: int, rate_mbps: float, cookie: int) -> MeterSpec:
