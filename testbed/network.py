@@ -9,7 +9,9 @@ prefixes, and cleanup never touches a live run's bridges.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import re
 import subprocess
 import time
@@ -19,7 +21,8 @@ from types import TracebackType
 from typing import Any
 
 import networkx as nx
-from mininet.link import Link, TCLink
+from mininet.link import Link, TCIntf, TCLink
+from mininet.log import lg as mininet_logger
 from mininet.log import setLogLevel
 from mininet.net import Mininet
 from mininet.node import RemoteController
@@ -130,10 +133,13 @@ class Testbed(Probes):
         """Wait until every switch holds at least min_flows flow entries (e.g. a table-miss)."""
         for node in self.switch_name:
             wait_until(
-                lambda node=node: self.flow_count(node) >= min_flows,
+                functools.partial(self._has_flows, node, min_flows),
                 timeout_s,
                 what=f"{min_flows} flow(s) on {self.switch_name[node]}",
             )
+
+    def _has_flows(self, node: Hashable, min_flows: int) -> bool:
+        return self.flow_count(node) >= min_flows
 
     def stop(self) -> None:
         """Stop relays and Mininet, delete this run's bridges and veths, release the prefix."""
@@ -159,6 +165,19 @@ class Testbed(Probes):
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class _QuietHtbWarning(logging.Filter):
+    """Drop tc's harmless 'quantum of class is big' warning that Mininet logs as an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "quantum of class" not in record.getMessage()
+
+
+def _quiet_mininet(level: str) -> None:
+    setLogLevel(level)
+    if not any(isinstance(f, _QuietHtbWarning) for f in mininet_logger.filters):
+        mininet_logger.addFilter(_QuietHtbWarning())
 
 
 def _remove_own_objects(prefix: str) -> None:
@@ -189,12 +208,13 @@ def _check_free(prefix: str, names: list[str]) -> None:
         )
 
 
-def _tc_params(bw_mbps: float | None) -> dict[str, Any]:
+def _shaping(bw_mbps: float | None) -> dict[str, Any] | None:
+    """TCIntf parameters for an htb rate limit, or None for an unshaped link."""
     if bw_mbps is None:
-        return {"cls": Link}
+        return None
     if not 0 < bw_mbps <= 1000:
         raise ValueError(f"bw_mbps must be in (0, 1000], got {bw_mbps}")
-    return {"cls": TCLink, "bw": float(bw_mbps), "txo": False, "gro": False}
+    return {"bw": float(bw_mbps), "txo": False, "gro": False}
 
 
 def build_network(
@@ -205,12 +225,15 @@ def build_network(
     hosts_per_switch: int = 1,
     controller_ip: str = "127.0.0.1",
     wait_connected_s: float | None = 15.0,
-    mininet_log_level: str = "error",
+    mininet_log_level: str | None = None,
 ) -> Testbed:
-    """Build and start the network for graph, connected to a controller on controller_port."""
+    """Build and start the network for graph, connected to a controller on controller_port.
+
+    Mininet logs at level `mininet_log_level` (default: $VNSTITCH_MININET_LOG or "error").
+    """
     started = time.monotonic()
     ownership.validate_prefix(prefix)
-    setLogLevel(mininet_log_level)
+    _quiet_mininet(mininet_log_level or os.environ.get("VNSTITCH_MININET_LOG", "error"))
     ovs.ensure_ovs_running()
     ovs.cleanup_leftovers(prefix)
     claim = ownership.claim_prefix(prefix)
@@ -288,31 +311,49 @@ def _populate(
     )
     for relay_index, (a, b, attrs) in enumerate(edges, 1):
         u, v = (a, b) if testbed.dpid[a] < testbed.dpid[b] else (b, a)
-        params = _tc_params(attrs.get("bw_mbps"))
-        delay = attrs.get("delay_ms")
-        if delay is not None and delay < 0:
-            raise ValueError(f"delay_ms must be >= 0 on edge {u}-{v}, got {delay}")
-        if delay:
-            relay = net.addHost(naming.relay_name(prefix, relay_index), cls=RelayNode)
-            first = net.addLink(switches[u], relay, **params)
-            second = net.addLink(relay, switches[v])
-            intf_u, intf_v = first.intf1, second.intf2
-            relay_name = relay.name
-        else:
-            link = net.addLink(switches[u], switches[v], **params)
-            intf_u, intf_v = link.intf1, link.intf2
-            relay_name = None
-        for intf in (intf_u, intf_v):
-            naming.check_intf_name(str(intf))
-        testbed.links[frozenset((u, v))] = LinkInfo(
-            u,
-            v,
-            switches[u].ports[intf_u],
-            switches[v].ports[intf_v],
-            str(intf_u),
-            str(intf_v),
-            relay_name,
-        )
+        info = _add_edge(testbed, switches, u, v, attrs, relay_index)
+        testbed.links[frozenset((u, v))] = info
+
+
+def _add_edge(
+    testbed: Testbed,
+    switches: dict[Hashable, Any],
+    u: Hashable,
+    v: Hashable,
+    attrs: dict[str, Any],
+    relay_index: int,
+) -> LinkInfo:
+    """Add the u-v link: direct, or through a relay node when it has a delay."""
+    net = testbed.net
+    shaping = _shaping(attrs.get("bw_mbps"))
+    delay = attrs.get("delay_ms")
+    if delay is not None and delay < 0:
+        raise ValueError(f"delay_ms must be >= 0 on edge {u}-{v}, got {delay}")
+    relay_name = None
+    if delay:
+        relay = net.addHost(naming.relay_name(testbed.prefix, relay_index), cls=RelayNode)
+        relay_name = relay.name
+        # Shape on the relay's two outputs (one per direction): the relay counts its own drops,
+        # whereas userspace OVS sending into a full htb qdisc loses frames it never reports.
+        to_u = {"cls2": TCIntf, "params2": shaping} if shaping else {}
+        to_v = {"cls1": TCIntf, "params1": shaping} if shaping else {}
+        intf_u = net.addLink(switches[u], relay, cls=Link, **to_u).intf1
+        intf_v = net.addLink(relay, switches[v], cls=Link, **to_v).intf2
+    else:
+        link_cls = TCLink if shaping else Link
+        link = net.addLink(switches[u], switches[v], cls=link_cls, **(shaping or {}))
+        intf_u, intf_v = link.intf1, link.intf2
+    for intf in (intf_u, intf_v):
+        naming.check_intf_name(str(intf))
+    return LinkInfo(
+        u,
+        v,
+        switches[u].ports[intf_u],
+        switches[v].ports[intf_v],
+        str(intf_u),
+        str(intf_v),
+        relay_name,
+    )
 
 
 def _start_relays(testbed: Testbed, graph: nx.Graph) -> None:

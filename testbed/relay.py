@@ -28,6 +28,7 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
@@ -167,7 +168,7 @@ class Relay:
 
     def run(self) -> None:
         """Forward frames until told to stop or an interface disappears."""
-        readers = [self.sock_a, self.sock_b, self.wake_r]
+        readers: list[Any] = [self.sock_a, self.sock_b, self.wake_r]
         while not self.stopping:
             now = time.monotonic()
             for direction in self.directions.values():
@@ -178,7 +179,7 @@ class Relay:
                     os.read(self.wake_r, 64)
                     continue
                 try:
-                    self.directions[sock].receive(self.delay_s)  # type: ignore[index]
+                    self.directions[sock].receive(self.delay_s)
                 except OSError as exc:
                     if exc.errno != errno.ENETDOWN:
                         raise

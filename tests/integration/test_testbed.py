@@ -25,10 +25,10 @@ BW_MBPS = 10.0
 
 
 def _line_graph() -> nx.Graph:
-    """s1 --(10 Mbit/s htb)-- s2 --(20 ms relay)-- s3, one host each."""
+    """s1 --(10 Mbit/s htb)-- s2 --(20 ms relay, 10 Mbit/s)-- s3, one host each."""
     graph = nx.path_graph([1, 2, 3])
     graph.edges[1, 2]["bw_mbps"] = BW_MBPS
-    graph.edges[2, 3]["delay_ms"] = DELAY_MS
+    graph.edges[2, 3].update(delay_ms=DELAY_MS, bw_mbps=BW_MBPS)
     return graph
 
 
@@ -130,6 +130,11 @@ def test_path_without_relay_has_sub_5ms_rtt(line: Testbed) -> None:
 
 def test_bw_link_limits_tcp_throughput(line: Testbed) -> None:
     mbps = line.iperf3("h1", "h2", seconds=4)
+    assert 0.85 * BW_MBPS <= mbps <= 1.05 * BW_MBPS
+
+
+def test_bw_relay_link_delivers_its_rate_under_udp_overload(line: Testbed) -> None:
+    mbps = line.iperf3("h2", "h3", seconds=3, udp_mbps=3 * BW_MBPS)
     assert 0.85 * BW_MBPS <= mbps <= 1.05 * BW_MBPS
 
 
