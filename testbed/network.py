@@ -197,6 +197,17 @@ def _sorted_nodes(graph: nx.Graph) -> list[Hashable]:
         return sorted(graph.nodes, key=repr)
 
 
+def check_name_lengths(graph: nx.Graph, prefix: str, hosts_per_switch: int) -> None:
+    """Fail early, with a clear message, if some interface name would exceed 15 characters."""
+    most_ports = max(
+        (int(graph.nodes[n].get("hosts", hosts_per_switch)) + graph.degree(n) for n in graph),
+        default=0,
+    )
+    naming.check_intf_name(naming.intf_name(naming.switch_name(prefix, len(graph)), most_ports))
+    relays = sum(1 for _, _, d in graph.edges(data=True) if d.get("delay_ms"))
+    naming.check_intf_name(naming.intf_name(naming.relay_name(prefix, relays), 1))
+
+
 def _check_free(prefix: str, names: list[str]) -> None:
     """Refuse to clobber bridges/interfaces of our names that cleanup could not remove."""
     wanted = set(names)
@@ -233,6 +244,7 @@ def build_network(
     """
     started = time.monotonic()
     ownership.validate_prefix(prefix)
+    check_name_lengths(graph, prefix, hosts_per_switch)
     _quiet_mininet(mininet_log_level or os.environ.get("VNSTITCH_MININET_LOG", "error"))
     ovs.ensure_ovs_running()
     ovs.cleanup_leftovers(prefix)
@@ -309,9 +321,11 @@ def _populate(
     edges = sorted(
         graph.edges(data=True), key=lambda e: sorted((testbed.dpid[e[0]], testbed.dpid[e[1]]))
     )
-    for relay_index, (a, b, attrs) in enumerate(edges, 1):
+    relays = 0
+    for a, b, attrs in edges:
         u, v = (a, b) if testbed.dpid[a] < testbed.dpid[b] else (b, a)
-        info = _add_edge(testbed, switches, u, v, attrs, relay_index)
+        relays += 1 if attrs.get("delay_ms") else 0
+        info = _add_edge(testbed, switches, u, v, attrs, relays)
         testbed.links[frozenset((u, v))] = info
 
 
@@ -343,8 +357,6 @@ def _add_edge(
         link_cls = TCLink if shaping else Link
         link = net.addLink(switches[u], switches[v], cls=link_cls, **(shaping or {}))
         intf_u, intf_v = link.intf1, link.intf2
-    for intf in (intf_u, intf_v):
-        naming.check_intf_name(str(intf))
     return LinkInfo(
         u,
         v,

@@ -46,3 +46,11 @@ def test_run_prefix_is_recovered_from_bridge_and_interface_names() -> None:
 def test_prefixes_that_would_make_names_ambiguous_are_rejected(bad: str) -> None:
     with pytest.raises(ValueError):
         validate_prefix(bad)
+
+
+def test_graphs_whose_interface_names_would_not_fit_are_refused_before_building() -> None:
+    nx = pytest.importorskip("networkx")
+    network = pytest.importorskip("testbed.network")  # needs Mininet's Python package
+    network.check_name_lengths(nx.cycle_graph(11), "vnsabcd", 1)
+    with pytest.raises(ValueError, match="exceeds 15"):
+        network.check_name_lengths(nx.complete_graph(12), "vnsabcde", 1)
