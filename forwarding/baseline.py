@@ -6,15 +6,17 @@ difference (deletes of rules no longer wanted, adds of new ones).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 import networkx as nx
 
 from forwarding.control import control_rules
+from forwarding.policing import BE_METER_BASE, best_effort_meters, best_effort_rate_mbps, police
 from forwarding.spanning_tree import FloodDomain, domain_flood_rules
 from forwarding.unicast import plan_pair, unicast_cookie
 from rules.cookies import MASK_KIND_OWNER
-from rules.model import FlowRule, Match
+from rules.model import FlowRule, Match, MeterSpec
 from topology.model import Dpid, Host, LinkId, PortNo, Switch
 
 RuleKey = tuple[int, int, int, Match]
@@ -31,10 +33,41 @@ class TopologyView(Protocol):
 class BaselineForwarding:
     """Plans control, flood and reactive unicast rules."""
 
-    def __init__(self, idle_timeout: int = 60) -> None:
+    def __init__(
+        self, idle_timeout: int = 60, police_best_effort: bool = True, floor_mbps: float = 0.0
+    ) -> None:
         self.idle_timeout = idle_timeout
+        self.police_best_effort = police_best_effort
+        self.floor_mbps = floor_mbps
         self._flood: dict[RuleKey, FlowRule] = {}
+        self._meters: dict[tuple[Dpid, PortNo], MeterSpec] = {}
+        self.best_effort_rate_mbps: float | None = None
         self.domain = FloodDomain({}, {}, {})
+
+    def edge_ports(self) -> set[tuple[Dpid, PortNo]]:
+        """Every (switch, port) where hosts may send from, as of the last flood update."""
+        return {(d, p) for d, ports in self.domain.edge.items() for p in ports if p < 0x10000}
+
+    def _police(self, rules: list[FlowRule]) -> list[FlowRule]:
+        return police(rules, self.edge_ports()) if self.police_best_effort else rules
+
+    def meter_update(
+        self, capacity: Mapping[LinkId, float], reserved: Mapping[LinkId, float]
+    ) -> list[tuple[MeterSpec, bool]]:
+        """Best-effort meters to send: (meter, is_new) for new edge ports or a changed rate."""
+        if not self.police_best_effort:
+            return []
+        edges = self.edge_ports()
+        rate = best_effort_rate_mbps(capacity, reserved, len(edges), self.floor_mbps)
+        self.best_effort_rate_mbps = rate
+        out = []
+        for meter in best_effort_meters(edges, rate):
+            key = (meter.dpid, meter.meter_id - BE_METER_BASE)
+            old = self._meters.get(key)
+            if old != meter:
+                out.append((meter, old is None))
+                self._meters[key] = meter
+        return out
 
     def control_rules(self, dpid: Dpid) -> list[FlowRule]:
         """Rules every switch gets on connect: LLDP/ARP to controller, IPv6 drop, table-miss."""
@@ -43,6 +76,7 @@ class BaselineForwarding:
     def forget_switch(self, dpid: Dpid) -> None:
         """A switch (re)connected: its flood rules will be sent again on the next update."""
         self._flood = {k: r for k, r in self._flood.items() if r.dpid != dpid}
+        self._meters = {k: m for k, m in self._meters.items() if m.dpid != dpid}
 
     def flood_update(self, topo: TopologyView) -> tuple[list[FlowRule], list[FlowRule]]:
         """(deletes, adds) that bring every switch's flood rules to the current tree."""
@@ -51,7 +85,7 @@ class BaselineForwarding:
             for dpid, sw in topo.switches.items()
         }
         self.domain = FloodDomain.build(switch_ports, list(topo.links))
-        wanted = {r.key: r for r in domain_flood_rules(self.domain)}
+        wanted = {r.key: r for r in self._police(domain_flood_rules(self.domain))}
         deletes = [r for k, r in self._flood.items() if k not in wanted]
         adds = [r for k, r in wanted.items() if self._flood.get(k) != r]
         self._flood = wanted
@@ -69,7 +103,7 @@ class BaselineForwarding:
             dst.mac,
             idle_timeout=self.idle_timeout,
         )
-        return rules or []
+        return self._police(rules or [])
 
     @staticmethod
     def unicast_cookie_mask() -> tuple[int, int]:

@@ -76,7 +76,11 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         opts = self.config.controller
         self.db = TopologyDatabase(self.config.zone_map(), opts.default_capacity_mbps)
         self.latency = LatencyEstimator()
-        self.baseline = BaselineForwarding(idle_timeout=opts.host_idle_timeout_s)
+        self.baseline = BaselineForwarding(
+            idle_timeout=opts.host_idle_timeout_s,
+            police_best_effort=opts.best_effort_policing,
+            floor_mbps=opts.best_effort_floor_mbps,
+        )
         self.datapaths: dict[int, Any] = {}
         self.nonce = random.getrandbits(63)
         self.packet_in_counts: dict[str, int] = {}
@@ -282,6 +286,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         job = self.stitcher.release(res_id, self._now())
         if job is not None:
             self.runner.run(job)
+        self._update_best_effort_meters()
         for job in self.stitcher.on_topology_change(self._now()):
             self.runner.run(job)
 
@@ -303,6 +308,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
             LOG.warning("reservation %d v%d failed: %s", job.reservation_id, job.version, reason)
             for cleanup in self.stitcher.failed(job.reservation_id, job.version, reason or "", now):
                 self.runner.run(cleanup)
+        self._update_best_effort_meters()
         waiter = self._waiters.get(job.reservation_id)
         if waiter is not None:
             waiter.set()
@@ -315,7 +321,10 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
     def _error(self, ev: Any) -> None:
         msg = ev.msg
         reason = f"OpenFlow error type {msg.type} code {msg.code}"
-        if not self.runner.error(msg.datapath.id, msg.xid, reason):
+        ofp = msg.datapath.ofproto
+        if msg.type == ofp.OFPET_METER_MOD_FAILED and msg.code == ofp.OFPMMFC_METER_EXISTS:
+            LOG.debug("switch %016x kept meter state (xid %d)", msg.datapath.id, msg.xid)
+        elif not self.runner.error(msg.datapath.id, msg.xid, reason):
             LOG.warning("switch %016x: %s (xid %d)", msg.datapath.id, reason, msg.xid)
 
     def link_report(self) -> list[dict[str, Any]]:
@@ -397,6 +406,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
 
     def _refresh_flooding(self) -> None:
         deletes, adds = self.baseline.flood_update(self.db)
+        self._update_best_effort_meters()
         for rule in deletes:
             dp = self.datapaths.get(rule.dpid)
             if dp is not None:
@@ -405,6 +415,18 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
             dp = self.datapaths.get(rule.dpid)
             if dp is not None:
                 dp.send_msg(xlate.flow_add(dp, rule))
+
+    def _update_best_effort_meters(self) -> None:
+        """Send the edge ports' best-effort meters (new ones, or all on a rate change)."""
+        capacity = {lid: link.capacity_mbps for lid, link in self.db.links.items()}
+        reserved = {lid: self.ledger.reserved(lid) for lid in capacity}
+        for meter, new in self.baseline.meter_update(capacity, reserved):
+            dp = self.datapaths.get(meter.dpid)
+            if dp is None:
+                continue
+            if new:  # it may exist already on a switch that kept its state: then modify
+                dp.send_msg(xlate.meter_add(dp, meter))
+            dp.send_msg(xlate.meter_add(dp, meter, modify=True))
 
     def _flush_unicast(self) -> None:
         cookie, mask = self.baseline.unicast_cookie_mask()

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from forwarding.policing import BE_METER_BASE
 from resources.admission import InsufficientResources
 from resources.keys import NodeResource, ResourceKind
 from resources.ledger import Ledger
@@ -37,6 +38,7 @@ LOG = logging.getLogger(__name__)
 
 SWITCH_METERS = 262_144  # OVS meter table size (ovs-ofctl meter-features)
 SWITCH_FLOWS = 1_000_000
+RESERVATION_METERS = BE_METER_BASE - 1  # ids above are the edge ports' best-effort meters
 LIVE = (State.PENDING, State.INSTALLING, State.ACTIVE, State.DEGRADED)
 
 
@@ -186,8 +188,8 @@ class StitchService:
             used = self._meters.setdefault(dpid, set())
             meter_id = self._next_meter.get(dpid, 1)
             while meter_id in used or (dpid, meter_id) in taken:
-                meter_id = meter_id % SWITCH_METERS + 1
-            self._next_meter[dpid] = meter_id % SWITCH_METERS + 1
+                meter_id = meter_id % RESERVATION_METERS + 1
+            self._next_meter[dpid] = meter_id % RESERVATION_METERS + 1
             used.add(meter_id)
             out[dpid] = meter_id
         return out

@@ -7,6 +7,9 @@ Example::
     link_timeout_s = 3.5        # a link not seen for this long is gone
     default_capacity_mbps = 1000
     host_idle_timeout_s = 60    # idle timeout of baseline unicast rules (0 = none)
+    link_headroom = 0.1         # share of each link never booked by reservations
+    best_effort_policing = true # meter unreserved traffic at edge ports (the guarantee)
+    audit_interval_s = 10       # compare flow tables with the expected rules
 
     [[switch]]
     name = "vns1"               # or dpid = "0000000000000001"
@@ -99,6 +102,8 @@ class ControllerOptions:
     link_headroom: float = 0.1
     stats_interval_s: float = 2.0
     audit_interval_s: float = 10.0
+    best_effort_policing: bool = True
+    best_effort_floor_mbps: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,13 @@ def _number(table: dict[str, Any], key: str, where: str, default: float, minimum
     return float(value)
 
 
+def _bool(table: dict[str, Any], key: str, where: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}.{key} must be true or false, got {value!r}", key)
+    return value
+
+
 def _string(table: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
     value = table.get(key, default)
     if not isinstance(value, str) or not value:
@@ -169,6 +181,8 @@ def _controller(raw: dict[str, Any]) -> ControllerOptions:
         link_headroom=_number(raw, "link_headroom", where, defaults.link_headroom, 0.0),
         stats_interval_s=_number(raw, "stats_interval_s", where, defaults.stats_interval_s, 0.1),
         audit_interval_s=_number(raw, "audit_interval_s", where, defaults.audit_interval_s, 0.5),
+        best_effort_policing=_bool(raw, "best_effort_policing", where, True),
+        best_effort_floor_mbps=_number(raw, "best_effort_floor_mbps", where, 0.0, 0.0),
     )
 
 

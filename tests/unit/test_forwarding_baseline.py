@@ -43,7 +43,7 @@ def assert_floods_once(net: FakeNetwork) -> None:
 
 def test_flood_update_moves_the_tree_when_a_tree_link_fails() -> None:
     db = triangle()
-    baseline = BaselineForwarding()
+    baseline = BaselineForwarding(police_best_effort=False)
     net = FakeNetwork(db.links)
     sync(net, baseline.flood_update(db))
     assert_floods_once(net)
@@ -59,7 +59,7 @@ def test_flood_update_moves_the_tree_when_a_tree_link_fails() -> None:
 
 def test_unchanged_topology_sends_nothing_and_reconnect_resends_one_switch() -> None:
     db = triangle()
-    baseline = BaselineForwarding()
+    baseline = BaselineForwarding(police_best_effort=False)
     first = baseline.flood_update(db)[1]
     assert baseline.flood_update(db) == ([], [])
     baseline.forget_switch(2)
