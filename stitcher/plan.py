@@ -172,6 +172,14 @@ def compile_plan(
     for meter in meters:
         key = NodeResource(ResourceKind.METERS, meter.dpid)
         demands[key] = demands.get(key, 0) + 1
+    for host in (src, dst):  # compute and storage asked for at each endpoint
+        for kind, amount in (
+            (ResourceKind.CPU, request.cpu),
+            (ResourceKind.MEMORY_MB, request.memory_mb),
+            (ResourceKind.STORAGE_GB, request.storage_gb),
+        ):
+            if amount > 0:
+                demands[NodeResource(kind, host.name)] = amount
     return PathPlan(
         version=version,
         path=path,

@@ -17,6 +17,9 @@ FIELDS = {
     "bidirectional",
     "ip_proto",
     "dst_port",
+    "cpu",
+    "memory_mb",
+    "storage_gb",
 }
 
 
@@ -78,4 +81,7 @@ def parse_request(
         dst_port=_int(body, "dst_port", 1, 65535),
         origin=origin,
         origin_ref=origin_ref,
+        cpu=_number(body, "cpu") or 0.0,
+        memory_mb=_number(body, "memory_mb") or 0.0,
+        storage_gb=_number(body, "storage_gb") or 0.0,
     )

@@ -53,6 +53,9 @@ class ReservationRequest:
     dst_port: int | None = None
     origin: Origin = Origin.REQUEST
     origin_ref: str | None = None
+    cpu: float = 0.0
+    memory_mb: float = 0.0
+    storage_gb: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.src or not self.dst:
@@ -64,6 +67,10 @@ class ReservationRequest:
         lat = self.max_latency_ms
         if lat is not None and (not math.isfinite(lat) or lat <= 0):
             raise RequestError("max_latency_ms must be a number > 0", "max_latency_ms")
+        for name in ("cpu", "memory_mb", "storage_gb"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise RequestError(f"{name} must be a number >= 0", name)
         if self.dst_port is not None and self.ip_proto not in (6, 17):
             raise RequestError("dst_port needs ip_proto 6 (TCP) or 17 (UDP)", "ip_proto")
 
@@ -81,6 +88,9 @@ class ReservationRequest:
             "dst_port": self.dst_port,
             "origin": self.origin.value,
             "origin_ref": self.origin_ref,
+            "cpu": self.cpu,
+            "memory_mb": self.memory_mb,
+            "storage_gb": self.storage_gb,
         }
 
 

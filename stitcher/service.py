@@ -39,6 +39,7 @@ LOG = logging.getLogger(__name__)
 SWITCH_METERS = 262_144  # OVS meter table size (ovs-ofctl meter-features)
 SWITCH_FLOWS = 1_000_000
 RESERVATION_METERS = BE_METER_BASE - 1  # ids above are the edge ports' best-effort meters
+_HOST_KINDS = frozenset({ResourceKind.CPU, ResourceKind.MEMORY_MB, ResourceKind.STORAGE_GB})
 LIVE = (State.PENDING, State.INSTALLING, State.ACTIVE, State.DEGRADED)
 
 
@@ -81,6 +82,15 @@ class StitchService:
                 and key.node not in self.db.switches
             ):
                 displaced |= self.ledger.remove_resource(key)
+        for host in self.db.hosts.values():
+            for kind, cap in (
+                (ResourceKind.CPU, host.cpu),
+                (ResourceKind.MEMORY_MB, host.memory_mb),
+                (ResourceKind.STORAGE_GB, host.storage_gb),
+            ):
+                key = NodeResource(kind, host.name)
+                if self.ledger.capacity(key) != cap:
+                    displaced |= self.ledger.set_capacity(key, cap)
         for dpid in self.db.switches:
             for kind, cap in (
                 (ResourceKind.METERS, SWITCH_METERS),
@@ -213,6 +223,16 @@ class StitchService:
                 self.ledger.allocate(res.id, plan.demands)
         except InsufficientResources as exc:
             self._free_meters(plan)
+            hosts = [
+                k for k in exc.shortfalls if isinstance(k, NodeResource) and k.kind in _HOST_KINDS
+            ]
+            if hosts:
+                named = ", ".join(
+                    f"{k.kind.value} on {k.node} (asked {exc.shortfalls[k].asked:g}, "
+                    f"free {exc.shortfalls[k].free:g})"
+                    for k in hosts
+                )
+                return Refusal("host_resources", f"not enough at the endpoints: {named}")
             return Refusal("bandwidth", f"resources taken meanwhile: {exc}")
         job = install_job(res.id, plan, old)
         res.plan = plan

@@ -28,7 +28,8 @@ def _ring_with_chord() -> nx.Graph:
 
 @pytest.fixture(scope="module")
 def stack(testbed_host: None) -> Iterator[Stack]:
-    with Stack(_ring_with_chord()) as s:
+    config_reservation = '\n[[reservation]]\nsrc = "h2"\ndst = "h4"\nbandwidth_mbps = 1\n'
+    with Stack(_ring_with_chord(), extra_config=config_reservation) as s:
         yield s
 
 
@@ -114,3 +115,14 @@ def test_link_down_leaves_graph_within_2s_and_traffic_reroutes(stack: Stack) -> 
     finally:
         net.set_link_up(1, 3, True)
     stack.wait_discovered(10.0)
+
+
+def test_configured_reservation_is_stitched_once_the_topology_allows(stack: Stack) -> None:
+    def active() -> dict[str, object] | None:
+        for res in stack.get("/v1/reservations")["reservations"]:
+            if res["origin"] == "config" and res["state"] == "ACTIVE":
+                return dict(res)
+        return None
+
+    res = wait_until(active, 10.0, 0.1, "the configured reservation to become ACTIVE")
+    assert res["src"] == "h2" and res["dst"] == "h4"

@@ -181,3 +181,16 @@ def test_planned_move_overwrites_ingress_in_place_then_cleans_the_old_path() -> 
     assert trace.exits == [(4, 1)] and [h.dpid for h in trace.hops] == [1, 3, 4]
     assert not fake.rules(2)
     assert svc.ledger.violations() == [] and not svc.ledger.in_move(res.id)
+
+
+def test_endpoint_compute_is_booked_and_refused_when_short() -> None:
+    db = _db()
+    db.hosts["00:00:00:00:00:01"].cpu = 4
+    db.hosts["00:00:00:00:00:04"].cpu = 2
+    svc = _service(db)
+    res, _ = _submit(svc, cpu=2)
+    holding = svc.ledger.holding(res.id)
+    assert holding is not None and len([k for k in holding.amounts if "cpu" in str(k)]) == 2
+    _, outcome = svc.submit_or_refuse(ReservationRequest("h1", "h4", cpu=1), 2.0)
+    assert isinstance(outcome, Refusal) and outcome.constraint == "host_resources"
+    assert "h4" in outcome.reason
