@@ -67,6 +67,7 @@ class StitchService:
         self._meters: dict[int, set[int]] = {}
         self._next_meter: dict[int, int] = {}
         self._old_plans: dict[int, PathPlan | None] = {}
+        self._search: tuple[int, PathSearch] | None = None
 
     # ---- capacities -----------------------------------------------------------------------
     def sync_capacities(self) -> set[int]:
@@ -164,7 +165,7 @@ class StitchService:
             req.zones,
             req.avoid_zones,
         )
-        found = PathSearch(self.db.graph).find(
+        found = self._path_search().find(
             path_req,
             self._free_for(res.id),
             bidirectional=req.bidirectional,
@@ -186,6 +187,13 @@ class StitchService:
         return compile_plan(
             self.db.graph, res.id, version, found.path, src, dst, req, meter_ids, found.latency_ms
         )
+
+    def _path_search(self) -> PathSearch:
+        """The search snapshot of the current graph, rebuilt only when the graph changed."""
+        generation = self.db.graph_generation
+        if self._search is None or self._search[0] != generation:
+            self._search = (generation, PathSearch(self.db.graph))
+        return self._search[1]
 
     def _meter_ids(
         self, path: tuple[int, ...], bidirectional: bool, old: PathPlan | None

@@ -47,6 +47,7 @@ class TopologyDatabase:
         self.links: dict[LinkId, Link] = {}
         self.hosts: dict[str, Host] = {}  # by MAC
         self.version = 0
+        self.graph_generation = 0  # bumps on every change to the graph, latency included
         self._events: deque[TopologyEvent] = deque(maxlen=EVENT_LOG_SIZE)
         self._subscribers: list[Subscriber] = []
 
@@ -77,6 +78,7 @@ class TopologyDatabase:
         zone = self.zones.switch_zone(dpid, label)
         self.switches[dpid] = Switch(dpid, label, zone, port_map, now)
         self.graph.add_node(dpid, zone=zone, name=label)
+        self.graph_generation += 1
         return self._emit(now, "switch_add", dpid=dpid_str(dpid), name=label, zone=zone)
 
     def remove_switch(self, dpid: Dpid, now: float) -> list[TopologyEvent]:
@@ -90,6 +92,7 @@ class TopologyDatabase:
                 events.append(self._emit(now, "host_remove", mac=host.mac, name=host.name))
         del self.switches[dpid]
         self.graph.remove_node(dpid)
+        self.graph_generation += 1
         events.append(self._emit(now, "switch_remove", dpid=dpid_str(dpid)))
         return events
 
@@ -181,6 +184,7 @@ class TopologyDatabase:
         return sw.name if sw else dpid_str(dpid)
 
     def _sync_edge(self, link: Link) -> None:
+        self.graph_generation += 1
         lid = link.link_id
         self.graph.add_edge(
             lid.src,
@@ -194,6 +198,7 @@ class TopologyDatabase:
         )
 
     def _remove_link(self, link_id: LinkId, now: float, reason: str) -> TopologyEvent:
+        self.graph_generation += 1
         del self.links[link_id]
         if self.graph.has_edge(link_id.src, link_id.dst):
             edge_link = self.graph.edges[link_id.src, link_id.dst]["link"]

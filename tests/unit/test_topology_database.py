@@ -107,3 +107,16 @@ def test_link_on_down_port_is_ignored() -> None:
     db = _db()
     db.set_port(1, Port(2, up=False), 1.0)
     assert db.link_seen(AB, 2.0) is None and AB not in db.links
+
+
+def test_graph_generation_moves_with_every_graph_change() -> None:
+    db = _db()
+    g0 = db.graph_generation
+    db.link_seen(AB, 1.0)
+    g1 = db.graph_generation
+    db.set_link_latency(AB, 2.0, 1.0)
+    g2 = db.graph_generation
+    db.link_seen(AB, 2.0)  # a refresh changes nothing in the graph
+    assert g0 < g1 < g2 == db.graph_generation
+    db.set_port(1, Port(2, up=False), 3.0)
+    assert db.graph_generation > g2
