@@ -1,0 +1,36 @@
+"""Aligned text tables: padding, numeric right alignment, cell formatting."""
+
+from __future__ import annotations
+
+from vnstitch.tables import cell, intent_text, render_table, short_dpid
+
+
+def test_columns_are_padded_and_numbers_right_aligned() -> None:
+    text = render_table(("name", "mbps", "zone"), [("a", 5, None), ("long-name", 12.5, "blue")])
+    assert text.splitlines() == [
+        "name       mbps  zone",
+        "---------  ----  ----",
+        "a             5  -",
+        "long-name  12.5  blue",
+    ]
+
+
+def test_cells_format_null_bool_float_and_lists() -> None:
+    assert [cell(None), cell(True), cell(False)] == ["-", "yes", "no"]
+    assert [cell(10.0), cell(1 / 3), cell(["red", "blue"]), cell([])] == [
+        "10",
+        "0.333333",
+        "red, blue",
+        "-",
+    ]
+
+
+def test_short_dpid_drops_leading_zeros_only() -> None:
+    assert [short_dpid("000000000000000a"), short_dpid("0000000000000000")] == ["a", "0"]
+    assert short_dpid("00000000000001a0") == "1a0"
+
+
+def test_intent_with_reservation_ids_lists_them() -> None:
+    text = intent_text({"id": "intent-1", "kind": "isolation", "reservations": ["3", "4"]})
+    assert text.splitlines()[-1] == "reservations: 3, 4"
+    assert "state: -" in text.splitlines()

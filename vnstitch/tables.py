@@ -1,0 +1,172 @@
+"""Aligned text tables for the CLI: topology, reservations, intents and forecasts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+Row = Sequence[Any]
+
+
+def cell(value: Any) -> str:
+    """One value as table text: ``-`` for null, short floats, comma-joined lists."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(cell(v) for v in value) if value else "-"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _numeric(values: Sequence[Any]) -> bool:
+    present = [v for v in values if v is not None]
+    return bool(present) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in present
+    )
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Row]) -> str:
+    """Columns padded to their widest cell; numeric columns right-aligned; no trailing blanks."""
+    texts = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in texts]) for i, h in enumerate(headers)]
+    right = [_numeric([row[i] for row in rows]) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out.extend(line(r) for r in texts)
+    return "\n".join(out)
+
+
+def short_dpid(dpid: Any) -> str:
+    """A 16-hex-digit datapath id without its leading zeros."""
+    text = str(dpid)
+    return text.lstrip("0") or "0"
+
+
+def _section(title: str, headers: Sequence[str], rows: Sequence[Row]) -> str:
+    if not rows:
+        return f"{title}: none"
+    return f"{title} ({len(rows)}):\n{render_table(headers, rows)}"
+
+
+def topology_text(doc: Mapping[str, Any]) -> str:
+    """Switch, link and host tables of a ``GET /v1/topology`` document."""
+    switches = doc.get("switches") or []
+    names = {s.get("dpid"): s.get("name") or short_dpid(s.get("dpid")) for s in switches}
+
+    def port(dpid: Any, port_no: Any) -> str:
+        return f"{names.get(dpid) or short_dpid(dpid)}:{port_no}"
+
+    switch_rows = [
+        (
+            s.get("name"),
+            s.get("dpid"),
+            s.get("zone"),
+            sum(1 for p in s.get("ports") or [] if p.get("up")),
+            len(s.get("ports") or []),
+        )
+        for s in switches
+    ]
+    link_rows = [
+        (
+            port(lk.get("src"), lk.get("src_port")),
+            port(lk.get("dst"), lk.get("dst_port")),
+            lk.get("capacity_mbps"),
+            lk.get("latency_ms"),
+            lk.get("zone"),
+        )
+        for lk in doc.get("links") or []
+    ]
+    host_rows = []
+    for host in doc.get("hosts") or []:
+        att = host.get("attachment")
+        where = port(att.get("dpid"), att.get("port")) if isinstance(att, dict) else None
+        get = host.get
+        host_rows.append((get("name"), get("ip"), get("mac"), get("zone"), where, get("source")))
+    return "\n\n".join(
+        [
+            _section("switches", ("name", "dpid", "zone", "ports up", "ports"), switch_rows),
+            _section(
+                "links",
+                ("src", "dst", "capacity Mbit/s", "latency ms", "zone"),
+                link_rows,
+            ),
+            _section("hosts", ("name", "ip", "mac", "zone", "attached", "source"), host_rows),
+        ]
+    )
+
+
+def reservations_text(reservations: Sequence[Mapping[str, Any]]) -> str:
+    """The reservation table: id, state, endpoints, bandwidth, path and reason."""
+    rows = [
+        (
+            r.get("id"),
+            r.get("state"),
+            r.get("src"),
+            r.get("dst"),
+            r.get("bandwidth_mbps"),
+            " > ".join(short_dpid(d) for d in r.get("path") or []) or None,
+            r.get("reason"),
+        )
+        for r in reservations
+    ]
+    headers = ("id", "state", "src", "dst", "bandwidth Mbit/s", "path", "reason")
+    return _section("reservations", headers, rows)
+
+
+def intents_text(intents: Sequence[Mapping[str, Any]]) -> str:
+    """The intent table: id, kind, state and reason."""
+    rows = [(i.get("id"), i.get("kind"), i.get("state"), i.get("reason")) for i in intents]
+    return _section("intents", ("id", "kind", "state", "reason"), rows)
+
+
+def intent_text(intent: Mapping[str, Any]) -> str:
+    """One intent: its header fields, its spec and the reservations it compiled to."""
+    lines = [f"{key}: {cell(intent.get(key))}" for key in ("id", "kind", "state", "reason")]
+    spec = intent.get("spec")
+    if isinstance(spec, dict) and spec:
+        lines.append("spec:")
+        lines.extend(f"  {key}: {cell(value)}" for key, value in spec.items())
+    reservations = intent.get("reservations") or []
+    if all(isinstance(r, dict) for r in reservations):
+        lines.append(reservations_text(reservations))
+    else:
+        lines.append(f"reservations: {cell(reservations)}")
+    return "\n".join(lines)
+
+
+def forecasts_text(forecasts: Sequence[Mapping[str, Any]]) -> str:
+    """The forecast table: pair, mean, upper bound (with its quantile), validity and model."""
+    rows = [
+        (
+            " -> ".join(str(p) for p in f.get("pair") or []),
+            f.get("mean_mbps"),
+            f.get("upper_mbps"),
+            f.get("quantile"),
+            f.get("valid_until"),
+            f.get("age_s"),
+            f.get("model"),
+        )
+        for f in forecasts
+    ]
+    headers = (
+        "pair",
+        "mean Mbit/s",
+        "upper Mbit/s",
+        "quantile",
+        "valid until",
+        "age s",
+        "model",
+    )
+    return _section("forecasts", headers, rows)
