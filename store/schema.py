@@ -1,0 +1,89 @@
+"""The SQLite schema, its version, and the check that an existing file holds it."""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = 1
+
+TABLES: dict[str, str] = {
+    "schema_version": "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+    "intents": """CREATE TABLE intents (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL,
+        reason TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+        reservation_ids TEXT NOT NULL, history TEXT NOT NULL)""",
+    "reservations": """CREATE TABLE reservations (
+        id INTEGER PRIMARY KEY, request TEXT NOT NULL, state TEXT NOT NULL, reason TEXT,
+        origin TEXT NOT NULL, origin_ref TEXT, created_at REAL NOT NULL,
+        updated_at REAL NOT NULL)""",
+    "hosts": """CREATE TABLE hosts (
+        mac TEXT PRIMARY KEY, name TEXT NOT NULL, ip TEXT, switch TEXT, port INTEGER,
+        zone TEXT NOT NULL, cpu REAL NOT NULL, memory_mb REAL NOT NULL,
+        storage_gb REAL NOT NULL)""",
+    "counters": "CREATE TABLE counters (name TEXT PRIMARY KEY, next INTEGER NOT NULL)",
+}
+
+COLUMNS: dict[str, set[str]] = {
+    "schema_version": {"version"},
+    "intents": {
+        "id",
+        "kind",
+        "body",
+        "state",
+        "reason",
+        "created_at",
+        "updated_at",
+        "reservation_ids",
+        "history",
+    },
+    "reservations": {
+        "id",
+        "request",
+        "state",
+        "reason",
+        "origin",
+        "origin_ref",
+        "created_at",
+        "updated_at",
+    },
+    "hosts": {"mac", "name", "ip", "switch", "port", "zone", "cpu", "memory_mb", "storage_gb"},
+    "counters": {"name", "next"},
+}
+
+
+class StoreError(Exception):
+    """The state store cannot be used; the message names the file and what to do."""
+
+
+class AlreadyStored(StoreError):
+    """A record with this id is already stored (an insert never duplicates)."""
+
+
+def create(conn: sqlite3.Connection, counters: tuple[str, ...]) -> None:
+    """Create every table in an empty database (inside the caller's transaction)."""
+    for ddl in TABLES.values():
+        conn.execute(ddl)
+    conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+    conn.executemany("INSERT INTO counters (name, next) VALUES (?, 1)", [(c,) for c in counters])
+
+
+def check(conn: sqlite3.Connection, path: str, counters: tuple[str, ...]) -> None:
+    """Raise StoreError unless the database holds this schema version with every table."""
+    fix = "move the file away or set the state path to a new file"
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "schema_version" not in tables:
+        raise StoreError(f"{path} is an SQLite file but not a vnstitch state store; {fix}")
+    rows = conn.execute("SELECT version FROM schema_version").fetchall()
+    if len(rows) != 1 or rows[0][0] != SCHEMA_VERSION:
+        found = [r[0] for r in rows]
+        raise StoreError(
+            f"{path} has schema version {found}, this controller needs [{SCHEMA_VERSION}]; {fix}"
+        )
+    for table, wanted in COLUMNS.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if not wanted <= have:
+            missing = ", ".join(sorted(wanted - have))
+            raise StoreError(f"{path}: table {table} lacks {missing}; {fix}")
+    have_counters = {r[0] for r in conn.execute("SELECT name FROM counters")}
+    if not set(counters) <= have_counters:
+        raise StoreError(f"{path}: counters table lacks {sorted(set(counters) - have_counters)}")
