@@ -7,7 +7,7 @@ from typing import Any
 
 from ryu.app.wsgi import ControllerBase, route
 
-from ryu_apps.rest_common import error_response, json_response
+from ryu_apps.rest_common import error_response, guarded, json_response
 from ryu_apps.rest_topology import APP_KEY
 from stitcher.request_body import parse_request
 from stitcher.reservation import RequestError, State
@@ -35,6 +35,7 @@ class ReservationController(ControllerBase):  # type: ignore[misc]
         self.app = data[APP_KEY]
 
     @route("reservations", "/v1/reservations", methods=["POST"])
+    @guarded(write=True)
     def create(self, req: Any, **_kwargs: Any) -> Any:
         """Stitch a reservation: 201 ACTIVE/FAILED, 202 INSTALLING, 409 no path, 400 bad."""
         try:
@@ -49,6 +50,7 @@ class ReservationController(ControllerBase):  # type: ignore[misc]
         return json_response(res.to_dict(), status)
 
     @route("reservations", "/v1/reservations", methods=["GET"])
+    @guarded(write=False)
     def list_all(self, req: Any, **_kwargs: Any) -> Any:
         """Every reservation not released."""
         return json_response({"reservations": [r.to_dict() for r in self.app.stitcher.live()]})
@@ -60,6 +62,7 @@ class ReservationController(ControllerBase):  # type: ignore[misc]
             return None
 
     @route("reservations", "/v1/reservations/{res_id}", methods=["GET"])
+    @guarded(write=False)
     def show(self, req: Any, res_id: str, **_kwargs: Any) -> Any:
         """One reservation."""
         res = self._find(res_id)
@@ -68,6 +71,7 @@ class ReservationController(ControllerBase):  # type: ignore[misc]
         return json_response(res.to_dict())
 
     @route("reservations", "/v1/reservations/{res_id}", methods=["DELETE"])
+    @guarded(write=True)
     def delete(self, req: Any, res_id: str, **_kwargs: Any) -> Any:
         """Withdraw a reservation: its rules go (ingress first), its resources are freed."""
         res = self._find(res_id)
@@ -77,6 +81,7 @@ class ReservationController(ControllerBase):  # type: ignore[misc]
         return json_response(res.to_dict())
 
     @route("reservations", "/v1/reservations/{res_id}", methods=["PATCH"])
+    @guarded(write=True)
     def modify(self, req: Any, res_id: str, **_kwargs: Any) -> Any:
         """Change bandwidth or constraints: a make-before-break move onto the new plan."""
         res = self._find(res_id)
@@ -98,11 +103,13 @@ class ReservationController(ControllerBase):  # type: ignore[misc]
         return json_response(res.to_dict(), 202 if res.state is State.INSTALLING else 200)
 
     @route("links", "/v1/links", methods=["GET"])
+    @guarded(write=False)
     def links(self, req: Any, **_kwargs: Any) -> Any:
         """Every directed link: capacity, reserved and measured utilisation in Mbit/s."""
         return json_response({"links": self.app.link_report()})
 
     @route("stats", "/v1/stats", methods=["GET"])
+    @guarded(write=False)
     def stats(self, req: Any, **_kwargs: Any) -> Any:
         """Controller counters: packet-ins by kind, audit repairs, jobs in flight."""
         return json_response(

@@ -6,7 +6,7 @@ from typing import Any
 
 from ryu.app.wsgi import ControllerBase, route
 
-from ryu_apps.rest_common import error_response, json_response
+from ryu_apps.rest_common import error_response, guarded, json_response
 
 APP_KEY = "vnstitch_app"
 
@@ -19,11 +19,13 @@ class TopologyController(ControllerBase):  # type: ignore[misc]
         self.app = data[APP_KEY]
 
     @route("topology", "/v1/topology", methods=["GET"])
+    @guarded(write=False)
     def topology(self, req: Any, **_kwargs: Any) -> Any:
         """Switches, directed links and hosts."""
         return json_response(self.app.db.to_dict())
 
     @route("topology", "/v1/topology/events", methods=["GET"])
+    @guarded(write=False)
     def events(self, req: Any, **_kwargs: Any) -> Any:
         """Topology events with a version greater than ``since``."""
         raw = req.GET.get("since", "0")

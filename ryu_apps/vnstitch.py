@@ -12,6 +12,7 @@ import os
 import random
 import struct
 import time
+from pathlib import Path
 from typing import Any
 
 from ryu import cfg
@@ -43,6 +44,7 @@ from stitcher.service import Refusal, StitchService
 from topology.database import TopologyDatabase
 from topology.latency import LatencyEstimator
 from topology.model import Attachment, Host, LinkId, Port
+from vnstitch.auth import load_or_create_token
 from vnstitch.config import Config, ConfigError, load_config
 
 LOG = logging.getLogger("vnstitch")
@@ -74,6 +76,11 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.config = _load_config()
         opts = self.config.controller
+        token_file = self.config.api.token_file
+        self.api_token = load_or_create_token(
+            self.config.api.token, Path(token_file) if token_file else None
+        )
+        LOG.info("REST API bearer token: %s", self.api_token.source)
         self.db = TopologyDatabase(self.config.zone_map(), opts.default_capacity_mbps)
         self.latency = LatencyEstimator()
         self.baseline = BaselineForwarding(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import tempfile
 import urllib.error
 import urllib.request
@@ -56,9 +57,10 @@ class Stack:
             extra=extra_config,
         )
         self.hosts_per_switch = hosts_per_switch
+        self.token = secrets.token_urlsafe(16)
         self.controller = ControllerProcess(
             [APP],
-            env={"VNSTITCH_CONFIG": str(self.config_path)},
+            env={"VNSTITCH_CONFIG": str(self.config_path), "VNSTITCH_API_TOKEN": self.token},
             log_path=self._dir / "ryu.log",
         )
         self.net: Testbed | None = None
@@ -91,11 +93,18 @@ class Stack:
         topo: dict[str, Any] = wait_until(done, timeout_s, 0.1, "topology discovery")
         return topo
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """Call the REST API; returns (status, decoded body) for success and error alike."""
+    def request(
+        self, method: str, path: str, body: Any = None, token: str | None = "stack"
+    ) -> tuple[int, Any]:
+        """Call the REST API; returns (status, decoded body) for success and error alike.
+
+        Sends this stack's bearer token unless ``token`` names another one (None: no header).
+        """
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.controller.rest_url + path, data=data, method=method)
         req.add_header("Content-Type", "application/json")
+        if token is not None:
+            req.add_header("Authorization", f"Bearer {self.token if token == 'stack' else token}")
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 return resp.status, json.loads(resp.read() or b"null")

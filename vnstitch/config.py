@@ -11,6 +11,11 @@ Example::
     best_effort_policing = true # meter unreserved traffic at edge ports (the guarantee)
     audit_interval_s = 10       # compare flow tables with the expected rules
 
+    [api]
+    token_file = "/var/lib/vnstitch/api-token"  # or token = "...", or env VNSTITCH_API_TOKEN
+    open_reads = false          # true: GETs need no token
+    state_db = "/var/lib/vnstitch/state.db"     # durable intents, reservations, inventory
+
     [[switch]]
     name = "vns1"               # or dpid = "0000000000000001"
     zone = "blue"
@@ -107,6 +112,16 @@ class ControllerOptions:
 
 
 @dataclass(frozen=True)
+class ApiOptions:
+    """REST API access: the bearer token and whether reads need it."""
+
+    token: str | None = None
+    token_file: str | None = None
+    open_reads: bool = False
+    state_db: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole controller configuration."""
 
@@ -115,6 +130,7 @@ class Config:
     links: tuple[LinkSpec, ...] = ()
     hosts: tuple[HostSpec, ...] = field(default_factory=tuple)
     reservations: tuple[ReservationRequest, ...] = ()
+    api: ApiOptions = ApiOptions()
 
     def zone_map(self) -> ZoneMap:
         """The zones, capacities and host names this config declares."""
@@ -247,7 +263,7 @@ def _tables(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 def parse_config(doc: dict[str, Any]) -> Config:
     """Validate a parsed TOML document into a :class:`Config`."""
-    _check_keys(doc, {"controller", "switch", "link", "host", "reservation"}, "config")
+    _check_keys(doc, {"controller", "switch", "link", "host", "reservation", "api"}, "config")
     raw_ctl = doc.get("controller", {})
     if not isinstance(raw_ctl, dict):
         raise ConfigError("[controller] must be a table", "controller")
@@ -275,7 +291,20 @@ def parse_config(doc: dict[str, Any]) -> Config:
     ctl = _controller(raw_ctl)
     if ctl.link_headroom >= 1:
         raise ConfigError("[controller].link_headroom must be below 1", "link_headroom")
-    return Config(ctl, switches, links, hosts, tuple(reservations))
+    return Config(ctl, switches, links, hosts, tuple(reservations), _api(doc.get("api", {})))
+
+
+def _api(raw: Any) -> ApiOptions:
+    where = "[api]"
+    if not isinstance(raw, dict):
+        raise ConfigError("[api] must be a table", "api")
+    _check_keys(raw, {"token", "token_file", "open_reads", "state_db"}, where)
+    return ApiOptions(
+        token=_string(raw, "token", where) if "token" in raw else None,
+        token_file=_string(raw, "token_file", where) if "token_file" in raw else None,
+        open_reads=_bool(raw, "open_reads", where, False),
+        state_db=_string(raw, "state_db", where) if "state_db" in raw else None,
+    )
 
 
 def load_config(path: str | Path | None) -> Config:

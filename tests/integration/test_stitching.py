@@ -205,3 +205,14 @@ def test_link_failure_moves_the_reservation_within_2s(stack: Stack) -> None:
         stack.net.set_link_up(1, 2, True)
         _release(stack, res)
     stack.wait_discovered(10.0)
+
+
+def test_state_changes_need_the_bearer_token(stack: Stack) -> None:
+    body = {"src": "h1", "dst": "h4"}
+    status, answer = stack.request("POST", "/v1/reservations", body, token=None)
+    assert status == 401 and answer["field"] == "Authorization"
+    status, _ = stack.request("POST", "/v1/reservations", body, token="wrong")
+    assert status == 403
+    status, _ = stack.request("GET", "/v1/topology", token=None)
+    assert status == 401  # reads are closed unless [api] open_reads = true
+    assert stack.get("/v1/reservations")["reservations"] is not None
