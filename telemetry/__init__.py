@@ -1,0 +1,1 @@
+"""Traffic accounting from flow counters: bytes per endpoint pair per polling interval."""
