@@ -1,0 +1,154 @@
+"""Backtest: train on the first days of a trace, forecast the rest in strict time order.
+
+Report layout (stable)::
+
+    {"chosen_model": NAME, "horizons": [1, 3, 6, 12],
+     "forecasters": {NAME: {"mae": [...], "rmse": [...], "nmae": [...]}, ...},
+     "provisioning": {POLICY: {"reserved_over_actual": x, "under_provisioned_share": y}, ...}}
+
+Learned models see only the training window; at test time every forecaster reads the rates up
+to its origin. Provisioning is evaluated for reservations made one step ahead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from predictor import baselines
+from predictor.calibration import calibrate
+from predictor.features import FeatureSpec, build_features
+from predictor.models import MODEL_KINDS, Forecaster, Progress, TrainConfig, fit_forecaster
+from predictor.trace import Trace
+
+HORIZONS = (1, 3, 6, 12)
+BASELINES = ("last_value", "seasonal_naive", "ewma")
+
+
+@dataclass
+class BacktestResult:
+    """The JSON report plus the arrays the plots need."""
+
+    report: dict[str, Any]
+    test_start: int
+    actual: np.ndarray  # (T, P) rates
+    one_step: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (test steps, P)
+    reservations: dict[str, np.ndarray] = field(default_factory=dict)  # policy -> (test, P)
+    pair_names: list[str] = field(default_factory=list)
+
+
+def _metrics(prediction: np.ndarray, actual: np.ndarray) -> tuple[float, float, float]:
+    """MAE, RMSE and NMAE over the cells where both are known."""
+    known = np.isfinite(prediction) & np.isfinite(actual)
+    error = prediction[known] - actual[known]
+    mae = float(np.abs(error).mean())
+    rmse = float(np.sqrt((error**2).mean()))
+    return mae, rmse, float(np.abs(error).sum() / max(actual[known].sum(), 1e-12))
+
+
+def _provisioning(reserved: np.ndarray, actual: np.ndarray) -> dict[str, float]:
+    active = np.nansum(actual, axis=0) > 0
+    reserved, actual = reserved[:, active], actual[:, active]
+    return {
+        "reserved_over_actual": float(reserved.sum() / actual.sum()),
+        "under_provisioned_share": float((actual > reserved).mean()),
+    }
+
+
+def _baseline_forecasts(
+    rates: np.ndarray, train_steps: int, day: int
+) -> dict[str, Callable[[np.ndarray, int], np.ndarray]]:
+    alpha = baselines.fit_ewma_alpha(rates[:train_steps])
+    smooth = baselines.ewma_series(rates, alpha)
+    return {
+        "last_value": lambda o, h: baselines.last_value(rates, o, h),
+        "seasonal_naive": lambda o, h: baselines.seasonal_naive(rates, o, h, day),
+        "ewma": lambda o, h: smooth[o],
+    }
+
+
+def _last_value_upper(
+    rates: np.ndarray, start: float, spec: FeatureSpec, train_steps: int, names: list[str], q: float
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Last value plus a per-pair offset calibrated on the last fifth of the training window."""
+    cal = np.arange(train_steps - max(train_steps // 5, 1) - 1, train_steps - 1)
+    scale = build_features(rates, start, spec, cal, 1).scale
+    calibration = calibrate(rates[cal + 1], rates[cal], scale, names, (1 - q) * 0.8)
+
+    def upper(origins: np.ndarray) -> np.ndarray:
+        block_scale = build_features(rates, start, spec, origins, 1).scale
+        return np.maximum(rates[origins] + calibration.offsets_for(names) * block_scale, 0.0)
+
+    return upper
+
+
+def run_backtest(
+    trace: Trace,
+    train_days: float = 10.0,
+    horizons: tuple[int, ...] = HORIZONS,
+    quantile: float = 0.95,
+    threads: int = 1,
+    progress: Progress | None = None,
+) -> BacktestResult:
+    """Fit every forecaster on the training days and score them on the remaining steps."""
+    say = progress or (lambda _msg: None)
+    rates, spec, names = (
+        trace.series(),
+        FeatureSpec(trace.step_seconds),
+        [str(p) for p in trace.pairs()],
+    )
+    train_steps = round(train_days * spec.day)
+    if not spec.day < train_steps < rates.shape[0] - max(horizons):
+        raise ValueError(
+            "the training window must leave at least a day before and test steps after"
+        )
+    result = BacktestResult({}, train_steps, rates, pair_names=names)
+    predictors = _baseline_forecasts(rates, train_steps, spec.day)
+    learned: dict[str, Forecaster] = {}
+    for kind in MODEL_KINDS:
+        say(f"training {kind} on {train_steps} steps x {len(names)} pairs")
+        config = TrainConfig(kind, horizons, (1,), quantile, threads=threads)
+        model = fit_forecaster(rates[:train_steps], trace.start, spec, names, config, say)
+        learned[kind] = model
+        predictors[kind] = _learned(model, rates, trace.start, names)
+
+    forecasters: dict[str, dict[str, list[float]]] = {}
+    for name, predict in predictors.items():
+        scores: dict[str, list[float]] = {"mae": [], "rmse": [], "nmae": []}
+        for h in horizons:
+            origins = np.arange(train_steps - h, rates.shape[0] - h)
+            forecast = predict(origins, h)
+            if h == 1:
+                result.one_step[name] = forecast
+            for key, value in zip(scores, _metrics(forecast, rates[origins + h]), strict=True):
+                scores[key].append(value)
+        forecasters[name] = scores
+        say(f"{name}: MAE by horizon {np.round(scores['mae'], 3).tolist()}")
+
+    chosen = min(MODEL_KINDS, key=lambda k: float(np.mean(forecasters[k]["nmae"])))
+    origins = np.arange(train_steps - 1, rates.shape[0] - 1)
+    actual = rates[origins + 1]
+    peak = np.nanmax(rates[:train_steps], axis=0)
+    result.reservations["static_peak"] = np.repeat(peak[None], len(origins), axis=0)
+    lv_upper = _last_value_upper(rates, trace.start, spec, train_steps, names, quantile)
+    suffix = f"_p{round(quantile * 100)}"
+    result.reservations["last_value" + suffix] = lv_upper(origins)
+    for kind, model in learned.items():
+        upper = model.predict(rates, trace.start, origins, 1, names)[1]
+        result.reservations[kind + suffix] = upper
+    result.report = {
+        "chosen_model": chosen,
+        "horizons": list(horizons),
+        "forecasters": forecasters,
+        "provisioning": {k: _provisioning(v, actual) for k, v in result.reservations.items()},
+    }
+    return result
+
+
+def _learned(
+    model: Forecaster, rates: np.ndarray, start: float, names: list[str]
+) -> Callable[[np.ndarray, int], np.ndarray]:
+    return lambda origins, h: model.predict(rates, start, origins, h, names)[0]

@@ -1,0 +1,143 @@
+"""``vnstitch predictor`` subcommands: train, backtest, run, generate.
+
+The lead wires :func:`register` into ``vnstitch/cli.py``; ``python -m predictor`` runs the same
+commands standalone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from messages import DEFAULT_FORECASTS_ENDPOINT, DEFAULT_OBSERVATIONS_ENDPOINT
+
+DEFAULT_MODEL_DIR = "var/models"
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from predictor.models import TrainConfig
+    from predictor.trace import load_trace
+    from predictor.training import train_on_trace
+
+    trace = load_trace(args.trace)
+    config = TrainConfig(
+        kind=args.model,
+        horizons=tuple(range(1, args.horizon + 1)),
+        quantile=args.quantile,
+        threads=args.threads,
+    )
+    info = train_on_trace(trace, config, Path(args.model_dir), args.days, _progress)
+    print(info.tag)
+    return 0
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from predictor.backtest import run_backtest
+    from predictor.plots import write_plots
+    from predictor.trace import load_trace
+
+    trace = load_trace(args.trace)
+    result = run_backtest(
+        trace, args.train_days, quantile=args.quantile, threads=args.threads, progress=_progress
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "backtest.json").write_text(json.dumps(result.report, indent=2) + "\n")
+    for path in write_plots(result, out):
+        _progress(f"wrote {path}")
+    print(json.dumps(result.report, indent=2))
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from predictor.generator import GeneratorConfig, generate
+    from predictor.trace import save_npz
+
+    config = GeneratorConfig(
+        nodes=args.nodes, days=args.days, step_minutes=args.step_minutes, seed=args.seed
+    )
+    save_npz(generate(config), args.out)
+    print(args.out)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from predictor.service import RunConfig, run_service
+
+    config = RunConfig(
+        observations=args.observations,
+        forecasts=args.forecasts,
+        model_dir=Path(args.model_dir),
+        classes=Path(args.classes) if args.classes else None,
+        horizon=args.horizon,
+        step_seconds=args.step_seconds,
+        retrain=not args.no_retrain,
+        status_interval=args.status_interval,
+        threads=args.threads,
+    )
+    return run_service(config)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threads", type=int, default=1, help="threads for model fitting")
+    parser.add_argument("--quantile", type=float, default=0.95, help="upper forecast level")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``predictor`` subcommand (train, backtest, run, generate) to a CLI."""
+    top = subparsers.add_parser("predictor", help="predictive analytics engine")
+    sub = top.add_subparsers(dest="predictor_command", required=True)
+
+    train = sub.add_parser("train", help="train a model on a trace and save it")
+    train.add_argument("--trace", required=True, help="trace file (.npz or .csv)")
+    train.add_argument("--model-dir", default=DEFAULT_MODEL_DIR)
+    train.add_argument("--model", choices=("hgb", "ridge"), default="hgb")
+    train.add_argument("--horizon", type=int, default=3, help="forecast steps")
+    train.add_argument("--days", type=float, default=None, help="train on the last N days only")
+    _add_common(train)
+    train.set_defaults(func=_cmd_train)
+
+    backtest = sub.add_parser("backtest", help="train on the first days, score on the rest")
+    backtest.add_argument("--trace", required=True, help="trace file (.npz or .csv)")
+    backtest.add_argument("--train-days", type=float, default=10.0)
+    backtest.add_argument("--out", default="backtest-out", help="directory for JSON and PNGs")
+    _add_common(backtest)
+    backtest.set_defaults(func=_cmd_backtest)
+
+    run = sub.add_parser("run", help="run the predictor process (ZeroMQ)")
+    run.add_argument("--observations", default=DEFAULT_OBSERVATIONS_ENDPOINT)
+    run.add_argument("--forecasts", default=DEFAULT_FORECASTS_ENDPOINT)
+    run.add_argument("--model-dir", default=DEFAULT_MODEL_DIR)
+    run.add_argument("--classes", default=None, help="traffic classes (TOML)")
+    run.add_argument("--horizon", type=int, default=3, help="forecast steps")
+    run.add_argument("--step-seconds", type=float, default=300.0, help="step without a model")
+    run.add_argument("--no-retrain", action="store_true", help="never retrain on live data")
+    run.add_argument("--status-interval", type=float, default=5.0, help="seconds")
+    run.add_argument("--threads", type=int, default=1, help="threads for retraining")
+    run.set_defaults(func=_cmd_run)
+
+    generate = sub.add_parser("generate", help="write a synthetic trace (.npz)")
+    generate.add_argument("--out", required=True)
+    generate.add_argument("--nodes", type=int, default=12)
+    generate.add_argument("--days", type=float, default=14.0)
+    generate.add_argument("--step-minutes", type=int, default=5)
+    generate.add_argument("--seed", type=int, default=1)
+    generate.set_defaults(func=_cmd_generate)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``predictor ...`` without the rest of the vnstitch CLI."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m predictor")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["predictor", *(sys.argv[1:] if argv is None else argv)])
+    result: int = args.func(args)
+    return result
