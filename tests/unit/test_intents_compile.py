@@ -82,7 +82,11 @@ def test_connectivity_compiles_to_one_intent_request() -> None:
     assert out.objective is Objective.COST
     (req,) = out.requests
     assert (req.src, req.dst, req.bandwidth_mbps, req.max_latency_ms) == ("h1", "10.0.0.3", 10, 20)
-    assert (req.zones, req.avoid_zones, req.bidirectional) == ({"blue"}, {"red"}, True)
+    assert (req.zones, req.avoid_zones, req.bidirectional) == (
+        frozenset({"blue"}),
+        frozenset({"red"}),
+        True,
+    )
     assert (req.origin, req.origin_ref) == (Origin.INTENT, "intent-7")
     assert out.drops == [] and out.isolated_pairs == set()
 

@@ -68,7 +68,7 @@ def isolation(draw: st.DrawFn) -> IsolationSpec:
     a = draw(GROUPS)
     b = draw(GROUPS.filter(lambda g: g != a))
     if isinstance(a, tuple) and isinstance(b, tuple) and set(a) & set(b):
-        b = ZoneRef("pci") if a != ZoneRef("pci") else ZoneRef("voice")
+        b = ZoneRef("pci")
     return IsolationSpec(a, b)
 
 
