@@ -32,7 +32,8 @@ def error_text(exc: ApiError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
     for conflict in body.get("conflicts") or []:
         if isinstance(conflict, dict):
-            lines.append(f"  conflicts with {conflict.get('intent_id')}: {conflict.get('reason')}")
+            other = conflict.get("intent_id") or conflict.get("intent")
+            lines.append(f"  conflicts with {other}: {conflict.get('reason')}")
     if body.get("constraint"):
         lines.append(f"  constraint: {body['constraint']}")
     if body.get("near_miss"):
@@ -149,7 +150,8 @@ def _api_options() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--token",
-        help="API token (default: $VNSTITCH_API_TOKEN or the file $VNSTITCH_TOKEN_FILE)",
+        help="API token (default: $VNSTITCH_API_TOKEN, the file $VNSTITCH_TOKEN_FILE, or the "
+        "token file the controller generated)",
     )
     common.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (10)")
     common.add_argument("--json", action="store_true", help="print the raw JSON document")

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from vnstitch.auth import DEFAULT_TOKEN_FILE
+
 DEFAULT_URL = "http://127.0.0.1:8080"
 URL_ENV = "VNSTITCH_URL"
 TOKEN_ENV = "VNSTITCH_API_TOKEN"
@@ -38,15 +40,20 @@ def resolve_url(cli_url: str | None, env: Mapping[str, str] = os.environ) -> str
     return cli_url or env.get(URL_ENV) or DEFAULT_URL
 
 
-def resolve_token(cli_token: str | None, env: Mapping[str, str] = os.environ) -> str | None:
-    """The API token: ``--token``, else ``$VNSTITCH_API_TOKEN``, else ``$VNSTITCH_TOKEN_FILE``."""
+def resolve_token(
+    cli_token: str | None,
+    env: Mapping[str, str] = os.environ,
+    default_file: Path | None = DEFAULT_TOKEN_FILE,
+) -> str | None:
+    """The token: --token, $VNSTITCH_API_TOKEN, $VNSTITCH_TOKEN_FILE, or the controller's file."""
     if cli_token:
         return cli_token
     if env.get(TOKEN_ENV):
         return env[TOKEN_ENV]
-    path = env.get(TOKEN_FILE_ENV)
-    if path and Path(path).is_file():
-        return Path(path).read_text(encoding="utf-8").strip() or None
+    named = env.get(TOKEN_FILE_ENV)
+    for path in (Path(named) if named else None, default_file):
+        if path is not None and path.is_file():
+            return path.read_text(encoding="utf-8").strip() or None
     return None
 
 

@@ -111,5 +111,16 @@ def test_token_precedence_flag_then_env_then_file(tmp_path: Path) -> None:
     assert resolve_token("from-flag", env) == "from-flag"
     assert resolve_token(None, env) == "from-env"
     assert resolve_token(None, {"VNSTITCH_TOKEN_FILE": str(token_file)}) == "from-file"
-    assert resolve_token(None, {"VNSTITCH_TOKEN_FILE": str(tmp_path / "missing")}) is None
-    assert resolve_token(None, {}) is None
+    missing = tmp_path / "missing"
+    assert resolve_token(None, {"VNSTITCH_TOKEN_FILE": str(missing)}, default_file=None) is None
+    assert resolve_token(None, {}, default_file=missing) is None
+
+
+def test_token_falls_back_to_the_file_the_controller_generates(tmp_path: Path) -> None:
+    generated = tmp_path / "api-token"
+    generated.write_text("generated\n")
+    named = tmp_path / "named"
+    assert resolve_token(None, {}, default_file=generated) == "generated"
+    assert resolve_token(None, {"VNSTITCH_TOKEN_FILE": str(named)}, generated) == "generated"
+    named.write_text("named")
+    assert resolve_token(None, {"VNSTITCH_TOKEN_FILE": str(named)}, generated) == "named"

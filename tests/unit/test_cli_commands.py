@@ -204,13 +204,14 @@ def test_server_refusal_prints_reason_and_field_and_exits_1(
     assert captured.out == ""
 
 
+@pytest.mark.parametrize("key", ["intent_id", "intent"])
 def test_conflict_lists_the_conflicting_intents(
-    api: FakeApi, capsys: pytest.CaptureFixture[str]
+    api: FakeApi, capsys: pytest.CaptureFixture[str], key: str
 ) -> None:
     body = {
         "error": "the intent conflicts with 1 intent",
         "field": None,
-        "conflicts": [{"intent_id": "intent-1", "reason": "isolates h1 from h4"}],
+        "conflicts": [{key: "intent-1", "reason": "isolates h1 from h4"}],
     }
     api.reply("POST", "/v1/intents", 409, body)
     assert run("intent", "add", '{"kind": "connectivity", "src": "h1", "dst": "h4"}') == 1
