@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from ryu.app.wsgi import ControllerBase, route
@@ -117,5 +118,18 @@ class ReservationController(ControllerBase):  # type: ignore[misc]
                 "packet_in": dict(self.app.packet_in_counts),
                 "audit_repairs": self.app.audit_repairs,
                 "jobs_running": self.app.runner.busy(),
+                "queue": None if self.app.predictor is None else self.app.predictor.bridge.status(),
             }
+        )
+
+    @route("forecasts", "/v1/forecasts", methods=["GET"])
+    @guarded(write=False)
+    def forecasts(self, req: Any, **_kwargs: Any) -> Any:
+        """The latest forecast of every pair: bandwidth, validity, age, model."""
+        link = self.app.predictor
+        if link is None:
+            return json_response({"forecasts": [], "queue": None})
+        now = time.time()
+        return json_response(
+            {"forecasts": link.forecasts_report(now), "queue": link.bridge.status()}
         )

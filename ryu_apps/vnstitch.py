@@ -30,11 +30,13 @@ from ryu.lib.packet import arp, ethernet, ipv4, packet
 from ryu.ofproto import ofproto_v1_3
 
 from forwarding.baseline import BaselineForwarding
+from messages import PairId
 from resources.ledger import Ledger
 from rules.cookies import KIND_INTENT, KIND_PREDICTED, KIND_RESERVATION, Cookie
 from rules.model import FlowRule, Match
 from ryu_apps import ofp_translate as xlate
 from ryu_apps.installer import JobRunner
+from ryu_apps.predictor_link import PredictorLink
 from ryu_apps.probes import build_probe, parse_probe
 from ryu_apps.rest_reservations import ReservationController
 from ryu_apps.rest_topology import APP_KEY, TopologyController
@@ -124,6 +126,33 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         self.threads.append(hub.spawn(self._probe_loop))
         self.threads.append(hub.spawn(self._echo_loop))
         self.threads.append(hub.spawn(self._stats_loop))
+        self.predictor: PredictorLink | None = None
+        self._audit_due: set[int] = set()
+        self._start_predictor_link()
+
+    def _start_predictor_link(self) -> None:
+        opts = self.config.predictor
+        if not opts.enabled:
+            return
+        try:
+            self.predictor = PredictorLink(
+                opts.observations_endpoint, opts.forecasts_endpoint, self._on_forecasts
+            )
+        except Exception as exc:  # a taken port must not stop the controller
+            LOG.error(
+                "cannot bind the predictor queue (%s, %s): %s; running without forecasts "
+                "(set [predictor] endpoints, or enabled = false)",
+                opts.observations_endpoint,
+                opts.forecasts_endpoint,
+                exc,
+            )
+            return
+        self.threads.append(hub.spawn(self.predictor.bridge.receive_forever))
+        LOG.info("predictor queue bound: %s, %s", *self.predictor.bridge.endpoints)
+
+    def _on_forecasts(self, batch: Any) -> None:
+        """A forecast round arrived (provisioning from forecasts plugs in here)."""
+        LOG.debug("forecast round %d: %d pairs", batch.seq, len(batch.forecasts))
 
     @staticmethod
     def _now() -> float:
@@ -269,6 +298,9 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         self._restitch_pending = False
         for job in self.stitcher.on_topology_change(self._now()):
             self.runner.run(job)
+        if self.predictor is not None:
+            hosts = [(h.ip, h.name, h.zone) for h in self.db.hosts.values() if h.ip]
+            self.predictor.publish_topology(time.time(), self.db.version, hosts)
 
     def reserve(self, request: ReservationRequest) -> tuple[Reservation | None, Refusal | None]:
         """Stitch a request; waits briefly for the switches to confirm (REST thread)."""
@@ -293,6 +325,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         job = self.stitcher.release(res_id, self._now())
         if job is not None:
             self.runner.run(job)
+        self._announce(res_id, active=False)
         self._update_best_effort_meters()
         for job in self.stitcher.on_topology_change(self._now()):
             self.runner.run(job)
@@ -310,6 +343,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         now = self._now()
         if ok:
             self.stitcher.confirmed(job.reservation_id, job.version, now)
+            self._announce(job.reservation_id, active=True)
             LOG.info("reservation %d v%d confirmed (%s)", job.reservation_id, job.version, job.kind)
         else:
             LOG.warning("reservation %d v%d failed: %s", job.reservation_id, job.version, reason)
@@ -319,6 +353,19 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         waiter = self._waiters.get(job.reservation_id)
         if waiter is not None:
             waiter.set()
+
+    def _announce(self, res_id: int, active: bool) -> None:
+        """Tell the predictor a reservation was made or released."""
+        res = self.stitcher.reservations.get(res_id)
+        if self.predictor is None or res is None:
+            return
+        src, dst = self.db.find_host(res.request.src), self.db.find_host(res.request.dst)
+        if src is None or dst is None or not src.ip or not dst.ip:
+            return
+        origin = {"predicted": "forecast", "intent": "intent"}.get(res.request.origin, "request")
+        rate = res.plan.meter_rate_mbps if res.plan else 0.0
+        pair = PairId(src.ip, dst.ip)
+        self.predictor.publish_reservation(time.time(), res_id, pair, rate, origin, active)
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
     def _barrier_reply(self, ev: Any) -> None:
@@ -350,14 +397,19 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         since_audit = 0.0
         while True:
             opts = self.config.controller
-            for dp in list(self.datapaths.values()):
-                dp.send_msg(dp.ofproto_parser.OFPPortStatsRequest(dp, 0, dp.ofproto.OFPP_ANY))
-            self.runner.expire(timeout_s=5.0)
             since_audit += opts.stats_interval_s
-            if since_audit >= opts.audit_interval_s:
+            audit = since_audit >= opts.audit_interval_s
+            if audit:
                 since_audit = 0.0
-                for dp in list(self.datapaths.values()):
-                    self._request_flow_stats(dp)
+            dps = list(self.datapaths.values())
+            if self.predictor is not None:
+                self.predictor.begin_round(time.time(), [dp.id for dp in dps])
+                self.predictor.expire(time.time())
+            for dp in dps:
+                dp.send_msg(dp.ofproto_parser.OFPPortStatsRequest(dp, 0, dp.ofproto.OFPP_ANY))
+                if audit or self.predictor is not None:
+                    self._request_flow_stats(dp, audit)
+            self.runner.expire(timeout_s=5.0)
             hub.sleep(opts.stats_interval_s)
 
     @set_ev_cls(ofp_event.EventOFPPortStatsReply, MAIN_DISPATCHER)
@@ -372,8 +424,10 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
                 rate = (stat.tx_bytes - prev[1]) * 8 / (now - prev[0]) / 1e6
                 self.port_rate_mbps[key] = round(max(rate, 0.0), 3)
 
-    def _request_flow_stats(self, dp: Any) -> None:
+    def _request_flow_stats(self, dp: Any, audit: bool = True) -> None:
         parser = dp.ofproto_parser
+        if audit:
+            self._audit_due.add(dp.id)
         self._flow_stats[dp.id] = []
         dp.send_msg(parser.OFPFlowStatsRequest(dp, table_id=0))
 
@@ -386,9 +440,28 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         if msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE:
             return
         observed = self._flow_stats.pop(dpid, [])
-        if self.runner.busy():
-            return  # rules in flight: audit next round
+        if self.predictor is not None:
+            self.predictor.flow_stats(
+                dpid,
+                observed,
+                self._is_host_port,
+                self._ip_of_mac,
+                self.config.controller.stats_interval_s,
+            )
+        if dpid not in self._audit_due or self.runner.busy():
+            return  # not due, or rules in flight: audit next round
+        self._audit_due.discard(dpid)
         self._audit(msg.datapath, observed)
+
+    def _is_host_port(self, dpid: int, port: int) -> bool:
+        return any(
+            h.attachment is not None and h.attachment.dpid == dpid and h.attachment.port == port
+            for h in self.db.hosts.values()
+        )
+
+    def _ip_of_mac(self, mac: str) -> str | None:
+        host = self.db.hosts.get(mac)
+        return host.ip if host is not None else None
 
     def _audit(self, dp: Any, observed: list[Any]) -> None:
         """Re-install expected reservation rules that are missing; remove ones nobody owns."""

@@ -26,6 +26,7 @@ def config_for(
     hosts_per_switch: int = 1,
     switch_zones: Mapping[Hashable, str] | None = None,
     controller: Mapping[str, float] | None = None,
+    predictor: Mapping[str, str | float | bool] | None = None,
     extra: str = "",
 ) -> str:
     """TOML: switches (with zones), link capacities from ``bw_mbps``, the host inventory."""
@@ -34,6 +35,11 @@ def config_for(
     lines = ["[controller]"]
     for key, value in (controller or {}).items():
         lines.append(f"{key} = {value}")
+    if predictor:
+        lines += ["", "[predictor]"]
+        for key, value in predictor.items():
+            text = _q(value) if isinstance(value, str) else str(value).lower()
+            lines.append(f"{key} = {text}")
     for node in nodes:
         zone = (switch_zones or {}).get(node, graph.nodes[node].get("zone", "default"))
         lines += ["", "[[switch]]", f"name = {_q(names[node])}", f"zone = {_q(zone)}"]

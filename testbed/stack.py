@@ -14,7 +14,7 @@ from typing import Any
 import networkx as nx
 
 from testbed import naming
-from testbed.controller import ControllerProcess
+from testbed.controller import ControllerProcess, free_tcp_port
 from testbed.controller_config import write_config
 from testbed.network import Testbed, build_network
 from testbed.wait import wait_until
@@ -43,9 +43,17 @@ class Stack:
         controller: Mapping[str, float] | None = None,
         extra_config: str = "",
         base_prefix: str = "vns",
+        predictor: Mapping[str, str | float | bool] | None = None,
     ) -> None:
         self.graph = graph
         self.prefix = naming.unique_prefix(base_prefix)
+        self.observations_endpoint = f"tcp://127.0.0.1:{free_tcp_port()}"
+        self.forecasts_endpoint = f"tcp://127.0.0.1:{free_tcp_port()}"
+        predictor_options: dict[str, str | float | bool] = {
+            "observations_endpoint": self.observations_endpoint,
+            "forecasts_endpoint": self.forecasts_endpoint,
+            **(predictor or {}),
+        }
         self._dir = Path(tempfile.mkdtemp(prefix="vnstitch-"))
         self.config_path = write_config(
             self._dir / "controller.toml",
@@ -54,6 +62,7 @@ class Stack:
             hosts_per_switch=hosts_per_switch,
             switch_zones=switch_zones,
             controller=controller or {"probe_interval_s": 0.5, "link_timeout_s": 2.0},
+            predictor=predictor_options,
             extra=extra_config,
         )
         self.hosts_per_switch = hosts_per_switch

@@ -122,6 +122,18 @@ class ApiOptions:
 
 
 @dataclass(frozen=True)
+class PredictorOptions:
+    """The queue to the predictor and how forecasts become reservations."""
+
+    enabled: bool = True
+    observations_endpoint: str = "tcp://127.0.0.1:5561"
+    forecasts_endpoint: str = "tcp://127.0.0.1:5562"
+    threshold_mbps: float = 1.0
+    hysteresis: float = 0.2
+    max_latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole controller configuration."""
 
@@ -131,6 +143,7 @@ class Config:
     hosts: tuple[HostSpec, ...] = field(default_factory=tuple)
     reservations: tuple[ReservationRequest, ...] = ()
     api: ApiOptions = ApiOptions()
+    predictor: PredictorOptions = PredictorOptions()
 
     def zone_map(self) -> ZoneMap:
         """The zones, capacities and host names this config declares."""
@@ -263,7 +276,8 @@ def _tables(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 def parse_config(doc: dict[str, Any]) -> Config:
     """Validate a parsed TOML document into a :class:`Config`."""
-    _check_keys(doc, {"controller", "switch", "link", "host", "reservation", "api"}, "config")
+    sections = {"controller", "switch", "link", "host", "reservation", "api", "predictor"}
+    _check_keys(doc, sections, "config")
     raw_ctl = doc.get("controller", {})
     if not isinstance(raw_ctl, dict):
         raise ConfigError("[controller] must be a table", "controller")
@@ -291,7 +305,43 @@ def parse_config(doc: dict[str, Any]) -> Config:
     ctl = _controller(raw_ctl)
     if ctl.link_headroom >= 1:
         raise ConfigError("[controller].link_headroom must be below 1", "link_headroom")
-    return Config(ctl, switches, links, hosts, tuple(reservations), _api(doc.get("api", {})))
+    return Config(
+        ctl,
+        switches,
+        links,
+        hosts,
+        tuple(reservations),
+        _api(doc.get("api", {})),
+        _predictor(doc.get("predictor", {})),
+    )
+
+
+def _endpoint(raw: dict[str, Any], key: str, where: str, default: str) -> str:
+    value = _string(raw, key, where, default)
+    if not value.startswith(("tcp://", "ipc://", "inproc://")):
+        raise ConfigError(f"{where}.{key} must be a ZeroMQ endpoint like tcp://127.0.0.1:5561", key)
+    return value
+
+
+def _predictor(raw: Any) -> PredictorOptions:
+    where = "[predictor]"
+    if not isinstance(raw, dict):
+        raise ConfigError("[predictor] must be a table", "predictor")
+    d = PredictorOptions()
+    _check_keys(raw, set(d.__dataclass_fields__), where)
+    hysteresis = _number(raw, "hysteresis", where, d.hysteresis, 0.0)
+    return PredictorOptions(
+        enabled=_bool(raw, "enabled", where, d.enabled),
+        observations_endpoint=_endpoint(
+            raw, "observations_endpoint", where, d.observations_endpoint
+        ),
+        forecasts_endpoint=_endpoint(raw, "forecasts_endpoint", where, d.forecasts_endpoint),
+        threshold_mbps=_number(raw, "threshold_mbps", where, d.threshold_mbps, 0.0),
+        hysteresis=hysteresis,
+        max_latency_ms=_number(raw, "max_latency_ms", where, 0, 0.001)
+        if "max_latency_ms" in raw
+        else None,
+    )
 
 
 def _api(raw: Any) -> ApiOptions:
