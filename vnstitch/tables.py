@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 Row = Sequence[Any]
@@ -22,6 +23,16 @@ def cell(value: Any) -> str:
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
     return str(value)
+
+
+def utc_time(value: Any) -> Any:
+    """A Unix time as ``YYYY-MM-DD HH:MM:SSZ`` (UTC); anything else unchanged."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        except (OverflowError, OSError, ValueError):
+            return value
+    return value
 
 
 def _numeric(values: Sequence[Any]) -> bool:
@@ -154,7 +165,7 @@ def forecasts_text(forecasts: Sequence[Mapping[str, Any]]) -> str:
             f.get("mean_mbps"),
             f.get("upper_mbps"),
             f.get("quantile"),
-            f.get("valid_until"),
+            utc_time(f.get("valid_until")),
             f.get("age_s"),
             f.get("model"),
         )

@@ -265,21 +265,23 @@ def test_forecasts_table(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> No
         "mean_mbps": 4.25,
         "upper_mbps": 7.5,
         "quantile": 0.95,
-        "valid_until": 1234.5,
+        "valid_until": 1764088259.5,
         "age_s": 2.0,
         "model": "gbr-v3",
     }
-    api.reply("GET", "/v1/forecasts", 200, {"forecasts": [forecast]})
+    expired = {**forecast, "pair": ["10.0.0.2", "10.0.0.3"], "mean_mbps": None}
+    api.reply("GET", "/v1/forecasts", 200, {"forecasts": [forecast, expired], "queue": None})
     assert run("forecasts") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "forecasts (1):"
+    assert lines[0] == "forecasts (2):"
     names = ["pair", "mean Mbit/s", "upper Mbit/s", "quantile", "valid until", "age s", "model"]
     assert _columns(lines[3], lines[1], names) == [
         "10.0.0.1 -> 10.0.0.4",
         "4.25",
         "7.5",
         "0.95",
-        "1234.5",
+        "2025-11-25 16:30:59Z",
         "2",
         "gbr-v3",
     ]
+    assert _columns(lines[4], lines[1], names)[:3] == ["10.0.0.2 -> 10.0.0.3", "-", "7.5"]
