@@ -58,3 +58,29 @@ def guarded(write: bool) -> Callable[[Handler], Handler]:
         return inner
 
     return wrap
+
+
+MAX_BODY = 64 * 1024
+
+
+class BodyError(ValueError):
+    """A request body that cannot be read: too large (413) or not JSON (400)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.field: str | None = None
+
+
+def read_json_body(req: Any) -> Any:
+    """The decoded JSON body; BodyError if it is larger than MAX_BODY or not JSON."""
+    length = req.content_length
+    if length is not None and length > MAX_BODY:
+        raise BodyError(f"body larger than {MAX_BODY} bytes", 413)
+    raw = req.body_file.read(MAX_BODY + 1) if length is None else req.body
+    if len(raw) > MAX_BODY:
+        raise BodyError(f"body larger than {MAX_BODY} bytes", 413)
+    try:
+        return json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BodyError(f"the body is not valid JSON: {exc}", 400) from exc

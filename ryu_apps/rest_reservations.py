@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from ryu.app.wsgi import ControllerBase, route
 
-from ryu_apps.rest_common import error_response, guarded, json_response
+from ryu_apps.rest_common import (
+    BodyError,
+    error_response,
+    guarded,
+    json_response,
+    read_json_body,
+)
 from ryu_apps.rest_topology import APP_KEY
 from stitcher.request_body import parse_request
 from stitcher.reservation import RequestError, State
-
-MAX_BODY = 64 * 1024
-
-
-def _body(req: Any) -> Any:
-    if req.content_length is not None and req.content_length > MAX_BODY:
-        raise RequestError(f"body larger than {MAX_BODY} bytes", None)
-    raw = req.body
-    if len(raw) > MAX_BODY:
-        raise RequestError(f"body larger than {MAX_BODY} bytes", None)
-    try:
-        return json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RequestError(f"the body is not valid JSON: {exc}", None) from exc
 
 
 class ReservationController(ControllerBase):  # type: ignore[misc]
@@ -40,7 +31,9 @@ class ReservationController(ControllerBase):  # type: ignore[misc]
     def create(self, req: Any, **_kwargs: Any) -> Any:
         """Stitch a reservation: 201 ACTIVE/FAILED, 202 INSTALLING, 409 no path, 400 bad."""
         try:
-            request = parse_request(_body(req))
+            request = parse_request(read_json_body(req))
+        except BodyError as exc:
+            return error_response(exc.status, str(exc), None)
         except RequestError as exc:
             return error_response(400, str(exc), exc.field)
         res, refusal = self.app.reserve(request)
@@ -89,13 +82,15 @@ class ReservationController(ControllerBase):  # type: ignore[misc]
         if res is None or res.state is State.RELEASED:
             return error_response(404, f"no reservation {res_id!r}", "id")
         try:
-            body = _body(req)
+            body = read_json_body(req)
             if not isinstance(body, dict):
                 raise RequestError("the body must be a JSON object", None)
             merged = {**res.request.to_dict(), **body}
             for key in ("origin", "origin_ref"):
                 merged.pop(key, None)
             request = parse_request(merged, res.request.origin, res.request.origin_ref)
+        except BodyError as exc:
+            return error_response(exc.status, str(exc), None)
         except RequestError as exc:
             return error_response(400, str(exc), exc.field)
         refusal = self.app.modify(res.id, request)

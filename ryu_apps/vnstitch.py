@@ -30,14 +30,18 @@ from ryu.lib.packet import arp, ethernet, ipv4, packet
 from ryu.ofproto import ofproto_v1_3
 
 from forwarding.baseline import BaselineForwarding
+from intents.resolve import NtdDirectory
+from intents.service import IntentService
 from messages import PairId
 from resources.ledger import Ledger
 from rules.cookies import KIND_INTENT, KIND_PREDICTED, KIND_RESERVATION, Cookie
 from rules.model import FlowRule, Match
 from ryu_apps import ofp_translate as xlate
+from ryu_apps.durable import DurableState
 from ryu_apps.installer import JobRunner
 from ryu_apps.predictor_link import PredictorLink
 from ryu_apps.probes import build_probe, parse_probe
+from ryu_apps.rest_intents import IntentController
 from ryu_apps.rest_reservations import ReservationController
 from ryu_apps.rest_topology import APP_KEY, TopologyController
 from stitcher.jobs import FlowAdd, FlowDelete, Job, JobKind
@@ -48,6 +52,7 @@ from topology.latency import LatencyEstimator
 from topology.model import Attachment, Host, LinkId, Port
 from vnstitch.auth import load_or_create_token
 from vnstitch.config import Config, ConfigError, load_config
+from vnstitch.metrics import controller_metrics
 
 LOG = logging.getLogger("vnstitch")
 
@@ -110,6 +115,14 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
             )
         self.ledger: Ledger[int] = Ledger(link_headroom=opts.link_headroom)
         self.stitcher = StitchService(self.db, self.ledger)
+        self.durable = DurableState(self.config.api.state_db)
+        self.intents = IntentService(
+            self.stitcher, NtdDirectory(self.db), self.durable.persist_intent
+        )
+        self.metrics = controller_metrics()
+        for host in list(self.db.hosts.values()):
+            self.durable.persist_host(host)
+        self.durable.restore(self.db, self.stitcher, self.intents, self._now())
         self.runner = JobRunner(self.datapaths, self._job_done, self._now)
         self._waiters: dict[int, Any] = {}
         self._restitch_pending = False
@@ -120,6 +133,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         wsgi = kwargs["wsgi"]
         wsgi.register(TopologyController, {APP_KEY: self})
         wsgi.register(ReservationController, {APP_KEY: self})
+        wsgi.register(IntentController, {APP_KEY: self})
         self.db.subscribe(self._on_topology_event)
         for spec in self.config.reservations:
             self.stitcher.submit(spec, self._now())
@@ -296,7 +310,10 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
     def _process_topology_change(self) -> None:
         """Runs once after a burst of topology events: re-stitch what broke, retry the rest."""
         self._restitch_pending = False
-        for job in self.stitcher.on_topology_change(self._now()):
+        now = self._now()
+        for job in self.stitcher.on_topology_change(now):
+            self.runner.run(job)
+        for job in self.intents.refresh(now):
             self.runner.run(job)
         if self.predictor is not None:
             hosts = [(h.ip, h.name, h.zone) for h in self.db.hosts.values() if h.ip]
@@ -304,19 +321,84 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
 
     def reserve(self, request: ReservationRequest) -> tuple[Reservation | None, Refusal | None]:
         """Stitch a request; waits briefly for the switches to confirm (REST thread)."""
+        isolated = self._isolation_refusal(request)
+        if isolated is not None:
+            return None, isolated
         self.stitcher.sync_capacities()
         res, outcome = self.stitcher.submit_or_refuse(request, self._now())
         if isinstance(outcome, Refusal):
             return None, outcome
         assert res is not None
+        self.durable.persist_reservation(res)  # durable before it is acknowledged
         self._run_and_wait(res, outcome)
         return res, None
+
+    def _isolation_refusal(self, request: ReservationRequest) -> Refusal | None:
+        src, dst = self.db.find_host(request.src), self.db.find_host(request.dst)
+        if src is not None and dst is not None and self._isolated(src.mac, dst.mac):
+            return Refusal(
+                "isolation", f"{request.src} and {request.dst} are isolated by an intent"
+            )
+        return None
+
+    def _isolated(self, mac_a: str, mac_b: str) -> bool:
+        return frozenset((mac_a, mac_b)) in self.intents.isolated
+
+    # ---- intents --------------------------------------------------------------------------
+    def submit_intent(self, spec: Any) -> tuple[Any, list[Any]]:
+        """Accept an intent (durable first), install it, wait briefly for the switches."""
+        now = self._now()
+        self.stitcher.sync_capacities()
+        number = self.durable.next_intent_number()
+        submission = self.intents.submit(spec, number, now)
+        if submission.intent is None:
+            return None, submission.conflicts
+        for job in submission.jobs:
+            self.runner.run(job)
+        ident = submission.intent.id
+        with hub.Timeout(2.0, False):
+            while self.intents.intents[ident].state.value in ("INSTALLING", "COMPILING"):
+                hub.sleep(0.005)
+        return self.intents.intents[ident], []
+
+    def withdraw_intent(self, ident: str) -> Any:
+        """Withdraw an intent and remove what it installed."""
+        for job in self.intents.withdraw(ident, self._now()):
+            self.runner.run(job)
+        self._update_best_effort_meters()
+        return self.intents.intents[ident]
+
+    def intent_dry_run(self, spec: Any) -> dict[str, Any]:
+        """Compile and plan an intent without installing it."""
+        self.stitcher.sync_capacities()
+        result: dict[str, Any] = self.intents.dry_run(spec, self._now()).to_dict()
+        return result
+
+    def render_metrics(self) -> str:
+        """The Prometheus text of the current state."""
+        m = self.metrics
+        by_state: dict[tuple[str, str], float] = {}
+        for res in self.stitcher.live():
+            key = (res.state.value, res.request.origin.value)
+            by_state[key] = by_state.get(key, 0) + 1
+        m.reservations.replace(by_state)
+        reserved, measured = {}, {}
+        for lid in self.db.links:
+            key = (f"{lid.src:016x}:{lid.src_port}", f"{lid.dst:016x}:{lid.dst_port}")
+            reserved[key] = self.ledger.reserved(lid)
+            rate = self.port_rate_mbps.get((lid.src, lid.src_port))
+            if rate is not None:
+                measured[key] = rate
+        m.link_reserved_mbps.replace(reserved)
+        m.link_measured_mbps.replace(measured)
+        return m.render()
 
     def modify(self, res_id: int, request: ReservationRequest) -> Refusal | None:
         """Make-before-break change of a reservation."""
         outcome = self.stitcher.modify(res_id, request, self._now())
         if isinstance(outcome, Refusal):
             return outcome
+        self.durable.persist_reservation(self.stitcher.reservations[res_id])
         self._run_and_wait(self.stitcher.reservations[res_id], outcome)
         return None
 
@@ -325,6 +407,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         job = self.stitcher.release(res_id, self._now())
         if job is not None:
             self.runner.run(job)
+        self.durable.persist_reservation(self.stitcher.reservations[res_id])
         self._announce(res_id, active=False)
         self._update_best_effort_meters()
         for job in self.stitcher.on_topology_change(self._now()):
@@ -341,6 +424,15 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
 
     def _job_done(self, job: Job, ok: bool, reason: str | None) -> None:
         now = self._now()
+        if job.intent_id is not None:
+            self.intents.drops_confirmed(job.intent_id, now, ok, reason)
+            return
+        res = self.stitcher.reservations.get(job.reservation_id)
+        if ok and res is not None and res.state is State.INSTALLING:
+            hist = (
+                self.metrics.restitch_seconds if job.kind == "move" else self.metrics.stitch_seconds
+            )
+            hist.observe(max(0.0, now - res.updated_at))
         if ok:
             self.stitcher.confirmed(job.reservation_id, job.version, now)
             self._announce(job.reservation_id, active=True)
@@ -350,6 +442,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
             for cleanup in self.stitcher.failed(job.reservation_id, job.version, reason or "", now):
                 self.runner.run(cleanup)
         self._update_best_effort_meters()
+        self.intents.refresh_states(now)
         waiter = self._waiters.get(job.reservation_id)
         if waiter is not None:
             waiter.set()
@@ -481,6 +574,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         ops += [FlowAdd(rule) for key, rule in expected.items() if key not in seen]
         if ops:
             self.audit_repairs += len(ops)
+            self.metrics.audit_repairs.inc(len(ops))
             LOG.info("audit of %016x: %d repairs", dp.id, len(ops))
             self.runner.run(Job(0, 0, JobKind.REPAIR, [ops]))
 
@@ -542,6 +636,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
 
     def _count(self, kind: str) -> None:
         self.packet_in_counts[kind] = self.packet_in_counts.get(kind, 0) + 1
+        self.metrics.packet_in.inc(kind=kind)
 
     def _learn(self, dpid: int, port: int, mac: str, ip: str | None, now: float) -> None:
         if ip == "0.0.0.0":
@@ -554,6 +649,8 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         self._learn(dp.id, in_port, pkt.src_mac, pkt.src_ip, now)
         if pkt.opcode == arp.ARP_REQUEST:
             target = self.db.host_by_ip(pkt.dst_ip)
+            if target is not None and self._isolated(pkt.src_mac, target.mac):
+                return  # never answer across an isolation
             if target is not None:
                 if pkt.src_ip == pkt.dst_ip:
                     return  # gratuitous announcement: learned, nothing to answer

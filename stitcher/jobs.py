@@ -77,6 +77,7 @@ class Job:
     kind: JobKind
     phases: list[list[Op]] = field(default_factory=list)
     confirm_phase: int | None = None
+    intent_id: str | None = None  # set on an intent's own jobs (isolation drops)
 
     def op_count(self) -> int:
         """How many operations the job sends."""

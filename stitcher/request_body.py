@@ -20,6 +20,7 @@ FIELDS = {
     "cpu",
     "memory_mb",
     "storage_gb",
+    "prefer_latency",
 }
 
 
@@ -27,9 +28,14 @@ def _number(body: dict[str, Any], key: str) -> float | None:
     value = body.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise RequestError(f"{key} must be a number, got {value!r}", key)
-    return float(value)
+    try:
+        ok = not isinstance(value, bool) and isinstance(value, int | float)
+        number = float(value) if ok else math.nan
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise RequestError(f"{key} must be a finite number, got {str(value)[:40]!r}", key)
+    return number
 
 
 def _zones(body: dict[str, Any], key: str) -> frozenset[str] | None:
@@ -69,6 +75,9 @@ def parse_request(
     bidirectional = body.get("bidirectional", True)
     if not isinstance(bidirectional, bool):
         raise RequestError("bidirectional must be true or false", "bidirectional")
+    prefer_latency = body.get("prefer_latency", False)
+    if not isinstance(prefer_latency, bool):
+        raise RequestError("prefer_latency must be true or false", "prefer_latency")
     return ReservationRequest(
         src=_endpoint(body, "src"),
         dst=_endpoint(body, "dst"),
@@ -84,4 +93,5 @@ def parse_request(
         cpu=_number(body, "cpu") or 0.0,
         memory_mb=_number(body, "memory_mb") or 0.0,
         storage_gb=_number(body, "storage_gb") or 0.0,
+        prefer_latency=prefer_latency,
     )

@@ -56,6 +56,7 @@ class ReservationRequest:
     cpu: float = 0.0
     memory_mb: float = 0.0
     storage_gb: float = 0.0
+    prefer_latency: bool = False  # lowest-latency feasible path instead of the usual cost
 
     def __post_init__(self) -> None:
         if not self.src or not self.dst:
@@ -91,6 +92,7 @@ class ReservationRequest:
             "cpu": self.cpu,
             "memory_mb": self.memory_mb,
             "storage_gb": self.storage_gb,
+            "prefer_latency": self.prefer_latency,
         }
 
 

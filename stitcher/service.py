@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from forwarding.policing import BE_METER_BASE
-from resources.admission import InsufficientResources
+from resources.admission import InsufficientResources, describe_key
 from resources.keys import NodeResource, ResourceKind
 from resources.ledger import Ledger
 from rules.model import FlowRule
+from stitcher.cost import DEFAULT_WEIGHTS, CostWeights
 from stitcher.jobs import FlowAdd, FlowDelete, Job, JobKind, MeterAdd, MeterDelete, Op
 from stitcher.path_results import NoPath, PathFound, PathRequest
 from stitcher.paths import PathSearch
@@ -39,6 +40,7 @@ LOG = logging.getLogger(__name__)
 SWITCH_METERS = 262_144  # OVS meter table size (ovs-ofctl meter-features)
 SWITCH_FLOWS = 1_000_000
 RESERVATION_METERS = BE_METER_BASE - 1  # ids above are the edge ports' best-effort meters
+LATENCY_WEIGHTS = CostWeights(utilisation_ms=0.0, hop_ms=0.0)  # lowest latency, nothing else
 _HOST_KINDS = frozenset({ResourceKind.CPU, ResourceKind.MEMORY_MB, ResourceKind.STORAGE_GB})
 LIVE = (State.PENDING, State.INSTALLING, State.ACTIVE, State.DEGRADED)
 
@@ -67,7 +69,7 @@ class StitchService:
         self._meters: dict[int, set[int]] = {}
         self._next_meter: dict[int, int] = {}
         self._old_plans: dict[int, PathPlan | None] = {}
-        self._search: tuple[int, PathSearch] | None = None
+        self._search: dict[bool, tuple[int, PathSearch]] = {}
 
     # ---- capacities -----------------------------------------------------------------------
     def sync_capacities(self) -> set[int]:
@@ -165,7 +167,7 @@ class StitchService:
             req.zones,
             req.avoid_zones,
         )
-        found = self._path_search().find(
+        found = self._path_search(req.prefer_latency).find(
             path_req,
             self._free_for(res.id),
             bidirectional=req.bidirectional,
@@ -188,12 +190,55 @@ class StitchService:
             self.db.graph, res.id, version, found.path, src, dst, req, meter_ids, found.latency_ms
         )
 
-    def _path_search(self) -> PathSearch:
+    def _path_search(self, prefer_latency: bool = False) -> PathSearch:
         """The search snapshot of the current graph, rebuilt only when the graph changed."""
         generation = self.db.graph_generation
-        if self._search is None or self._search[0] != generation:
-            self._search = (generation, PathSearch(self.db.graph))
-        return self._search[1]
+        cached = self._search.get(prefer_latency)
+        if cached is None or cached[0] != generation:
+            weights = LATENCY_WEIGHTS if prefer_latency else DEFAULT_WEIGHTS
+            cached = (generation, PathSearch(self.db.graph, weights))
+            self._search[prefer_latency] = cached
+        return cached[1]
+
+    def dry_plan(self, request: ReservationRequest, now: float) -> dict[str, object] | Refusal:
+        """What ``request`` would get now (path, resources, rules), booking nothing."""
+        plan = self.plan(Reservation(0, request), now)
+        if isinstance(plan, Refusal):
+            return plan
+        self._free_meters(plan)
+        admission = self.ledger.check(plan.demands)
+        if not admission.ok:
+            return Refusal(
+                "bandwidth", f"not enough free: {sorted(map(str, admission.shortfalls))}"
+            )
+        return {
+            "path": [f"{d:016x}" for d in plan.path],
+            "reverse_path": [f"{d:016x}" for d in plan.reverse_path],
+            "latency_ms": plan.latency_ms,
+            "meter_rate_mbps": plan.meter_rate_mbps,
+            "resources": {describe_key(k): v for k, v in plan.demands.items()},
+            "rules": [
+                {
+                    "dpid": f"{r.dpid:016x}",
+                    "priority": r.priority,
+                    "match": r.match.to_dict(),
+                    "meter_id": r.meter_id,
+                }
+                for r in plan.all_rules()
+            ],
+        }
+
+    def advance_ids(self, next_id: int) -> None:
+        """Never hand out an id below ``next_id`` (ids stay unique across restarts)."""
+        self._next_id = max(self._next_id, next_id)
+
+    def restore(self, res_id: int, request: ReservationRequest, now: float) -> Reservation:
+        """Bring back a reservation from durable state; it is stitched on the next change."""
+        res = Reservation(res_id, request, created_at=now, updated_at=now)
+        res.set_state(State.PENDING, now, "restored after a controller restart")
+        self.reservations[res_id] = res
+        self._next_id = max(self._next_id, res_id + 1)
+        return res
 
     def _meter_ids(
         self, path: tuple[int, ...], bidirectional: bool, old: PathPlan | None

@@ -63,7 +63,7 @@ class Stack:
             switch_zones=switch_zones,
             controller=controller or {"probe_interval_s": 0.5, "link_timeout_s": 2.0},
             predictor=predictor_options,
-            extra=extra_config,
+            extra=extra_config + f'\n[api]\nstate_db = "{self._dir / "state.db"}"\n',
         )
         self.hosts_per_switch = hosts_per_switch
         self.token = secrets.token_urlsafe(16)

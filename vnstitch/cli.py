@@ -9,6 +9,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from vnstitch import cli_commands
+
 
 def _cmd_controller(args: argparse.Namespace) -> int:
     """Run ryu-manager with the vnstitch app and our defaults (REST on loopback)."""
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     ctl.add_argument("--rest-port", type=int, default=8080, help="REST port")
     ctl.add_argument("--verbose", action="store_true", help="debug logging")
     ctl.set_defaults(func=_cmd_controller)
+    cli_commands.register(sub)
     if importlib.util.find_spec("predictor.cli") is not None:
         importlib.import_module("predictor.cli").register(sub)
     return parser
