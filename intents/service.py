@@ -17,12 +17,14 @@ from intents.conflicts import Conflict, find_conflicts
 from intents.lifecycle import advance, can_advance, is_live, new_intent, with_reservations
 from intents.model import Intent, IntentSpec, IntentState
 from intents.resolve import HostDirectory
+from rules.cookies import OWNER_MAX
 from rules.model import FlowRule
 from stitcher.jobs import FlowAdd, FlowDelete, Job, JobKind
 from stitcher.reservation import State
 from stitcher.service import Refusal, StitchService
 
 S = IntentState
+DRY_RUN_NUMBER = OWNER_MAX  # a number no stored intent gets: dry runs are never kept
 Persist = Callable[[Intent], None]
 
 
@@ -217,8 +219,10 @@ class IntentService:
 
     def dry_run(self, spec: IntentSpec, now: float) -> DryRun:
         """Compile and plan without booking or installing anything."""
-        intent = new_intent(0, spec, now)
+        intent = new_intent(DRY_RUN_NUMBER, spec, now)
         compilation = compile_intent(intent, self.directory)
+        live = [i for i in self.intents.values() if is_live(i)]
+        conflicts = find_conflicts(intent, live, self.directory)
         paths, refusals = [], []
         for request in compilation.requests:
             if compilation.objective is Objective.LATENCY:
@@ -228,6 +232,7 @@ class IntentService:
                 refusals.append({"src": request.src, "dst": request.dst, **plan.to_dict()})
             else:
                 paths.append({"src": request.src, "dst": request.dst, **plan})
+        refusals += [{"constraint": "conflict", **c.to_dict()} for c in conflicts]
         return DryRun(compilation, paths, refusals)
 
     def _save(self, intent: Intent) -> None:

@@ -73,6 +73,7 @@ class Stack:
             log_path=self._dir / "ryu.log",
         )
         self.net: Testbed | None = None
+        self.restarts = 0
 
     def start(self, discover_timeout_s: float = 30.0) -> Stack:
         """Start the controller and the network, and wait until the topology is discovered."""
@@ -136,6 +137,27 @@ class Stack:
         assert self.net is not None
         sw = self.net.net[self.net.switch_name[node]]
         return str(sw.cmd(f"ovs-ofctl -O OpenFlow13 dump-flows {sw.name}"))
+
+    def kill_controller(self) -> None:
+        """SIGKILL the controller (a crash): switches keep their tables (fail-mode secure)."""
+        proc = self.controller._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def restart_controller(self, discover_timeout_s: float = 30.0) -> None:
+        """Start a new controller on the same ports and config; wait for rediscovery."""
+        self.restarts += 1
+        old = self.controller
+        self.controller = ControllerProcess(
+            old.apps,
+            of_port=old.of_port,
+            rest_port=old.rest_port,
+            env=old.env,
+            log_path=self._dir / f"ryu-restart{self.restarts}.log",
+        )
+        self.controller.start()
+        self.wait_discovered(discover_timeout_s)
 
     def stop(self) -> None:
         """Stop the network and the controller (only what this stack started)."""
