@@ -7,6 +7,8 @@ empty.
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -32,8 +34,8 @@ Units = dict[ResourceKey, int]
 
 
 def units_of(amounts_: dict[ResourceKey, float]) -> Units:
-    """The model's exact integer thousandths of quarter amounts."""
-    return {key: round(amount * 1000) for key, amount in amounts_.items()}
+    """The model's integer thousandths: demands round up (halving quarters twice gives 62.5)."""
+    return {key: math.ceil(amount * 1000 - 1e-9) for key, amount in amounts_.items()}
 
 
 class LedgerMachine(RuleBasedStateMachine):
