@@ -16,6 +16,8 @@ def _cmd_controller(args: argparse.Namespace) -> int:
     """Run ryu-manager with the vnstitch app and our defaults (REST on loopback)."""
     argv = [
         "ryu-manager",
+        "--ofp-listen-host",
+        args.of_host,
         "--ofp-tcp-listen-port",
         str(args.of_port),
         "--wsapi-host",
@@ -41,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     ctl = sub.add_parser("controller", help="run the Ryu controller app")
     ctl.add_argument("--config", help="controller config file (TOML)")
     ctl.add_argument("--of-port", type=int, default=6653, help="OpenFlow listen port")
+    ctl.add_argument(
+        "--of-host", default="0.0.0.0", help="OpenFlow listen address (switches connect here)"
+    )
     ctl.add_argument("--rest-host", default="127.0.0.1", help="REST bind address")
     ctl.add_argument("--rest-port", type=int, default=8080, help="REST port")
     ctl.add_argument("--verbose", action="store_true", help="debug logging")
