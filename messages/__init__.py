@@ -39,6 +39,8 @@ version 1); removing or changing a field needs a new version.
 from messages.codec import MAX_MESSAGE_BYTES, DropCounter, decode, encode
 from messages.decoding import DROP_REASONS, DecodeError
 from messages.types import (
+    ABOVE,
+    BELOW,
     DEFAULT_FORECASTS_ENDPOINT,
     DEFAULT_OBSERVATIONS_ENDPOINT,
     ORIGIN_FORECAST,
@@ -59,6 +61,8 @@ from messages.types import (
 )
 
 __all__ = [
+    "ABOVE",
+    "BELOW",
     "DEFAULT_FORECASTS_ENDPOINT",
     "DEFAULT_OBSERVATIONS_ENDPOINT",
     "DROP_REASONS",

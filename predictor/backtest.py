@@ -80,7 +80,9 @@ def _last_value_upper(
 
     def upper(origins: np.ndarray) -> np.ndarray:
         block_scale = build_features(rates, start, spec, origins, 1).scale
-        return np.maximum(rates[origins] + calibration.offsets_for(names) * block_scale, 0.0)
+        return np.asarray(
+            np.maximum(rates[origins] + calibration.offsets_for(names) * block_scale, 0)
+        )
 
     return upper
 

@@ -46,4 +46,4 @@ def fit_ewma_alpha(rates: np.ndarray) -> float:
 
 def ewma(rates: np.ndarray, origins: np.ndarray, horizon: int, alpha: float) -> np.ndarray:
     """Forecast = the EWMA of the rates up to the origin."""
-    return ewma_series(rates[: int(origins.max()) + 1], alpha)[origins]
+    return np.asarray(ewma_series(rates[: int(origins.max()) + 1], alpha)[origins])

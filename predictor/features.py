@@ -130,7 +130,7 @@ def build_features(
     base = level / scale
 
     def rel(values: np.ndarray) -> np.ndarray:
-        return values / scale - base
+        return np.asarray(values / scale - base)
 
     cols = [base] + [rel(history.at(origins - k)) for k in range(1, RECENT_LAGS + 1)]
     cols += [rel(history.window_mean(y, "rates", origins, w)) for w in (3, hour, 3 * hour)]

@@ -33,7 +33,7 @@ def _gravity(rng: np.random.Generator, nodes: int, total: float) -> np.ndarray:
     mass = rng.lognormal(0.0, 1.0, nodes)
     volumes = np.outer(mass, mass)
     np.fill_diagonal(volumes, 0.0)
-    return total * volumes / volumes.sum()
+    return np.asarray(total * volumes / volumes.sum())
 
 
 def generate(config: GeneratorConfig = GeneratorConfig()) -> Trace:

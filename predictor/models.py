@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.linear_model import Ridge
-from threadpoolctl import threadpool_limits
+from sklearn.ensemble import HistGradientBoostingRegressor  # type: ignore[import-untyped]
+from sklearn.linear_model import Ridge  # type: ignore[import-untyped]
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from predictor.calibration import Calibration, calibrate
 from predictor.features import FeatureSpec, build_features, rates_from_change, scaled_change
@@ -37,7 +37,8 @@ class TrainConfig:
     calibration_margin: float = 0.8  # calibrate to a miss rate of (1 - quantile) * margin
     calibration_fraction: float = 0.2  # latest share of the training window kept for it
     upper_model_quantile: float = 0.9
-    max_iter: int = 100
+    max_iter: int = 50
+    learning_rate: float = 0.2
     threads: int = 1
     seed: int = 0
 
@@ -73,17 +74,21 @@ class Forecaster:
         origins: np.ndarray,
         horizon: int,
         pair_names: list[str],
+        threads: int = 1,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Central and calibrated upper forecasts (origins, pairs) in Mbit/s, never negative."""
         model = self.models[horizon]
         block = build_features(rates, start, self.spec, origins, horizon)
         flat = block.x.reshape(-1, block.x.shape[-1])
         shape = block.level.shape
-        central = rates_from_change(_predict(self.kind, model.central, flat).reshape(shape), block)
-        raw = central
-        if model.upper is not None:
-            raw = rates_from_change(_predict(self.kind, model.upper, flat).reshape(shape), block)
-            raw = np.maximum(raw, central)
+        with threadpool_limits(threads):  # OpenMP start-up costs more than small predictions
+            central = _predict(self.kind, model.central, flat).reshape(shape)
+            raw = None if model.upper is None else _predict(self.kind, model.upper, flat)
+        central = rates_from_change(central, block)
+        if raw is None:
+            raw = central
+        else:
+            raw = np.maximum(rates_from_change(raw.reshape(shape), block), central)
         offsets = model.calibration.offsets_for(pair_names)
         upper = raw + offsets[None, :] * block.scale
         return np.maximum(central, 0.0), np.maximum(upper, 0.0)
@@ -102,7 +107,7 @@ def _estimator(kind: str, config: TrainConfig, quantile: float | None) -> Any:
         loss="absolute_error" if quantile is None else "quantile",
         quantile=quantile,
         max_iter=config.max_iter,
-        learning_rate=0.1,
+        learning_rate=config.learning_rate,
         max_leaf_nodes=31,
         min_samples_leaf=50,
         early_stopping=False,
@@ -115,7 +120,10 @@ def _rows(rates: np.ndarray, start: float, spec: FeatureSpec, origins: np.ndarra
     block = build_features(rates, start, spec, origins, h)
     target = scaled_change(rates, block, origins + h)
     keep = np.isfinite(block.level) & np.isfinite(target)
-    return block.x[keep], target[keep], block.scale[keep]
+    x = block.x[keep]
+    empty = np.isnan(x).all(axis=0)  # e.g. two-day lags on a short history
+    x[:, empty] = 0.0  # a constant column the trees ignore (all-NaN columns break binning)
+    return x, target[keep], block.scale[keep]
 
 
 def fit_forecaster(
@@ -150,7 +158,9 @@ def fit_forecaster(
             models[h] = model
             forecaster = Forecaster(config.kind, spec, config.quantile, {h: model})
             cal_origins = np.arange(calibration_start - h, steps - h)
-            _, raw_upper = forecaster.predict(rates, start, cal_origins, h, pair_names)
+            _, raw_upper = forecaster.predict(
+                rates, start, cal_origins, h, pair_names, config.threads
+            )
             block = build_features(rates, start, spec, cal_origins, h)
             model.calibration = calibrate(
                 rates[cal_origins + h], raw_upper, block.scale, pair_names, target_miss

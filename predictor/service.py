@@ -1,0 +1,189 @@
+"""The predictor process: ZeroMQ sockets around the engine, retraining in a worker thread.
+
+The controller binds both sockets; this process connects a SUB (observations) and a PUSH
+(forecasts), so either side may restart and ZeroMQ reconnects. Frames that do not decode are
+dropped and counted; forecasts that cannot be handed to a connected controller are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import zmq
+
+from messages import MAX_MESSAGE_BYTES, DecodeError, Message, decode, encode
+from predictor.classes import load_classifier
+from predictor.engine import EngineConfig, PredictorEngine, TrainingJob
+from predictor.models import Forecaster
+from predictor.store import latest_tag, load_model, save_model
+
+log = logging.getLogger(__name__)
+
+SEND_FAILED = "send_failed"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Settings of ``predictor run``."""
+
+    observations: str
+    forecasts: str
+    model_dir: Path
+    classes: Path | None = None
+    horizon: int = 3
+    step_seconds: float = 300.0
+    retrain: bool = True
+    status_interval: float = 5.0
+    threads: int = 1
+    poll_ms: int = 100
+
+
+def _connect(
+    context: zmq.Context[zmq.Socket[bytes]], config: RunConfig
+) -> tuple[zmq.Socket[bytes], zmq.Socket[bytes]]:
+    sub = context.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+    sub.setsockopt(zmq.RCVHWM, 10_000)
+    push = context.socket(zmq.PUSH)
+    push.setsockopt(zmq.IMMEDIATE, 1)  # queue nothing while the controller is away
+    push.setsockopt(zmq.SNDHWM, 100)
+    for sock in (sub, push):
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.RECONNECT_IVL, 100)
+        sock.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
+    sub.connect(config.observations)
+    push.connect(config.forecasts)
+    return sub, push
+
+
+class PredictorService:
+    """Runs the engine on the sockets until ``stop`` is set."""
+
+    def __init__(self, config: RunConfig, engine: PredictorEngine) -> None:
+        self.config = config
+        self.engine = engine
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrain")
+        self._job: tuple[TrainingJob, Future[Forecaster]] | None = None
+
+    def _send(self, push: zmq.Socket[bytes], messages: list[Message]) -> None:
+        for msg in messages:
+            try:
+                push.send(encode(msg), zmq.NOBLOCK)
+            except zmq.Again:
+                self.engine.drops.count(SEND_FAILED)
+
+    def _receive(self, sub: zmq.Socket[bytes], push: zmq.Socket[bytes]) -> None:
+        while True:
+            try:
+                frames = sub.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                if len(frames) != 1:
+                    raise DecodeError("garbage", f"{len(frames)} frames")
+                msg = decode(frames[0])
+            except DecodeError as exc:
+                self.engine.drops.count(exc.reason)
+                log.debug("dropped a message: %s", exc)
+                continue
+            self._send(push, self.engine.handle(msg))
+
+    def _retrain(self) -> None:
+        if self._job is not None and self._job[1].done():
+            job, future = self._job
+            self._job = None
+            try:
+                forecaster = future.result()
+            except Exception:
+                log.exception("retraining failed; keeping model %s", self.engine.model_version)
+                self.engine.install(None, self.engine.model_version)
+                return
+            info = save_model(
+                forecaster,
+                self.config.model_dir,
+                job.trained_until,
+                len(job.rates),
+                len(job.pair_names),
+            )
+            self.engine.install(forecaster, info.tag)
+        if self._job is None:
+            due = self.engine.training_job()
+            if due is not None:
+                log.info("retraining on %d steps x %d pairs", *due.rates.shape)
+                self._job = (due, self._worker.submit(due.run))
+
+    def run(
+        self, stop: threading.Event, context: zmq.Context[zmq.Socket[bytes]] | None = None
+    ) -> None:
+        """Receive, forecast, send and retrain until ``stop`` is set."""
+        context = context or zmq.Context.instance()
+        sub, push = _connect(context, self.config)
+        poller = zmq.Poller()
+        poller.register(sub, zmq.POLLIN)
+        next_status = 0.0
+        try:
+            while not stop.is_set():
+                if poller.poll(self.config.poll_ms):
+                    self._receive(sub, push)
+                self._retrain()
+                now = time.time()  # heartbeat pacing only; forecasts use message timestamps
+                if now >= next_status:
+                    self._send(push, [self.engine.status(now)])
+                    next_status = now + self.config.status_interval
+        finally:
+            sub.close()
+            push.close()
+            self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+def build_engine(config: RunConfig) -> PredictorEngine:
+    """An engine with the configured classes and the latest saved model, if any."""
+    engine_config = EngineConfig(
+        horizon=config.horizon,
+        step_seconds=config.step_seconds,
+        retrain=config.retrain,
+        threads=config.threads,
+    )
+    engine = PredictorEngine(f"predictor-{uuid.uuid4().hex[:8]}", engine_config)
+    engine.classifier = load_classifier(config.classes)
+    tag = latest_tag(config.model_dir)
+    if tag is None:
+        log.info("no model in %s: forecasting with the fallback until trained", config.model_dir)
+        return engine
+    try:
+        forecaster, info = load_model(config.model_dir, tag)
+    except (OSError, ValueError) as exc:
+        log.warning("cannot load model %s (%s): using the fallback", tag, exc)
+        return engine
+    engine.install(forecaster, info.tag)
+    return engine
+
+
+def run_service(config: RunConfig) -> int:
+    """Run until SIGINT or SIGTERM; returns the exit status."""
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    engine = build_engine(config)
+    log.info(
+        "predictor %s: observations from %s, forecasts to %s, model %s",
+        engine.source,
+        config.observations,
+        config.forecasts,
+        engine.model_version,
+    )
+    PredictorService(config, engine).run(stop)
+    return 0
