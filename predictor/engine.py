@@ -131,7 +131,9 @@ class PredictorEngine:
     def _observe(self, obs: Observations) -> list[Message]:
         current = self.aggregator.current
         if obs.source != self._controller:
-            restarted = current is not None and obs.interval_end <= current * self.spec.step_seconds
+            restarted = current is not None and obs.interval_end <= self.aggregator.step_start(
+                current
+            )
             if restarted:
                 log.info("observed timeline restarted by %s: history cleared", obs.source)
                 self.aggregator.reset()
@@ -160,7 +162,7 @@ class PredictorEngine:
             found = self.detector.check(self._pending, step.rates)
         self.history.append(step.index, None if step.gap else step.rates)
         self._since_training += 1
-        end = (step.index + 1) * self.spec.step_seconds
+        end = self.aggregator.step_start(step.index + 1)
         events: list[Message] = []
         for ex in found:
             log.warning(
@@ -222,8 +224,9 @@ class PredictorEngine:
         first = self.history.first_index + self.history.rows - rows
         step = self.spec.step_seconds
         pairs = [self.history.pairs[c] for c in columns]
-        central, upper = self._predict(window, first * step, [str(p) for p in pairs])
-        valid_from = (first + rows) * step
+        start = self.aggregator.step_start(first)
+        central, upper = self._predict(window, start, [str(p) for p in pairs])
+        valid_from = self.aggregator.step_start(first + rows)
         valid_until = valid_from + central.shape[0] * step
         forecasts = []
         self._pending = {}
@@ -299,7 +302,8 @@ class PredictorEngine:
         self._training, self._since_training = True, 0
         names = [str(p) for p in self.history.pairs]
         rates = self.history.array(rows).copy()
-        return TrainingJob(rates, first * step, step, names, config, (first + rows) * step)
+        start, until = self.aggregator.step_start(first), self.aggregator.step_start(first + rows)
+        return TrainingJob(rates, start, step, names, config, until)
 
     def install(self, forecaster: Forecaster | None, version: str) -> None:
         """Use a new model (None: training failed, keep the current one)."""

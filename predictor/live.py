@@ -20,7 +20,7 @@ BITS_PER_MEGABIT = 1e6
 class CompletedStep:
     """One model step: the rate of each pair over it (Mbit/s), or a gap with no observations."""
 
-    index: int  # step number since the epoch: start = index * step_seconds
+    index: int  # step number: the step starts at StepAggregator.step_start(index)
     rates: dict[PairId, float]
     coverage: float  # share of the step covered by observations
     gap: bool = False
@@ -28,10 +28,15 @@ class CompletedStep:
 
 @dataclass
 class StepAggregator:
-    """Splits observation intervals over fixed steps and emits each step once it has ended."""
+    """Splits observation intervals over fixed steps and emits each step once it has ended.
+
+    The step grid is aligned to the start of the first observation (and again after a reset),
+    so a controller polling once per step fills exactly one step per poll.
+    """
 
     step_seconds: float
     max_gap_steps: int = 288
+    phase: float = 0.0  # steps start at phase + k * step_seconds
     current: int | None = None
     late: int = 0
     resets: int = 0
@@ -42,6 +47,13 @@ class StepAggregator:
         """Forget the open step (after a restart of the observed timeline)."""
         self.current, self._bytes, self._covered = None, {}, 0.0
         self.resets += 1
+
+    def step_start(self, index: int) -> float:
+        """Start time (epoch seconds) of step ``index``."""
+        return self.phase + index * self.step_seconds
+
+    def _index(self, moment: float) -> float:
+        return (moment - self.phase) / self.step_seconds
 
     def _close(self) -> CompletedStep:
         assert self.current is not None
@@ -56,14 +68,17 @@ class StepAggregator:
 
     def add(self, obs: Observations) -> list[CompletedStep]:
         """Add an observation; returns the steps it completed (gaps included), oldest first."""
-        step = self.step_seconds
-        first = math.floor(obs.interval_start / step)
-        last = math.ceil(obs.interval_end / step) - 1
-        if self.current is None or first - self.current > self.max_gap_steps:
-            if self.current is not None:
-                self.reset()
+        if self.current is not None and self._index(obs.interval_start) - self.current > (
+            self.max_gap_steps
+        ):
+            self.reset()
+        if self.current is None:
+            self.phase = obs.interval_start % self.step_seconds
+        first = math.floor(self._index(obs.interval_start) + 1e-9)
+        last = math.ceil(self._index(obs.interval_end) - 1e-9) - 1
+        if self.current is None:
             self.current = first
-        if obs.interval_end <= self.current * step:
+        if obs.interval_end <= self.step_start(self.current):
             self.late += 1
             return []
         done: list[CompletedStep] = []
@@ -71,16 +86,14 @@ class StepAggregator:
         for index in range(max(first, self.current), last + 1):
             while self.current < index:
                 done.append(self._close())
-            begin, end = (
-                max(obs.interval_start, index * step),
-                min(obs.interval_end, (index + 1) * step),
-            )
+            begin = max(obs.interval_start, self.step_start(index))
+            end = min(obs.interval_end, self.step_start(index + 1))
             overlap = end - begin
             share = overlap / duration
             for sample in obs.samples:
                 self._bytes[sample.pair] = self._bytes.get(sample.pair, 0.0) + sample.bytes * share
             self._covered += overlap
-        if obs.interval_end >= (self.current + 1) * step:
+        if obs.interval_end >= self.step_start(self.current + 1) - 1e-9:
             done.append(self._close())
         return done
 

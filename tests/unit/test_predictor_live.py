@@ -41,8 +41,18 @@ def test_an_interval_spanning_two_steps_is_split_by_overlap() -> None:
 
 def test_a_partly_covered_step_reports_the_rate_over_the_covered_part() -> None:
     agg = StepAggregator(step_seconds=60)
-    (step,) = agg.add(obs(30, 60, a=30))
+    agg.add(obs(0, 60, a=60))
+    (step,) = agg.add(obs(90, 120, a=30))
+    assert step.index == 1
     assert step.rates[A] == pytest.approx(1.0) and step.coverage == 0.5
+
+
+def test_the_step_grid_follows_the_first_observation_so_each_poll_fills_one_step() -> None:
+    agg = StepAggregator(step_seconds=60)
+    first = agg.add(obs(1_000_000_020, 1_000_000_080, a=60))
+    second = agg.add(obs(1_000_000_080, 1_000_000_140, a=120))
+    assert [s.rates[A] for s in first + second] == [1.0, 2.0]
+    assert agg.step_start(second[0].index) == 1_000_000_080
 
 
 def test_steps_without_observations_come_out_as_gaps() -> None:
