@@ -12,6 +12,7 @@ import os
 import random
 import struct
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,14 @@ from ryu_apps.rest_intents import IntentController
 from ryu_apps.rest_reservations import ReservationController
 from ryu_apps.rest_topology import APP_KEY, TopologyController
 from stitcher.jobs import FlowAdd, FlowDelete, Job, JobKind
-from stitcher.reservation import Reservation, ReservationRequest, State
+from stitcher.provisioning import (
+    PredictedReservation,
+    ProvisioningPolicy,
+    ReleaseReservation,
+    ResizeReservation,
+    plan_provisioning,
+)
+from stitcher.reservation import Origin, Reservation, ReservationRequest, State
 from stitcher.service import Refusal, StitchService
 from topology.database import TopologyDatabase
 from topology.latency import LatencyEstimator
@@ -141,6 +149,12 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         self.threads.append(hub.spawn(self._echo_loop))
         self.threads.append(hub.spawn(self._stats_loop))
         self.predictor: PredictorLink | None = None
+        popts = self.config.predictor
+        self.provisioning_policy = ProvisioningPolicy(
+            threshold_mbps=popts.threshold_mbps, hysteresis=popts.hysteresis
+        )
+        self._predicted_class: dict[int, str] = {}
+        self.forecast_refusals = 0
         self._audit_due: set[int] = set()
         self._start_predictor_link()
 
@@ -165,8 +179,72 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         LOG.info("predictor queue bound: %s, %s", *self.predictor.bridge.endpoints)
 
     def _on_forecasts(self, batch: Any) -> None:
-        """A forecast round arrived (provisioning from forecasts plugs in here)."""
+        """A forecast round arrived: bring the predicted reservations in line with it."""
         LOG.debug("forecast round %d: %d pairs", batch.seq, len(batch.forecasts))
+        self._provision(f"{batch.model_version}#{batch.seq}")
+
+    def _provision(self, source: str | None = None) -> None:
+        """Create, resize or release predicted reservations (``stitcher.provisioning``)."""
+        if self.predictor is None:
+            return
+        wall, now = time.time(), self._now()
+        forecasts = {pair: kept.forecast for pair, kept in self.predictor.forecasts.items()}
+        held, by_pair, protected = {}, {}, set()
+        for res in self.stitcher.live():
+            pair = PairId(res.request.src, res.request.dst)
+            if res.request.origin is Origin.PREDICTED:
+                zone = next(iter(res.request.zones), "default") if res.request.zones else "default"
+                held[pair] = PredictedReservation(
+                    pair,
+                    res.request.bandwidth_mbps,
+                    res.request.max_latency_ms,
+                    zone,
+                    self._predicted_class.get(res.id, "default"),
+                )
+                by_pair[pair] = res
+            else:
+                src, dst = self.db.find_host(res.request.src), self.db.find_host(res.request.dst)
+                if src is not None and dst is not None and src.ip and dst.ip:
+                    protected.add(PairId(src.ip, dst.ip))
+                    protected.add(PairId(dst.ip, src.ip))
+        actions = plan_provisioning(forecasts, held, wall, self.provisioning_policy, protected)
+        if actions:
+            self.stitcher.sync_capacities()
+        for action in actions:
+            if isinstance(action, ReleaseReservation):
+                self.withdraw(by_pair[action.pair].id)
+            elif isinstance(action, ResizeReservation):
+                res = by_pair[action.pair]
+                request = replace(res.request, bandwidth_mbps=action.rate_mbps)
+                outcome = self.stitcher.modify(res.id, request, now)
+                if isinstance(outcome, Refusal):
+                    LOG.info("forecast resize of %s refused: %s", action.pair, outcome.reason)
+                else:
+                    self.runner.run(outcome)
+            else:
+                self._create_predicted(action, source, now)
+
+    def _create_predicted(self, action: Any, source: str | None, now: float) -> None:
+        zones = None if action.zone == "default" else frozenset({action.zone})
+        request = ReservationRequest(
+            action.pair.src,
+            action.pair.dst,
+            action.rate_mbps,
+            action.latency_bound_ms,
+            zones,
+            origin=Origin.PREDICTED,
+            origin_ref=f"forecast {source or '?'} until {action.valid_until:.0f}",
+        )
+        res, outcome = self.stitcher.submit_or_refuse(request, now)
+        if isinstance(outcome, Refusal) or res is None:
+            self.forecast_refusals += 1
+            LOG.info("no reservation for forecast %s: %s", action.pair, outcome)
+            return
+        self._predicted_class[res.id] = action.traffic_class
+        LOG.info(
+            "pre-provisioning %s at %.2f Mbit/s (%s)", action.pair, action.rate_mbps, action.reason
+        )
+        self.runner.run(outcome)
 
     @staticmethod
     def _now() -> float:
@@ -498,6 +576,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
             if self.predictor is not None:
                 self.predictor.begin_round(time.time(), [dp.id for dp in dps])
                 self.predictor.expire(time.time())
+                self._provision()
             for dp in dps:
                 dp.send_msg(dp.ofproto_parser.OFPPortStatsRequest(dp, 0, dp.ofproto.OFPP_ANY))
                 if audit or self.predictor is not None:
