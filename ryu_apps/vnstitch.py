@@ -68,6 +68,7 @@ LOG = logging.getLogger("vnstitch")
 cfg.CONF.set_default("wsapi_host", "127.0.0.1")
 
 _ECHO = struct.Struct("!d")
+BROADCAST = "ff:ff:ff:ff:ff:ff"
 FLOOD_CHANGES = ("link_add", "link_remove", "switch_add", "switch_remove", "port_up", "port_down")
 _OFPP_MAX = 0xFFFFFF00
 
@@ -513,6 +514,8 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
             hist.observe(max(0.0, now - res.updated_at))
         if ok:
             self.stitcher.confirmed(job.reservation_id, job.version, now)
+            if res is not None and job.kind == "install":
+                self._prime_arp(res)
             self._announce(job.reservation_id, active=True)
             LOG.info("reservation %d v%d confirmed (%s)", job.reservation_id, job.version, job.kind)
         else:
@@ -524,6 +527,24 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         waiter = self._waiters.get(job.reservation_id)
         if waiter is not None:
             waiter.set()
+
+    def _prime_arp(self, res: Reservation) -> None:
+        """Introduce a stitched pair's hosts to each other before they talk.
+
+        The controller sends each host an ARP request from the other, out of its own port: a
+        host that receives a request for its address learns the sender (an unsolicited reply
+        would be ignored). So neither host's first packet waits for address resolution.
+        """
+        src, dst = self.db.find_host(res.request.src), self.db.find_host(res.request.dst)
+        if src is None or dst is None or not src.ip or not dst.ip:
+            return
+        for asker, target in ((src, dst), (dst, src)):
+            att = target.attachment
+            dp = self.datapaths.get(att.dpid) if att is not None else None
+            if att is None or dp is None or not asker.ip or not target.ip:
+                continue
+            frame = _arp_packet(arp.ARP_REQUEST, asker.mac, asker.ip, BROADCAST, target.ip)
+            dp.send_msg(xlate.packet_out(dp, att.port, frame))
 
     def _announce(self, res_id: int, active: bool) -> None:
         """Tell the predictor a reservation was made or released."""
@@ -779,13 +800,18 @@ def _match_from_ofp(ofp_match: Any) -> Match:
     return Match(**fields)
 
 
-def _arp_reply(src_mac: str, src_ip: str, dst_mac: str, dst_ip: str) -> bytes:
+def _arp_packet(opcode: int, src_mac: str, src_ip: str, dst_mac: str, dst_ip: str) -> bytes:
+    """An ARP frame; a request has a broadcast Ethernet destination and a zero target MAC."""
     pkt = packet.Packet()
     pkt.add_protocol(ethernet.ethernet(dst=dst_mac, src=src_mac, ethertype=0x0806))
+    target_mac = "00:00:00:00:00:00" if opcode == arp.ARP_REQUEST else dst_mac
     pkt.add_protocol(
-        arp.arp(
-            opcode=arp.ARP_REPLY, src_mac=src_mac, src_ip=src_ip, dst_mac=dst_mac, dst_ip=dst_ip
-        )
+        arp.arp(opcode=opcode, src_mac=src_mac, src_ip=src_ip, dst_mac=target_mac, dst_ip=dst_ip)
     )
     pkt.serialize()
     return bytes(pkt.data)
+
+
+def _arp_reply(src_mac: str, src_ip: str, dst_mac: str, dst_ip: str) -> bytes:
+    """The controller's answer to a host's ARP request."""
+    return _arp_packet(arp.ARP_REPLY, src_mac, src_ip, dst_mac, dst_ip)

@@ -46,6 +46,7 @@ class TopologyDatabase:
         self.switches: dict[Dpid, Switch] = {}
         self.links: dict[LinkId, Link] = {}
         self.hosts: dict[str, Host] = {}  # by MAC
+        self._host_index: dict[str, str] = {}  # name or IP -> MAC (a cache, see find_host)
         self.version = 0
         self.graph_generation = 0  # bumps on every change to the graph, latency included
         self._events: deque[TopologyEvent] = deque(maxlen=EVENT_LOG_SIZE)
@@ -256,22 +257,26 @@ class TopologyDatabase:
         return named or (ip or mac)
 
     def find_host(self, key: str) -> Host | None:
-        """Find a host by name, IP or MAC."""
-        low = key.lower()
-        host = self.hosts.get(low)
+        """Find a host by name, IP or MAC (indexed; the index heals itself on a miss)."""
+        host = self.hosts.get(key.lower())
         if host is not None:
             return host
+        mac = self._host_index.get(key)
+        host = self.hosts.get(mac) if mac is not None else None
+        if host is not None and key in (host.name, host.ip):
+            return host
+        self._host_index = {}
         for h in self.hosts.values():
-            if h.name == key or h.ip == key:
-                return h
-        return None
+            self._host_index.setdefault(h.name, h.mac)
+            if h.ip:
+                self._host_index.setdefault(h.ip, h.mac)
+        mac = self._host_index.get(key)
+        return self.hosts.get(mac) if mac is not None else None
 
     def host_by_ip(self, ip: str) -> Host | None:
         """The host with this IPv4 address, if known."""
-        for h in self.hosts.values():
-            if h.ip == ip:
-                return h
-        return None
+        host = self.find_host(ip)
+        return host if host is not None and host.ip == ip else None
 
     def edge_ports(self, dpid: Dpid) -> list[PortNo]:
         """Up ports of a switch that carry no discovered link (where hosts may be)."""
