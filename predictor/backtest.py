@@ -7,7 +7,9 @@ Report layout (stable)::
      "provisioning": {POLICY: {"reserved_over_actual": x, "under_provisioned_share": y}, ...}}
 
 Learned models see only the training window; at test time every forecaster reads the rates up
-to its origin. Provisioning is evaluated for reservations made one step ahead.
+to its origin. Provisioning is evaluated for reservations made one step ahead; upper forecasts
+are recalibrated every 6 hours on the 2 days before, as the live predictor does (only targets
+already observed at the time are used).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from predictor import baselines
-from predictor.calibration import calibrate
+from predictor.calibration import rolling_upper
 from predictor.features import FeatureSpec, build_features
 from predictor.models import MODEL_KINDS, Forecaster, Progress, TrainConfig, fit_forecaster
 from predictor.trace import Trace
@@ -70,21 +72,28 @@ def _baseline_forecasts(
     }
 
 
-def _last_value_upper(
-    rates: np.ndarray, start: float, spec: FeatureSpec, train_steps: int, names: list[str], q: float
-) -> Callable[[np.ndarray], np.ndarray]:
-    """Last value plus a per-pair offset calibrated on the last fifth of the training window."""
-    cal = np.arange(train_steps - max(train_steps // 5, 1) - 1, train_steps - 1)
-    scale = build_features(rates, start, spec, cal, 1).scale
-    calibration = calibrate(rates[cal + 1], rates[cal], scale, names, (1 - q) * 0.8)
-
-    def upper(origins: np.ndarray) -> np.ndarray:
-        block_scale = build_features(rates, start, spec, origins, 1).scale
-        return np.asarray(
-            np.maximum(rates[origins] + calibration.offsets_for(names) * block_scale, 0)
+def _provisioning_uppers(
+    trace: Trace, rates: np.ndarray, train_steps: int, learned: dict[str, Forecaster], q: float
+) -> dict[str, np.ndarray]:
+    """One-step-ahead reservations (test steps, pairs) of every forecast-driven policy."""
+    spec = FeatureSpec(trace.step_seconds)
+    names = [str(p) for p in trace.pairs()]
+    window, every = 2 * spec.day, 6 * spec.hour
+    origins = np.arange(train_steps - 1 - window, rates.shape[0] - 1)
+    actual = rates[origins + 1]
+    scale = build_features(rates, trace.start, spec, origins, 1).scale
+    target = (1 - q) * TrainConfig().calibration_margin
+    raws = {"last_value": (rates[origins], rates[origins])}
+    for kind, model in learned.items():
+        raw = model.predict_raw(rates, trace.start, origins, 1)
+        raws[kind] = (raw.upper, raw.central)
+    suffix = f"_p{round(q * 100)}"
+    return {
+        name + suffix: rolling_upper(
+            actual, upper, scale, central, names, window, window, every, target
         )
-
-    return upper
+        for name, (upper, central) in raws.items()
+    }
 
 
 def run_backtest(
@@ -135,12 +144,8 @@ def run_backtest(
     actual = rates[origins + 1]
     peak = np.nanmax(rates[:train_steps], axis=0)
     result.reservations["static_peak"] = np.repeat(peak[None], len(origins), axis=0)
-    lv_upper = _last_value_upper(rates, trace.start, spec, train_steps, names, quantile)
-    suffix = f"_p{round(quantile * 100)}"
-    result.reservations["last_value" + suffix] = lv_upper(origins)
-    for kind, model in learned.items():
-        upper = model.predict(rates, trace.start, origins, 1, names)[1]
-        result.reservations[kind + suffix] = upper
+    uppers = _provisioning_uppers(trace, rates, train_steps, learned, quantile)
+    result.reservations.update(uppers)
     result.report = {
         "chosen_model": chosen,
         "horizons": list(horizons),

@@ -4,7 +4,9 @@ Each pair gets an offset (in units of its scale) added to the raw upper forecast
 chosen on a calibration window the model did not train on, by minimising the total reserved
 bandwidth plus ``lambda`` times the number of under-provisioned (pair, step) cells; ``lambda``
 is bisected so that the mean miss rate over active pairs meets the target. Small pairs get
-generous offsets (cheap), big pairs tight ones: that is what keeps reserved/actual low.
+generous offsets (cheap), big pairs tight ones: that is what keeps reserved/actual low. No pair
+is sacrificed: its offset is at least its own ``min_level`` residual quantile (without that
+floor the cheapest answer gives up on a big, volatile pair altogether).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def calibrate(
     scale: np.ndarray,
     pair_names: list[str],
     target_miss: float,
+    min_level: float = 0.8,
 ) -> Calibration:
     """Offsets so that ``upper_raw + offset * scale`` misses at most ``target_miss`` of cells.
 
@@ -66,7 +69,8 @@ def calibrate(
     default = float(np.nanquantile(residual[:, active], 1.0 - target_miss))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # pairs with no known cell
-        quantiles = np.nanquantile(residual, LEVELS, axis=0)  # (levels, pairs)
+        levels = [level for level in LEVELS if level >= min_level]
+        quantiles = np.nanquantile(residual, levels, axis=0)  # (levels, pairs)
     quantiles = np.where(np.isfinite(quantiles), quantiles, default)
     upper = np.maximum(upper_raw[None] + quantiles[:, None, :] * scale[None], 0.0)
     actual_known = np.where(known, actual, 0.0)
@@ -78,3 +82,32 @@ def calibrate(
     offsets = quantiles[choice, np.arange(len(pair_names))]
     pairs = {name: float(o) for name, o, a in zip(pair_names, offsets, active, strict=True) if a}
     return Calibration(default, pairs)
+
+
+def rolling_upper(
+    actual: np.ndarray,
+    raw_upper: np.ndarray,
+    scale: np.ndarray,
+    floor: np.ndarray,
+    pair_names: list[str],
+    first: int,
+    window: int,
+    every: int,
+    target_miss: float,
+    min_level: float = 0.8,
+) -> np.ndarray:
+    """Calibrated upper for rows ``first:``, recalibrated every ``every`` rows.
+
+    Rows are consecutive one-step-ahead forecast origins; row ``r``'s actual is known once
+    row ``r + 1`` is issued, so the calibration for rows ``c:c+every`` uses rows
+    ``c-window:c`` only. ``floor`` (the central forecast) bounds the result from below.
+    """
+    chunks = []
+    for c in range(first, actual.shape[0], every):
+        lo, hi = max(c - window, 0), min(c + every, actual.shape[0])
+        calibration = calibrate(
+            actual[lo:c], raw_upper[lo:c], scale[lo:c], pair_names, target_miss, min_level
+        )
+        upper = raw_upper[c:hi] + calibration.offsets_for(pair_names)[None, :] * scale[c:hi]
+        chunks.append(np.maximum(upper, floor[c:hi]))
+    return np.concatenate(chunks)

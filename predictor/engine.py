@@ -3,7 +3,8 @@
 Observations are binned into model steps; each completed step is checked against the interval
 forecast for it (anomalies) and triggers a forecast round for every pair that carried traffic
 in the last day. Until a model is trained or loaded, a fallback forecasts the last value with
-the last hour's peak as its upper bound. Retraining is offered as a job the service runs.
+the last hour's peak as its upper bound. Retraining (daily) and recalibration of the upper
+forecasts for the pairs actually seen (every few hours) are offered as jobs the service runs.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from messages import (
 from predictor.anomaly import AnomalyDetector, Interval
 from predictor.classes import Classifier
 from predictor.features import FeatureSpec
+from predictor.jobs import Job, RecalibrationJob, TrainingJob
 from predictor.live import CompletedStep, RateHistory, StepAggregator
 from predictor.models import Forecaster, TrainConfig
-from predictor.training import train
 
 log = logging.getLogger(__name__)
 
@@ -52,25 +53,11 @@ class EngineConfig:
     retrain_every_days: float = 1.0
     min_train_days: float = 2.0
     train_days: float = 7.0
+    recalibrate_every_hours: float = 6.0
+    calibration_days: float = 2.0
     model_kind: str = "hgb"
     threads: int = 1
     idle_days: float = 1.0  # stop forecasting pairs idle this long
-
-
-@dataclass(frozen=True)
-class TrainingJob:
-    """A retraining on a copy of recent history; ``run`` may go to another thread."""
-
-    rates: np.ndarray
-    start: float
-    step_seconds: float
-    pair_names: list[str]
-    config: TrainConfig
-    trained_until: float
-
-    def run(self) -> Forecaster:
-        """Fit the forecaster (seconds to a minute)."""
-        return train(self.rates, self.start, self.step_seconds, self.pair_names, self.config)
 
 
 @dataclass
@@ -100,8 +87,11 @@ class PredictorEngine:
         self._zones: dict[str, str] = {}
         self.reservations: dict[str, ReservationChange] = {}
         self.detector = AnomalyDetector(self.config.anomaly_steps)
-        self._training = False
+        self._busy = False
         self._since_training = 0
+        self._since_calibration = 0
+        self._model_tag = self.model_version
+        self._recalibrations = 0
 
     def _start_timeline(self, step_seconds: float) -> None:
         self.spec = FeatureSpec(step_seconds)
@@ -162,6 +152,7 @@ class PredictorEngine:
             found = self.detector.check(self._pending, step.rates)
         self.history.append(step.index, None if step.gap else step.rates)
         self._since_training += 1
+        self._since_calibration += 1
         end = self.aggregator.step_start(step.index + 1)
         events: list[Message] = []
         for ex in found:
@@ -281,37 +272,68 @@ class PredictorEngine:
             dropped,
         )
 
-    def training_job(self) -> TrainingJob | None:
-        """A retraining job when one is due (enough history, a day since the last)."""
+    def next_job(self) -> Job | None:
+        """Retraining when due (a day since the last), else recalibration (every few hours)."""
+        if self._busy:
+            return None
+        job = self._training_job() or self._recalibration_job()
+        self._busy = job is not None
+        return job
+
+    def _training_job(self) -> TrainingJob | None:
         day = self.spec.day
         due = (
             self.forecaster is None or self._since_training >= self.config.retrain_every_days * day
         )
         enough = self.history.rows >= self.config.min_train_days * day
-        if not (self.config.retrain and due and enough) or self._training:
+        if not (self.config.retrain and due and enough):
             return None
         rows = min(self.history.rows, round(self.config.train_days * day))
         first = self.history.first_index + self.history.rows - rows
-        step = self.spec.step_seconds
         config = TrainConfig(
             kind=self.config.model_kind,
             horizons=tuple(range(1, self.config.horizon + 1)),
             quantile=self.config.quantile,
             threads=self.config.threads,
         )
-        self._training, self._since_training = True, 0
+        self._since_training = 0
         names = [str(p) for p in self.history.pairs]
         rates = self.history.array(rows).copy()
         start, until = self.aggregator.step_start(first), self.aggregator.step_start(first + rows)
-        return TrainingJob(rates, start, step, names, config, until)
+        return TrainingJob(rates, start, self.spec.step_seconds, names, config, until)
+
+    def _recalibration_job(self) -> RecalibrationJob | None:
+        due = self._since_calibration >= self.config.recalibrate_every_hours * self.spec.hour
+        if self.forecaster is None or not due or self.history.rows < self.spec.day:
+            return None
+        origins = min(self.history.rows - 1, round(self.config.calibration_days * self.spec.day))
+        rows = min(self.history.rows, origins + self.spec.history_steps)
+        first = self.history.first_index + self.history.rows - rows
+        self._since_calibration = 0
+        names = [str(p) for p in self.history.pairs]
+        return RecalibrationJob(
+            self.forecaster,
+            self.history.array(rows).copy(),
+            self.aggregator.step_start(first),
+            np.arange(rows - 1 - origins, rows - 1),
+            names,
+        )
 
     def install(self, forecaster: Forecaster | None, version: str) -> None:
-        """Use a new model (None: training failed, keep the current one)."""
-        self._training = False
+        """Use a newly trained or loaded model (None: the job failed, keep the current one)."""
+        self._busy = False
         if forecaster is None:
             return
         if forecaster.spec.step_seconds != self.spec.step_seconds:
             log.info("model step %.0f s differs: timeline restarted", forecaster.spec.step_seconds)
             self._start_timeline(forecaster.spec.step_seconds)
-        self.forecaster, self.model_version = forecaster, version
+        self.forecaster, self.model_version, self._model_tag = forecaster, version, version
+        self._since_calibration = self._recalibrations = 0
         log.info("now forecasting with model %s", version)
+
+    def install_recalibration(self, forecaster: Forecaster) -> None:
+        """Use the current model with a new calibration (version ``<tag>+cal<n>``)."""
+        self._busy = False
+        self._recalibrations += 1
+        self.forecaster = forecaster
+        self.model_version = f"{self._model_tag}+cal{self._recalibrations}"

@@ -21,7 +21,8 @@ import zmq
 
 from messages import MAX_MESSAGE_BYTES, DecodeError, Message, decode, encode
 from predictor.classes import load_classifier
-from predictor.engine import EngineConfig, PredictorEngine, TrainingJob
+from predictor.engine import EngineConfig, PredictorEngine
+from predictor.jobs import Job, TrainingJob
 from predictor.models import Forecaster
 from predictor.store import latest_tag, load_model, save_model
 
@@ -72,7 +73,7 @@ class PredictorService:
         self.config = config
         self.engine = engine
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrain")
-        self._job: tuple[TrainingJob, Future[Forecaster]] | None = None
+        self._job: tuple[Job, Future[Forecaster]] | None = None
 
     def _send(self, push: zmq.Socket[bytes], messages: list[Message]) -> None:
         for msg in messages:
@@ -97,29 +98,32 @@ class PredictorService:
                 continue
             self._send(push, self.engine.handle(msg))
 
-    def _retrain(self) -> None:
+    def _background(self) -> None:
+        """Install a finished retraining or recalibration; start the next one when due."""
         if self._job is not None and self._job[1].done():
             job, future = self._job
             self._job = None
             try:
                 forecaster = future.result()
             except Exception:
-                log.exception("retraining failed; keeping model %s", self.engine.model_version)
+                log.exception("background job failed; keeping %s", self.engine.model_version)
                 self.engine.install(None, self.engine.model_version)
-                return
-            info = save_model(
-                forecaster,
-                self.config.model_dir,
-                job.trained_until,
-                len(job.rates),
-                len(job.pair_names),
-            )
-            self.engine.install(forecaster, info.tag)
+            else:
+                self._install(job, forecaster)
         if self._job is None:
-            due = self.engine.training_job()
+            due = self.engine.next_job()
             if due is not None:
-                log.info("retraining on %d steps x %d pairs", *due.rates.shape)
+                if isinstance(due, TrainingJob):
+                    log.info("retraining on %d steps x %d pairs", *due.rates.shape)
                 self._job = (due, self._worker.submit(due.run))
+
+    def _install(self, job: Job, forecaster: Forecaster) -> None:
+        if not isinstance(job, TrainingJob):
+            self.engine.install_recalibration(forecaster)
+            return
+        rows, pairs = job.rates.shape
+        info = save_model(forecaster, self.config.model_dir, job.trained_until, rows, pairs)
+        self.engine.install(forecaster, info.tag)
 
     def run(
         self, stop: threading.Event, context: zmq.Context[zmq.Socket[bytes]] | None = None
@@ -134,7 +138,7 @@ class PredictorService:
             while not stop.is_set():
                 if poller.poll(self.config.poll_ms):
                     self._receive(sub, push)
-                self._retrain()
+                self._background()
                 now = time.time()  # heartbeat pacing only; forecasts use message timestamps
                 if now >= next_status:
                     self._send(push, [self.engine.status(now)])

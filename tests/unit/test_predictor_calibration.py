@@ -40,3 +40,20 @@ def test_unknown_and_idle_pairs_get_the_default_offset() -> None:
     assert "idle" not in calibration.pair_offsets
     offsets = calibration.offsets_for(["idle", "never-seen"])
     assert offsets.tolist() == [calibration.default_offset] * 2
+
+
+def test_no_pair_is_given_up_to_save_bandwidth() -> None:
+    rng = np.random.default_rng(4)
+    steps = 400
+    mean = np.array([1.0] * 20 + [1000.0])  # twenty small pairs and one huge, volatile one
+    actual = mean * np.exp(rng.normal(0, [0.05] * 20 + [0.5], (steps, 21)))
+    forecast = np.repeat(mean[None], steps, axis=0)
+    names = [f"p{i}" for i in range(21)]
+
+    def misses(min_level: float) -> np.ndarray:
+        calibration = calibrate(actual, forecast, forecast, names, 0.05, min_level)
+        upper = forecast + calibration.offsets_for(names) * forecast
+        return np.asarray((actual > upper).mean(axis=0))
+
+    assert misses(0.0)[-1] > 0.9  # unconstrained, the big pair's misses are the cheapest
+    assert misses(0.8)[-1] <= 0.2

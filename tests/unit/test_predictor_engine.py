@@ -17,6 +17,7 @@ from messages import (
 from predictor.classes import classifier_from_dict
 from predictor.engine import FALLBACK_VERSION, EngineConfig, PredictorEngine
 from predictor.generator import GeneratorConfig, generate
+from predictor.jobs import RecalibrationJob, TrainingJob
 from predictor.models import Forecaster, TrainConfig
 from predictor.trace import Trace
 from predictor.training import train
@@ -118,11 +119,11 @@ def test_retraining_is_offered_once_enough_history_is_in_and_installs() -> None:
     config = EngineConfig(horizon=1, step_seconds=STEP, min_train_days=2, retrain_every_days=1)
     engine = PredictorEngine("p", config)
     feed(engine, range(47))
-    assert engine.training_job() is None
+    assert engine.next_job() is None
     feed(engine, range(47, 48))
-    job = engine.training_job()
-    assert job is not None and job.rates.shape == (48, len(PAIRS))
-    assert engine.training_job() is None  # not twice while one runs
+    job = engine.next_job()
+    assert isinstance(job, TrainingJob) and job.rates.shape == (48, len(PAIRS))
+    assert engine.next_job() is None  # not twice while one runs
     fitted = train(
         job.rates,
         job.start,
@@ -133,9 +134,32 @@ def test_retraining_is_offered_once_enough_history_is_in_and_installs() -> None:
     engine.install(fitted, "retrained")
     (batch,) = [m for m in feed(engine, range(48, 49)) if isinstance(m, ForecastBatch)]
     assert batch.model_version == "retrained"
-    assert engine.training_job() is None  # next one a day later
+    assert engine.next_job() is None  # next one a day later
     feed(engine, range(49, 72))
-    assert engine.training_job() is not None
+    assert isinstance(engine.next_job(), TrainingJob)
+
+
+def test_upper_forecasts_are_recalibrated_for_the_pairs_actually_seen(
+    forecaster: Forecaster,
+) -> None:
+    config = EngineConfig(horizon=2, retrain=False, recalibrate_every_hours=6)
+    engine = PredictorEngine("p", config, forecaster=forecaster, model_version="m1")
+    live = [PairId(f"192.168.0.{k}", "192.168.1.1") for k in range(len(PAIRS))]
+    for t in range(40):  # same traffic, new pair names: the model's offsets do not know them
+        start = TRACE.start + t * STEP
+        samples = tuple(
+            PairSample(p, round(r * 1e6 / 8 * STEP))
+            for p, r in zip(live, TRACE.series()[t], strict=True)
+        )
+        engine.handle(Observations("ctl", t, start, start + STEP, samples))
+    job = engine.next_job()
+    assert isinstance(job, RecalibrationJob)
+    assert engine.next_job() is None  # one job at a time
+    engine.install_recalibration(job.run())
+    assert engine.model_version == "m1+cal1"
+    assert engine.forecaster is not None
+    offsets = engine.forecaster.models[1].calibration.pair_offsets
+    assert {str(p) for p in live} <= set(offsets)
 
 
 def test_messages_meant_for_the_controller_are_counted_not_processed() -> None:
