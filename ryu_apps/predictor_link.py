@@ -53,6 +53,7 @@ class PredictorLink:
         observations_endpoint: str,
         forecasts_endpoint: str,
         on_forecasts: Callable[[ForecastBatch], None],
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.source = f"controller-{uuid.uuid4().hex[:8]}"
         self.bridge = QueueBridge(observations_endpoint, forecasts_endpoint, self._received)
@@ -66,7 +67,7 @@ class PredictorLink:
         self.forecasts: dict[PairId, KeptForecast] = {}
         self.anomalies: list[Anomaly] = []
         self.status: PredictorStatus | None = None
-        self.wall_clock: Callable[[], float] | None = None
+        self.clock = clock  # the observations' time base (wall time, or a replay's)
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -150,7 +151,7 @@ class PredictorLink:
         if isinstance(msg, ForecastBatch):
             for fc in msg.forecasts:
                 self.forecasts[fc.pair] = KeptForecast(
-                    fc, msg.model_version, msg.quantile, time.time(), msg.seq
+                    fc, msg.model_version, msg.quantile, self.clock(), msg.seq
                 )
             self._on_forecasts(msg)
         elif isinstance(msg, Anomaly):

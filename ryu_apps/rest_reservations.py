@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ryu.app.wsgi import ControllerBase, route
@@ -124,7 +123,7 @@ class ReservationController(ControllerBase):  # type: ignore[misc]
         link = self.app.predictor
         if link is None:
             return json_response({"forecasts": [], "queue": None})
-        now = time.time()
+        now = link.clock()
         return json_response(
             {"forecasts": link.forecasts_report(now), "queue": link.bridge.status()}
         )

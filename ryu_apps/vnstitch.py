@@ -155,6 +155,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
             threshold_mbps=popts.threshold_mbps, hysteresis=popts.hysteresis
         )
         self._predicted_class: dict[int, str] = {}
+        self._clock_start = time.time()
         self.forecast_refusals = 0
         self._audit_due: set[int] = set()
         self._start_predictor_link()
@@ -165,7 +166,10 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
             return
         try:
             self.predictor = PredictorLink(
-                opts.observations_endpoint, opts.forecasts_endpoint, self._on_forecasts
+                opts.observations_endpoint,
+                opts.forecasts_endpoint,
+                self._on_forecasts,
+                self._traffic_clock,
             )
         except Exception as exc:  # a taken port must not stop the controller
             LOG.error(
@@ -179,6 +183,14 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         self.threads.append(hub.spawn(self.predictor.bridge.receive_forever))
         LOG.info("predictor queue bound: %s, %s", *self.predictor.bridge.endpoints)
 
+    def _traffic_clock(self) -> float:
+        """Time of the traffic: wall time, or a time-compressed replay's (``time_scale``)."""
+        opts = self.config.predictor
+        if opts.time_scale == 1.0 and opts.time_origin is None:
+            return time.time()
+        origin = opts.time_origin if opts.time_origin is not None else self._clock_start
+        return origin + (time.time() - self._clock_start) * opts.time_scale
+
     def _on_forecasts(self, batch: Any) -> None:
         """A forecast round arrived: bring the predicted reservations in line with it."""
         LOG.debug("forecast round %d: %d pairs", batch.seq, len(batch.forecasts))
@@ -188,7 +200,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         """Create, resize or release predicted reservations (``stitcher.provisioning``)."""
         if self.predictor is None:
             return
-        wall, now = time.time(), self._now()
+        wall, now = self._traffic_clock(), self._now()
         forecasts = {pair: kept.forecast for pair, kept in self.predictor.forecasts.items()}
         held, by_pair, protected = {}, {}, set()
         for res in self.stitcher.live():
@@ -396,7 +408,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
             self.runner.run(job)
         if self.predictor is not None:
             hosts = [(h.ip, h.name, h.zone) for h in self.db.hosts.values() if h.ip]
-            self.predictor.publish_topology(time.time(), self.db.version, hosts)
+            self.predictor.publish_topology(self._traffic_clock(), self.db.version, hosts)
 
     def reserve(self, request: ReservationRequest) -> tuple[Reservation | None, Refusal | None]:
         """Stitch a request; waits briefly for the switches to confirm (REST thread)."""
@@ -557,7 +569,9 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         origin = {"predicted": "forecast", "intent": "intent"}.get(res.request.origin, "request")
         rate = res.plan.meter_rate_mbps if res.plan else 0.0
         pair = PairId(src.ip, dst.ip)
-        self.predictor.publish_reservation(time.time(), res_id, pair, rate, origin, active)
+        self.predictor.publish_reservation(
+            self._traffic_clock(), res_id, pair, rate, origin, active
+        )
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
     def _barrier_reply(self, ev: Any) -> None:
@@ -595,8 +609,8 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
                 since_audit = 0.0
             dps = list(self.datapaths.values())
             if self.predictor is not None:
-                self.predictor.begin_round(time.time(), [dp.id for dp in dps])
-                self.predictor.expire(time.time())
+                self.predictor.begin_round(self._traffic_clock(), [dp.id for dp in dps])
+                self.predictor.expire(self._traffic_clock())
                 self._provision()
             for dp in dps:
                 dp.send_msg(dp.ofproto_parser.OFPPortStatsRequest(dp, 0, dp.ofproto.OFPP_ANY))

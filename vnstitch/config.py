@@ -131,6 +131,8 @@ class PredictorOptions:
     threshold_mbps: float = 1.0
     hysteresis: float = 0.2
     max_latency_ms: float | None = None
+    time_scale: float = 1.0  # replay: traffic seconds per wall second
+    time_origin: float | None = None  # replay: traffic time (epoch s) at controller start
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,8 @@ def _predictor(raw: Any) -> PredictorOptions:
         max_latency_ms=_number(raw, "max_latency_ms", where, 0, 0.001)
         if "max_latency_ms" in raw
         else None,
+        time_scale=_number(raw, "time_scale", where, d.time_scale, 0.001),
+        time_origin=_number(raw, "time_origin", where, 0, 0.0) if "time_origin" in raw else None,
     )
 
 
