@@ -7,8 +7,12 @@ the switches keep their tables meanwhile (fail-mode secure).
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -143,3 +147,34 @@ def test_kill_9_while_submitting_loses_no_acknowledged_intent(stack: Stack) -> N
     for ident in acked:
         assert ident in ids, f"acknowledged {ident} lost"
         _installed(stack, ident)
+
+
+def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "VNSTITCH_URL": stack.controller.rest_url,
+        "VNSTITCH_API_TOKEN": stack.token,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "vnstitch.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_metrics_and_cli_against_the_running_controller(stack: Stack) -> None:
+    req = urllib.request.Request(stack.controller.rest_url + "/metrics")
+    req.add_header("Authorization", f"Bearer {stack.token}")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        text = resp.read().decode()
+    assert "# TYPE vnstitch_packet_in_total counter" in text
+    assert 'vnstitch_packet_in_total{kind="lldp"}' in text
+    added = _cli(stack, "intent", "add", '{"kind": "connectivity", "src": "h2", "dst": "h3"}')
+    assert added.returncode == 0, added.stderr
+    listed = _cli(stack, "intent", "list")
+    assert listed.returncode == 0 and "connectivity" in listed.stdout
+    bad = _cli(stack, "intent", "add", '{"kind": "nope"}')
+    assert bad.returncode == 1 and "kind" in bad.stderr
