@@ -25,11 +25,16 @@ from mininet.link import Link, TCIntf, TCLink
 from mininet.log import lg as mininet_logger
 from mininet.log import setLogLevel
 from mininet.net import Mininet
-from mininet.node import RemoteController
 
 from testbed import naming, ovs, ownership
 from testbed.controller import established_to
-from testbed.mnnodes import OwnedOVSSwitch, RelayNode, RelayProcess, start_relay
+from testbed.mnnodes import (
+    OwnedOVSSwitch,
+    QuietRemoteController,
+    RelayNode,
+    RelayProcess,
+    start_relay,
+)
 from testbed.probes import Probes
 from testbed.wait import wait_until
 
@@ -295,7 +300,9 @@ def _populate(
 ) -> None:
     """Add the controller, switches, hosts and links to the (not yet built) Mininet."""
     net, prefix = testbed.net, testbed.prefix
-    net.addController("c0", controller=RemoteController, ip=controller_ip, port=controller_port)
+    net.addController(
+        "c0", controller=QuietRemoteController, ip=controller_ip, port=controller_port
+    )
     owner_ids = ownership.owner_external_ids(prefix)
     switches = {}
     for node in nodes:
