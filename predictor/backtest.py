@@ -77,7 +77,7 @@ def _provisioning_uppers(
 ) -> dict[str, np.ndarray]:
     """One-step-ahead reservations (test steps, pairs) of every forecast-driven policy."""
     spec = FeatureSpec(trace.step_seconds)
-    names = [str(p) for p in trace.pairs()]
+    names = trace.pair_names()
     window, every = 2 * spec.day, 6 * spec.hour
     origins = np.arange(train_steps - 1 - window, rates.shape[0] - 1)
     actual = rates[origins + 1]
@@ -96,6 +96,25 @@ def _provisioning_uppers(
     }
 
 
+def _score(
+    predict: Callable[[np.ndarray, int], np.ndarray],
+    rates: np.ndarray,
+    train_steps: int,
+    horizons: tuple[int, ...],
+) -> tuple[dict[str, list[float]], np.ndarray]:
+    """MAE, RMSE and NMAE per horizon over the test steps, and the one-step forecasts."""
+    scores: dict[str, list[float]] = {"mae": [], "rmse": [], "nmae": []}
+    one_step = np.empty(0)
+    for h in horizons:
+        origins = np.arange(train_steps - h, rates.shape[0] - h)
+        forecast = predict(origins, h)
+        if h == 1:
+            one_step = forecast
+        for key, value in zip(scores, _metrics(forecast, rates[origins + h]), strict=True):
+            scores[key].append(value)
+    return scores, one_step
+
+
 def run_backtest(
     trace: Trace,
     train_days: float = 10.0,
@@ -106,46 +125,29 @@ def run_backtest(
 ) -> BacktestResult:
     """Fit every forecaster on the training days and score them on the remaining steps."""
     say = progress or (lambda _msg: None)
-    rates, spec, names = (
-        trace.series(),
-        FeatureSpec(trace.step_seconds),
-        [str(p) for p in trace.pairs()],
-    )
+    rates, spec, names = trace.series(), FeatureSpec(trace.step_seconds), trace.pair_names()
     train_steps = round(train_days * spec.day)
     if not spec.day < train_steps < rates.shape[0] - max(horizons):
-        raise ValueError(
-            "the training window must leave at least a day before and test steps after"
-        )
+        raise ValueError("training must leave a day before it and test steps after it")
     result = BacktestResult({}, train_steps, rates, pair_names=names)
     predictors = _baseline_forecasts(rates, train_steps, spec.day)
     learned: dict[str, Forecaster] = {}
     for kind in MODEL_KINDS:
         say(f"training {kind} on {train_steps} steps x {len(names)} pairs")
         config = TrainConfig(kind, horizons, (1,), quantile, threads=threads)
-        model = fit_forecaster(rates[:train_steps], trace.start, spec, names, config, say)
-        learned[kind] = model
-        predictors[kind] = _learned(model, rates, trace.start, names)
+        learned[kind] = fit_forecaster(rates[:train_steps], trace.start, spec, names, config, say)
+        predictors[kind] = _learned(learned[kind], rates, trace.start, names)
 
     forecasters: dict[str, dict[str, list[float]]] = {}
     for name, predict in predictors.items():
-        scores: dict[str, list[float]] = {"mae": [], "rmse": [], "nmae": []}
-        for h in horizons:
-            origins = np.arange(train_steps - h, rates.shape[0] - h)
-            forecast = predict(origins, h)
-            if h == 1:
-                result.one_step[name] = forecast
-            for key, value in zip(scores, _metrics(forecast, rates[origins + h]), strict=True):
-                scores[key].append(value)
-        forecasters[name] = scores
-        say(f"{name}: MAE by horizon {np.round(scores['mae'], 3).tolist()}")
+        forecasters[name], result.one_step[name] = _score(predict, rates, train_steps, horizons)
+        say(f"{name}: MAE by horizon {np.round(forecasters[name]['mae'], 3).tolist()}")
 
     chosen = min(MODEL_KINDS, key=lambda k: float(np.mean(forecasters[k]["nmae"])))
-    origins = np.arange(train_steps - 1, rates.shape[0] - 1)
-    actual = rates[origins + 1]
+    actual = rates[train_steps:]
     peak = np.nanmax(rates[:train_steps], axis=0)
-    result.reservations["static_peak"] = np.repeat(peak[None], len(origins), axis=0)
-    uppers = _provisioning_uppers(trace, rates, train_steps, learned, quantile)
-    result.reservations.update(uppers)
+    result.reservations["static_peak"] = np.repeat(peak[None], len(actual), axis=0)
+    result.reservations.update(_provisioning_uppers(trace, rates, train_steps, learned, quantile))
     result.report = {
         "chosen_model": chosen,
         "horizons": list(horizons),

@@ -22,6 +22,11 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _logging() -> None:
+    """INFO logging unless the caller configured logging already."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from predictor.models import TrainConfig
     from predictor.trace import load_trace
@@ -70,8 +75,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from predictor.seeding import parse_moment
     from predictor.service import RunConfig, run_service
 
+    _logging()
     config = RunConfig(
         observations=args.observations,
         forecasts=args.forecasts,
@@ -82,6 +89,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         retrain=not args.no_retrain,
         status_interval=args.status_interval,
         threads=args.threads,
+        seed_trace=Path(args.seed_trace) if args.seed_trace else None,
+        seed_until=parse_moment(args.seed_until) if args.seed_until else None,
+        seed_first_ip=args.seed_first_ip,
+        bytes_scale=args.bytes_scale,
     )
     return run_service(config)
 
@@ -122,6 +133,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--no-retrain", action="store_true", help="never retrain on live data")
     run.add_argument("--status-interval", type=float, default=5.0, help="seconds")
     run.add_argument("--threads", type=int, default=1, help="threads for retraining")
+    run.add_argument("--seed-trace", help="start with this trace's history (.npz or .csv)")
+    run.add_argument(
+        "--seed-until", help="seed only steps ending by then (epoch s or YYYYMMDD-HHMM UTC)"
+    )
+    run.add_argument(
+        "--seed-first-ip", default="10.0.0.1", help="IPv4 of trace node 0 (node i: + i)"
+    )
+    run.add_argument(
+        "--bytes-scale",
+        type=float,
+        default=1.0,
+        help="multiply observed bytes (a controller replaying N times faster than real time)",
+    )
     run.set_defaults(func=_cmd_run)
 
     generate = sub.add_parser("generate", help="write a synthetic trace (.npz)")
@@ -135,7 +159,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``predictor ...`` without the rest of the vnstitch CLI."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _logging()
     parser = argparse.ArgumentParser(prog="python -m predictor")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["predictor", *(sys.argv[1:] if argv is None else argv)])

@@ -10,7 +10,8 @@ forecasts for the pairs actually seen (every few hours) are offered as jobs the 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -32,11 +33,13 @@ from predictor.features import FeatureSpec
 from predictor.jobs import Job, RecalibrationJob, TrainingJob
 from predictor.live import CompletedStep, RateHistory, StepAggregator
 from predictor.models import Forecaster, TrainConfig
+from predictor.seeding import SeedHistory
 
 log = logging.getLogger(__name__)
 
 FALLBACK_VERSION = "fallback-recent-peak"
 UNEXPECTED = "unexpected_kind"
+BEFORE_SEED = "before_seed"
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class EngineConfig:
     model_kind: str = "hgb"
     threads: int = 1
     idle_days: float = 1.0  # stop forecasting pairs idle this long
+    bytes_scale: float = 1.0  # observed bytes x this (a replay stamping compressed time)
 
 
 @dataclass
@@ -92,6 +96,7 @@ class PredictorEngine:
         self._since_calibration = 0
         self._model_tag = self.model_version
         self._recalibrations = 0
+        self.seeded_until: float | None = None
 
     def _start_timeline(self, step_seconds: float) -> None:
         self.spec = FeatureSpec(step_seconds)
@@ -118,7 +123,42 @@ class PredictorEngine:
             self.drops.count(UNEXPECTED)
         return []
 
+    def seed(self, seed: SeedHistory) -> None:
+        """Start from a past history (e.g. a replay's trace before its start).
+
+        Observations that end at or before the seed's end are then dropped (counted as
+        ``before_seed``), each answered with a forecast from the seeded history, so the
+        controller holds forecasts for the first live step before it begins.
+        """
+        step = self.spec.step_seconds
+        if not math.isclose(seed.step_seconds, step):
+            raise ValueError(f"seed step {seed.step_seconds:.0f} s, model step {step:.0f} s")
+        rows = seed.rates[-self.history.capacity :]
+        first_start = seed.until - rows.shape[0] * step
+        self.aggregator.reset()
+        self.aggregator.phase = first_start % step
+        first = round((first_start - self.aggregator.phase) / step)
+        self.history.clear()
+        for t, row in enumerate(rows):
+            nonzero = np.flatnonzero(row > 0)
+            self.history.append(first + t, {seed.pairs[k]: float(row[k]) for k in nonzero})
+        self.aggregator.current = first + rows.shape[0]
+        self.seeded_until = self.aggregator.step_start(self.aggregator.current)
+        log.info("history seeded with %d steps until %.0f", rows.shape[0], self.seeded_until)
+
+    def _scaled(self, obs: Observations) -> Observations:
+        factor = self.config.bytes_scale
+        if factor == 1.0:
+            return obs
+        samples = tuple(replace(s, bytes=round(s.bytes * factor)) for s in obs.samples)
+        return replace(obs, samples=samples)
+
     def _observe(self, obs: Observations) -> list[Message]:
+        if self.seeded_until is not None and obs.interval_end <= self.seeded_until:
+            self.drops.count(BEFORE_SEED)
+            batch = self._forecast_round() if self.history.rows else None
+            return [] if batch is None else [batch]
+        obs = self._scaled(obs)
         current = self.aggregator.current
         if obs.source != self._controller:
             restarted = current is not None and obs.interval_end <= self.aggregator.step_start(

@@ -24,6 +24,7 @@ from predictor.classes import load_classifier
 from predictor.engine import EngineConfig, PredictorEngine
 from predictor.jobs import Job, TrainingJob
 from predictor.models import Forecaster
+from predictor.seeding import DEFAULT_FIRST_IP, seed_from_trace
 from predictor.store import latest_tag, load_model, save_model
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,10 @@ class RunConfig:
     status_interval: float = 5.0
     threads: int = 1
     poll_ms: int = 100
+    seed_trace: Path | None = None  # history before the live observations (a replay's past)
+    seed_until: float | None = None  # end of the seeded history (epoch s); None: whole trace
+    seed_first_ip: str = DEFAULT_FIRST_IP  # trace node i is this address + i
+    bytes_scale: float = 1.0  # observed bytes x this (time-compressed replay)
 
 
 def _connect(
@@ -150,26 +155,37 @@ class PredictorService:
 
 
 def build_engine(config: RunConfig) -> PredictorEngine:
-    """An engine with the configured classes and the latest saved model, if any."""
+    """An engine with the configured classes, the latest saved model if any, and the seed."""
     engine_config = EngineConfig(
         horizon=config.horizon,
         step_seconds=config.step_seconds,
         retrain=config.retrain,
         threads=config.threads,
+        bytes_scale=config.bytes_scale,
     )
     engine = PredictorEngine(f"predictor-{uuid.uuid4().hex[:8]}", engine_config)
     engine.classifier = load_classifier(config.classes)
-    tag = latest_tag(config.model_dir)
+    _load_latest(engine, config.model_dir)
+    if config.seed_trace is not None:
+        from predictor.trace import load_trace
+
+        trace = load_trace(config.seed_trace)
+        until = config.seed_until if config.seed_until is not None else float("inf")
+        engine.seed(seed_from_trace(trace, until, config.seed_first_ip))
+    return engine
+
+
+def _load_latest(engine: PredictorEngine, model_dir: Path) -> None:
+    tag = latest_tag(model_dir)
     if tag is None:
-        log.info("no model in %s: forecasting with the fallback until trained", config.model_dir)
-        return engine
+        log.info("no model in %s: forecasting with the fallback until trained", model_dir)
+        return
     try:
-        forecaster, info = load_model(config.model_dir, tag)
+        forecaster, info = load_model(model_dir, tag)
     except (OSError, ValueError) as exc:
         log.warning("cannot load model %s (%s): using the fallback", tag, exc)
-        return engine
+        return
     engine.install(forecaster, info.tag)
-    return engine
 
 
 def run_service(config: RunConfig) -> int:

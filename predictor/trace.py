@@ -39,6 +39,10 @@ class Trace:
         n = len(self.nodes)
         return [PairId(self.nodes[i], self.nodes[j]) for i in range(n) for j in range(n) if i != j]
 
+    def pair_names(self) -> list[str]:
+        """The pairs as strings (``src>dst``), the keys of per-pair calibration."""
+        return [str(p) for p in self.pairs()]
+
     def series(self) -> np.ndarray:
         """Rates as (T, P) over the off-diagonal pairs, in the order of :meth:`pairs`."""
         mask = ~np.eye(len(self.nodes), dtype=bool)

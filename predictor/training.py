@@ -45,7 +45,7 @@ def train_on_trace(
     if last_days is not None:
         steps = min(trace.steps, round(last_days * trace.steps_per_day))
         trace = trace.slice(trace.steps - steps, trace.steps)
-    names = [str(p) for p in trace.pairs()]
+    names = trace.pair_names()
     forecaster = train(trace.series(), trace.start, trace.step_seconds, names, config, progress)
     trained_until = trace.start + trace.steps * trace.step_seconds
     return save_model(forecaster, model_dir, trained_until, trace.steps, len(names))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from messages import PairForecast, PairId
+from messages import ForecastBatch, PairForecast, PairId
 from stitcher.provisioning import (
     CreateReservation,
+    ForecastBook,
     PredictedReservation,
     ProvisioningPolicy,
     Reason,
@@ -145,3 +146,26 @@ def test_actions_only_ever_touch_forecast_reservations(
             assert action.pair in reservations
     created = [a.pair for a in actions if isinstance(a, CreateReservation)]
     assert len(created) == len(set(created))
+
+
+def batch(source: str, seq: int, *forecasts: PairForecast) -> ForecastBatch:
+    return ForecastBatch(source, seq, "m", 0.95, forecasts[0].valid_from, forecasts)
+
+
+def test_the_book_keeps_the_newest_forecast_per_pair() -> None:
+    book = ForecastBook()
+    assert book.update(batch("p1", 5, forecast(A, 8.0, start=200.0))) == 1
+    assert book.update(batch("p1", 4, forecast(A, 9.0, start=190.0), forecast(B, 7.0))) == 1
+    assert book.forecasts[A].upper_mbps == (8.0,)  # the late, older batch did not win
+    assert book.update(batch("p1", 6, forecast(A, 10.0, start=200.0))) == 1  # same step, newer
+    restarted = batch("p2", 0, forecast(A, 11.0, start=210.0))  # new predictor, seq from 0
+    assert book.update(restarted) == 1 and book.forecasts[A].upper_mbps == (11.0,)
+
+
+def test_the_book_prunes_expired_forecasts_after_provisioning_saw_them() -> None:
+    book = ForecastBook()
+    book.update(batch("p1", 0, forecast(A, 8.0, start=100.0), forecast(B, 8.0, start=200.0)))
+    actions = plan_provisioning(book.forecasts, {A: held(A, 8.0)}, 150.0, POLICY)
+    assert [a for a in actions if a.pair == A] == [ReleaseReservation(A, 8.0, Reason.EXPIRED)]
+    book.prune(150.0)
+    assert set(book.forecasts) == {B}
