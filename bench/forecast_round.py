@@ -90,7 +90,7 @@ def bench_training(path: Path, horizon: int) -> None:
     trace = load_trace(path)
     config = TrainConfig(horizons=tuple(range(1, horizon + 1)))
     began = time.perf_counter()
-    train(trace.series(), trace.start, trace.step_seconds, [str(p) for p in trace.pairs()], config)
+    train(trace.series(), trace.start, trace.step_seconds, trace.pair_names(), config)
     print(
         f"training on {path.name}: {trace.steps} steps x {len(trace.pairs())} pairs,"
         f" {horizon} horizons: {time.perf_counter() - began:.1f} s (1 thread)"
