@@ -32,7 +32,7 @@ from predictor.generator import GeneratorConfig, generate
 from predictor.models import TrainConfig
 from predictor.training import train_on_trace
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 STEP = 60.0
