@@ -68,6 +68,9 @@ class PredictorLink:
         self.anomalies: list[Anomaly] = []
         self.status: PredictorStatus | None = None
         self.clock = clock  # the observations' time base (wall time, or a replay's)
+        self.on_error: Callable[[float], None] = lambda _err: None
+        self.on_anomaly: Callable[[Anomaly], None] = lambda _a: None
+        self.last_rate: dict[PairId, float] = {}
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -118,11 +121,25 @@ class PredictorLink:
             PairSample(PairId(src, dst), count) for (src, dst), count in sorted(self._bytes.items())
         )
         self._bytes = {}
+        self._score(samples, self._round_start, self._round_time)
         self.bridge.publish(
             Observations(
                 self.source, self._next_seq(), self._round_start, self._round_time, samples
             )
         )
+
+    def _score(self, samples: tuple[PairSample, ...], start: float, end: float) -> None:
+        """Measured rate of every forecast pair over the round, and the forecast's error."""
+        seconds = end - start
+        if seconds <= 0:
+            return
+        measured = {s.pair: s.bytes * 8 / seconds / 1e6 for s in samples}
+        for pair, kept in self.forecasts.items():
+            rate = measured.get(pair, 0.0)
+            self.last_rate[pair] = rate
+            mean = kept.forecast.mean_at(start)
+            if mean is not None and kept.forecast.valid_from <= start:
+                self.on_error(abs(rate - mean))
 
     def publish_topology(
         self, wall: float, version: int, hosts: list[tuple[str, str, str]]
@@ -166,6 +183,7 @@ class PredictorLink:
             )
             self.anomalies.append(msg)
             del self.anomalies[:-100]
+            self.on_anomaly(msg)
         elif isinstance(msg, PredictorStatus):
             self.status = msg
 
@@ -193,6 +211,7 @@ class PredictorLink:
                     "latency_bound_ms": fc.latency_bound_ms,
                     "zone": fc.zone,
                     "seq": kept.seq,
+                    "measured_mbps": self.last_rate.get(pair),
                 }
             )
         return out

@@ -180,6 +180,8 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
                 exc,
             )
             return
+        self.predictor.on_error = self.metrics.forecast_abs_error_mbps.observe
+        self.predictor.on_anomaly = lambda _msg: self.metrics.anomalies.inc()
         self.threads.append(hub.spawn(self.predictor.bridge.receive_forever))
         LOG.info("predictor queue bound: %s, %s", *self.predictor.bridge.endpoints)
 

@@ -258,6 +258,7 @@ class ControllerMetrics:
     packet_in: Counter
     audit_repairs: Counter
     forecast_abs_error_mbps: Histogram
+    anomalies: Counter
 
     def render(self) -> str:
         """The ``GET /metrics`` body."""
@@ -307,5 +308,9 @@ def controller_metrics() -> ControllerMetrics:
             "vnstitch_forecast_abs_error_mbps",
             "Absolute error of a forecast mean against the measured rate, in Mbit/s.",
             buckets=FORECAST_ERROR_BUCKETS,
+        ),
+        anomalies=reg.counter(
+            "vnstitch_anomalies_total",
+            "Pairs reported by the predictor for staying outside their forecast interval.",
         ),
     )

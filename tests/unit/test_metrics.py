@@ -182,6 +182,7 @@ def test_controller_metric_set_names_types_and_labels() -> None:
         "vnstitch_packet_in_total": "counter",
         "vnstitch_audit_repairs_total": "counter",
         "vnstitch_forecast_abs_error_mbps": "histogram",
+        "vnstitch_anomalies_total": "counter",
     }
     assert all(help_text for help_text, _ in families.values())
     assert ("vnstitch_reservations", {"state": "ACTIVE", "origin": "request"}, 2.0) in samples
