@@ -235,6 +235,15 @@ class IntentService:
         refusals += [{"constraint": "conflict", **c.to_dict()} for c in conflicts]
         return DryRun(compilation, paths, refusals)
 
+    def expected_drops(self, dpid: int) -> list[FlowRule]:
+        """Isolation drop rules switch ``dpid`` should hold now."""
+        return [r for rules in self._drops.values() for r in rules if r.dpid == dpid]
+
+    def settled(self) -> bool:
+        """True when no intent is being compiled, restored or installed."""
+        busy = (S.SUBMITTED, S.COMPILING, S.INSTALLING, S.WITHDRAWING)
+        return not self._pending_drops and not any(i.state in busy for i in self.intents.values())
+
     def _save(self, intent: Intent) -> None:
         self.persist(intent)
         self.intents[intent.id] = intent

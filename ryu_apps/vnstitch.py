@@ -35,8 +35,7 @@ from intents.resolve import NtdDirectory
 from intents.service import IntentService
 from messages import PairId
 from resources.ledger import Ledger
-from rules.cookies import KIND_INTENT, KIND_PREDICTED, KIND_RESERVATION, Cookie
-from rules.model import FlowRule, Match
+from rules.model import Match
 from ryu_apps import ofp_translate as xlate
 from ryu_apps.durable import DurableState
 from ryu_apps.installer import JobRunner
@@ -45,6 +44,7 @@ from ryu_apps.probes import build_probe, parse_probe
 from ryu_apps.rest_intents import IntentController
 from ryu_apps.rest_reservations import ReservationController
 from ryu_apps.rest_topology import APP_KEY, TopologyController
+from stitcher.audit import ObservedFlow, audit_switch
 from stitcher.jobs import FlowAdd, FlowDelete, Job, JobKind
 from stitcher.provisioning import (
     PredictedReservation,
@@ -158,6 +158,7 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         self._clock_start = time.time()
         self.forecast_refusals = 0
         self._audit_due: set[int] = set()
+        self._orphans: dict[int, set[Any]] = {}
         self._start_predictor_link()
 
     def _start_predictor_link(self) -> None:
@@ -673,21 +674,14 @@ class VnstitchApp(app_manager.RyuApp):  # type: ignore[misc]
         return host.ip if host is not None else None
 
     def _audit(self, dp: Any, observed: list[Any]) -> None:
-        """Re-install expected reservation rules that are missing; remove ones nobody owns."""
-        expected = {(r.priority, r.match, r.cookie): r for r in self.stitcher.expected_rules(dp.id)}
-        seen = set()
-        ops: list[Any] = []
-        for stat in observed:
-            kind = Cookie.decode(stat.cookie).kind
-            if kind not in (KIND_RESERVATION, KIND_PREDICTED, KIND_INTENT):
-                continue
-            match = _match_from_ofp(stat.match)
-            key = (stat.priority, match, stat.cookie)
-            if key in expected:
-                seen.add(key)
-            else:
-                ops.append(FlowDelete(FlowRule(dp.id, stat.priority, match, (), stat.cookie)))
-        ops += [FlowAdd(rule) for key, rule in expected.items() if key not in seen]
+        """Repair one switch against the expected rules (policy in ``stitcher.audit``)."""
+        expected = self.stitcher.expected_rules(dp.id) + self.intents.expected_drops(dp.id)
+        flows = [ObservedFlow(s.priority, _match_from_ofp(s.match), s.cookie) for s in observed]
+        settled = self.stitcher.settled() and self.intents.settled()
+        result = audit_switch(dp.id, expected, flows, self._orphans.get(dp.id, set()), settled)
+        self._orphans[dp.id] = result.orphans
+        ops: list[Any] = [FlowDelete(r) for r in result.delete]
+        ops += [FlowAdd(r) for r in result.missing]
         if ops:
             self.audit_repairs += len(ops)
             self.metrics.audit_repairs.inc(len(ops))

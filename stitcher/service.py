@@ -406,6 +406,12 @@ class StitchService:
                 out.extend(r for r in res.plan.all_rules() if r.dpid == dpid)
         return out
 
+    def settled(self) -> bool:
+        """True when nothing is being restored or installed (the audit may delete orphans)."""
+        return not any(
+            r.state in (State.PENDING, State.INSTALLING) for r in self.reservations.values()
+        )
+
     def live(self) -> Iterable[Reservation]:
         """Reservations not released."""
         return (r for r in self.reservations.values() if r.state is not State.RELEASED)

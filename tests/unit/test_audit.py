@@ -1,0 +1,35 @@
+"""The audit re-adds missing rules at once and deletes orphans only when sure."""
+
+from __future__ import annotations
+
+from rules.cookies import KIND_BASELINE, KIND_RESERVATION, Cookie
+from rules.model import FlowRule, Match, Output
+from stitcher.audit import ObservedFlow, audit_switch
+
+MINE = Cookie(KIND_RESERVATION, 7, 1).encode()
+OLD = Cookie(KIND_RESERVATION, 3, 1).encode()
+M1, M2 = Match(in_port=1, ipv4_dst="10.0.0.2"), Match(in_port=2, ipv4_dst="10.0.0.1")
+RULE = FlowRule(1, 20000, M1, (Output(2),), MINE)
+
+
+def test_missing_rules_come_back_and_expected_ones_stay() -> None:
+    result = audit_switch(1, [RULE], [], set(), settled=True)
+    assert result.missing == [RULE] and not result.delete
+    kept = audit_switch(1, [RULE], [ObservedFlow(20000, M1, MINE)], set(), settled=True)
+    assert not kept.missing and not kept.delete and not kept.orphans
+
+
+def test_an_orphan_is_deleted_only_the_second_time_and_only_when_settled() -> None:
+    orphan = ObservedFlow(20000, M2, OLD)
+    first = audit_switch(1, [], [orphan], set(), settled=True)
+    assert not first.delete and first.orphans
+    unsettled = audit_switch(1, [], [orphan], first.orphans, settled=False)
+    assert not unsettled.delete  # e.g. a restarted controller still restoring its state
+    second = audit_switch(1, [], [orphan], first.orphans, settled=True)
+    assert [r.match for r in second.delete] == [M2] and second.delete[0].cookie == OLD
+
+
+def test_rules_of_other_owners_are_not_audited() -> None:
+    baseline = ObservedFlow(1000, M2, Cookie(KIND_BASELINE, 2, 0).encode())
+    result = audit_switch(1, [], [baseline], {(1000, M2, baseline.cookie)}, settled=True)
+    assert not result.delete and not result.orphans
