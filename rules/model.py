@@ -19,7 +19,7 @@ PORT_CONTROLLER = 0xFFFFFFFD
 PORT_IN_PORT = 0xFFFFFFF8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """An OpenFlow 1.3 match; ``None`` fields are wildcards. Names follow OXM (ryu OFPMatch)."""
 
@@ -49,14 +49,14 @@ class Match:
         return all(packet.get(k) == v for k, v in self.to_dict().items())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Output:
     """Send the packet out of ``port`` (a port number or PORT_CONTROLLER / PORT_IN_PORT)."""
 
     port: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SetField:
     """Rewrite one header field (OXM name, as in ``Match``) before the outputs that follow."""
 
@@ -67,7 +67,7 @@ class SetField:
 Action = Output | SetField
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FlowRule:
     """One flow entry for switch ``dpid``. No actions means drop."""
 
@@ -91,7 +91,7 @@ class FlowRule:
         return [a.port for a in self.actions if isinstance(a, Output)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MeterSpec:
     """A drop-band meter on switch ``dpid``: at most ``rate_kbps`` with ``burst_kb`` burst."""
 
