@@ -1,123 +1,104 @@
-"""The main scenario (``make demo``): proactive stitching on the Abilene network.
+"""The main scenario (``make demo``): a traffic matrix replayed on Abilene with the predictor.
 
-Builds the 11-switch Abilene topology (Topology Zoo) in Mininet under the vnstitch controller,
-stitches reservations *before* any traffic, then compares each stitched pair's first-packet RTT
-with a baseline (reactive) pair's, measures a metered reservation with iperf3, and prints what
-the switches hold. Writes a JSON report to ``out/demo/report.json``.
+By default a synthetic trace from the project's generator (gravity-model volumes, per-pair
+diurnal cycle with noise) on the Topology Zoo Abilene network (11 switches); ``--trace FILE``
+replays a real one (the shared Abilene ``.npz`` runs on the SNDlib network beside it). A model
+is trained on the first days, the predictor process is seeded with the history before the
+replay window, and the window is played at one five-minute step per second. For every pair that
+starts sending: were its rules confirmed before its first packet, that packet's round trip, and
+whether its reservation covered its rate. See ``mininet_scenarios/replay.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
-from testbed.stack import Stack
-from topology.loaders import largest_component, load_graphml
-
-ABILENE = Path(__file__).parent.parent / "tests" / "fixtures" / "zoo" / "Abilene.graphml"
-PAIRS = [("h1", "h7"), ("h2", "h9"), ("h3", "h11")]
-BASELINE_PAIRS = [("h4", "h10"), ("h5", "h8"), ("h6", "h2")]
+from mininet_scenarios.replay import RunSettings, run_replay
+from mininet_scenarios.replay_trace import ReplayOptions
 
 
 def _say(msg: str) -> None:
     print(f"[demo {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def _first_and_steady(stack: Stack, src: str, dst: str) -> tuple[float, float]:
-    assert stack.net is not None
-    result = stack.net.ping(src, dst, count=6, interval=0.2)
-    if len(result.rtts_ms) < 6:
-        raise RuntimeError(f"ping {src}->{dst} lost packets: {result}")
-    return result.rtts_ms[0], statistics.median(result.rtts_ms[1:])
+def _fmt(value: Any, unit: str = "") -> str:
+    return "n/a" if value is None else f"{value}{unit}"
 
 
-def run(out_dir: Path, trace: str | None) -> dict[str, Any]:
-    """Run the scenario and return its report."""
-    if trace:
-        _say(f"note: trace replay ({trace}) arrives with the predictor; running the base demo")
-    topo = largest_component(load_graphml(ABILENE))
-    graph = nx.convert_node_labels_to_integers(topo.graph, first_label=1, ordering="sorted")
-    for u, v in graph.edges:
-        graph.edges[u, v]["bw_mbps"] = 50
-    _say(f"building Abilene: {graph.number_of_nodes()} switches, {graph.number_of_edges()} links")
-    report: dict[str, Any] = {"network": "Abilene", "assumptions": topo.assumptions}
-    with Stack(graph) as stack:
-        assert stack.net is not None
-        _say(f"network up and discovered ({stack.net.build_time_s:.1f} s to build)")
-        stitched = []
-        for src, dst in PAIRS:
-            t0 = time.monotonic()
-            status, res = stack.request(
-                "POST", "/v1/reservations", {"src": src, "dst": dst, "bandwidth_mbps": 10}
-            )
-            ms = (time.monotonic() - t0) * 1000
-            path = " -> ".join(str(int(d, 16)) for d in res.get("path", []))
-            state = res.get("state")
-            _say(f"reserve {src}->{dst} 10 Mbit/s: HTTP {status} {state} in {ms:.1f} ms via {path}")
-            stitched.append({"src": src, "dst": dst, "status": status, "request_ms": ms, **res})
-        report["reservations"] = stitched
-        rtts = []
-        for kind, pairs in (("stitched", PAIRS), ("baseline", BASELINE_PAIRS)):
-            for src, dst in pairs:
-                first, steady = _first_and_steady(stack, src, dst)
-                rtts.append(
-                    {
-                        "kind": kind,
-                        "src": src,
-                        "dst": dst,
-                        "first_ms": first,
-                        "steady_ms": steady,
-                        "ratio": first / steady,
-                    }
-                )
-                _say(f"{kind:8s} {src}->{dst}: first packet {first:.2f} ms, steady {steady:.2f} ms")
-        report["rtt"] = rtts
-        _say("iperf3 TCP over the h1->h7 reservation (10 Mbit/s) for 5 s")
-        report["iperf3_reserved_mbps"] = stack.net.iperf3("h1", "h7", seconds=5)
-        _say(f"measured {report['iperf3_reserved_mbps']:.2f} Mbit/s")
-        report["stats"] = stack.get("/v1/stats")
-        flows = stack.dump_flows(stack.net.host("h1").switch)
-        print("\n--- flow table of h1's switch (reservation and meter entries) ---")
-        print(
-            "\n".join(
-                line
-                for line in flows.splitlines()
-                if "priority=20000" in line or "priority=61000" in line
-            )
-        )
-    for kind in ("stitched", "baseline"):
-        ratios = [r["ratio"] for r in report["rtt"] if r["kind"] == kind]
-        report[f"{kind}_first_over_steady_median"] = statistics.median(ratios)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2))
-    return report
+def print_summary(report: dict[str, Any], out: Path) -> None:
+    """The short summary ``make demo`` ends with."""
+    s = report["summary"]
+    fc = s["forecast"]
+    print("\n=== summary ===")
+    print(
+        f"trace: {report['trace']['source']}, {report['trace']['steps']} steps "
+        f"from {report['trace']['start']} UTC (wall {report['wall_s']} s)"
+    )
+    print(
+        f"pairs that started sending: {s['pairs_started']} "
+        f"({s['pairs_started_later']} silent at the start, starting later)"
+    )
+    print(
+        f"rules confirmed before the first packet: {s['pre_provisioned']} "
+        f"({_fmt(s['pre_provisioned_percent'], ' %')}; of the later starters "
+        f"{_fmt(s['later_pre_provisioned_percent'], ' %')}; "
+        f"{s['pre_provisioned_by_reverse_pair']} via the reverse pair's reservation)"
+    )
+    print(
+        f"first-packet RTT median: stitched {_fmt(s['first_rtt_ms_median_stitched'], ' ms')}, "
+        f"reactive {_fmt(s['first_rtt_ms_median_reactive'], ' ms')}; later starters "
+        f"{_fmt(s['later_first_rtt_ms_median_stitched'], ' ms')} vs "
+        f"{_fmt(s['later_first_rtt_ms_median_reactive'], ' ms')} "
+        f"(steady {_fmt(s['steady_rtt_ms_median'], ' ms')}; first packets lost "
+        f"{s['first_packets_lost']})"
+    )
+    print(
+        f"sending steps covered by the pair's reservation: {_fmt(s['steps_covered_percent'], ' %')}"
+        f" ({_fmt(s['bytes_covered_percent'], ' %')} of bytes); delivered "
+        f"{_fmt(s['delivered_percent'], ' %')}"
+    )
+    print(
+        f"one-step forecast MAE {_fmt(fc['mae_mbps'], ' Mbit/s')} "
+        f"(last value {_fmt(fc.get('last_value_mae_mbps'), ' Mbit/s')}, "
+        f"WAPE {_fmt(fc.get('wape_percent'), ' %')}, {fc['cells']} pair-steps)"
+    )
+    print(
+        f"packet-ins during the replay: {s['packet_in_during_replay']}; "
+        f"predicted reservations made: {s['reservations_made']}"
+    )
+    print(f"report: {out / 'report.json'}")
+    for plot in report["plots"]:
+        print(f"plot:   {plot}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m mininet_scenarios.demo``."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trace", type=Path, help="traffic trace (.npz); default: generated")
+    parser.add_argument("--topology", type=Path, help="network file (default: found or Zoo)")
     parser.add_argument("--out", type=Path, default=Path("out/demo"))
-    parser.add_argument("--trace", help="traffic trace (.npz) to replay (predictor issue)")
+    parser.add_argument("--steps", type=int, default=90, help="replay steps (one per second)")
+    parser.add_argument("--start", help="replay start HH:MM UTC (default: most pairs starting)")
+    parser.add_argument("--train-days", type=float, default=2.0)
+    parser.add_argument("--peak-link-mbps", type=float, default=12.0)
+    parser.add_argument("--min-rate-mbps", type=float, default=0.1)
+    parser.add_argument("--threshold-mbps", type=float, default=None)
+    parser.add_argument("--lead-in", type=float, default=15.0, help="seconds before step 0")
     args = parser.parse_args(argv)
-    report = run(args.out, args.trace)
-    print("\n=== summary ===")
-    ok = sum(1 for r in report["reservations"] if r.get("state") == "ACTIVE")
-    print(f"reservations ACTIVE before traffic: {ok}/{len(report['reservations'])}")
-    print(
-        "first-packet RTT / steady RTT (median): stitched "
-        f"{report['stitched_first_over_steady_median']:.2f}, baseline reactive "
-        f"{report['baseline_first_over_steady_median']:.2f}"
+    options = ReplayOptions(
+        steps=args.steps,
+        train_days=args.train_days,
+        peak_link_mbps=args.peak_link_mbps,
+        min_rate_mbps=args.min_rate_mbps,
+        start=args.start,
     )
-    print(f"iperf3 TCP on a 10 Mbit/s reservation: {report['iperf3_reserved_mbps']:.2f} Mbit/s")
-    print(f"packet-ins: {report['stats']['packet_in']}")
-    print(f"report: {args.out / 'report.json'}")
+    settings = RunSettings(options, threshold_mbps=args.threshold_mbps, lead_in_s=args.lead_in)
+    report = run_replay(args.trace, settings, args.out, _say, args.topology)
+    print_summary(report, args.out)
     return 0
 
 

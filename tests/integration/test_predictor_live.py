@@ -1,0 +1,158 @@
+"""The real predictor process and the controller over ZeroMQ, with a Mininet network.
+
+The predictor is seeded with a history in which h1 sends to h3; the controller runs a
+time-compressed clock that reaches the seed's end a few seconds after it starts. The forecast
+made from the seed becomes confirmed rules before h1 has sent anything, so h1's first packet
+never visits the controller. Then the predictor is killed (SIGKILL) and restarted: the
+controller keeps running and forecasts resume.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from predictor.trace import Trace, save_npz
+from testbed.stack import Stack
+from testbed.wait import wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
+
+ROOT = Path(__file__).resolve().parents[2]
+STEP = 60.0  # seconds per trace step
+SCALE = 30.0  # trace seconds per wall second: a step every two seconds
+LEAD_S = 12.0  # wall seconds from the controller's start to the seed's end
+SEED_START = 1_700_000_040.0  # a multiple of 60 s
+SEED_STEPS = 120
+SRC, DST = "10.0.0.1", "10.0.0.3"
+
+
+def write_seed(path: Path) -> float:
+    """Two hours in which only 10.0.0.1 -> 10.0.0.3 sends (5 Mbit/s); returns the seed's end."""
+    tm = np.zeros((SEED_STEPS, 3, 3))
+    tm[:, 0, 2] = 5.0
+    save_npz(Trace(tm, ("10.0.0.1", "10.0.0.2", "10.0.0.3"), SEED_START, STEP), path)
+    return SEED_START + SEED_STEPS * STEP
+
+
+class Predictor:
+    """``python -m predictor run`` seeded from a trace, connected to a stack."""
+
+    def __init__(self, stack: Stack, seed: Path, until: float, workdir: Path) -> None:
+        self.argv = [sys.executable, "-m", "predictor", "run", "--no-retrain"]
+        self.argv += ["--observations", stack.observations_endpoint]
+        self.argv += ["--forecasts", stack.forecasts_endpoint]
+        self.argv += ["--model-dir", str(workdir / "models"), "--step-seconds", str(STEP)]
+        self.argv += ["--seed-trace", str(seed), "--seed-until", repr(until)]
+        self.argv += ["--bytes-scale", str(SCALE), "--status-interval", "0.5"]
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        with (self.workdir / f"predictor-{self.starts}.log").open("wb") as log:
+            self.proc = subprocess.Popen(
+                self.argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live(
+    testbed_host: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Stack, Predictor]]:
+    workdir = tmp_path_factory.mktemp("predictor-live")
+    seed = workdir / "seed.npz"
+    until = write_seed(seed)
+    stack = Stack(
+        nx.path_graph([1, 2, 3]),
+        controller={"probe_interval_s": 0.5, "link_timeout_s": 2.0, "stats_interval_s": 1.0},
+        predictor={
+            "threshold_mbps": 1.0,
+            "time_scale": SCALE,
+            "time_origin": until - LEAD_S * SCALE,
+        },
+    )
+    predictor = Predictor(stack, seed, until, workdir)
+    predictor.start()
+    try:
+        with stack:
+            yield stack, predictor
+    finally:
+        predictor.stop()
+
+
+def predicted(stack: Stack) -> dict[str, Any] | None:
+    for res in stack.get("/v1/reservations")["reservations"]:
+        if res["predicted"] and (res["src"], res["dst"]) == (SRC, DST):
+            return dict(res)
+    return None
+
+
+def forecast(stack: Stack) -> dict[str, Any] | None:
+    for entry in stack.get("/v1/forecasts")["forecasts"]:
+        if entry["pair"] == [SRC, DST]:
+            return dict(entry)
+    return None
+
+
+def test_a_forecast_for_a_silent_pair_is_stitched_before_its_first_packet(
+    live: tuple[Stack, Predictor],
+) -> None:
+    stack, _ = live
+    res = wait_until(
+        lambda: (r := predicted(stack)) and r["state"] == "ACTIVE" and r, 30.0, 0.1, "ACTIVE"
+    )
+    assert res["bandwidth_mbps"] == pytest.approx(5.0)
+    fc = forecast(stack)
+    assert fc is not None and fc["model"] == "fallback-recent-peak"
+    assert stack.get("/v1/stats")["queue"]["dropped"] == {}
+    before = stack.get("/v1/stats")["packet_in"].get("ipv4", 0)
+    assert stack.net is not None
+    assert stack.net.ping("h1", "h3", count=3, interval=0.1).received == 3
+    assert stack.get("/v1/stats")["packet_in"].get("ipv4", 0) == before
+
+
+def test_a_killed_predictor_leaves_the_controller_running_and_forecasts_resume(
+    live: tuple[Stack, Predictor],
+) -> None:
+    stack, predictor = live
+    first = wait_until(lambda: forecast(stack), 30.0, 0.1, "a forecast")
+    predictor.kill()
+    received = stack.get("/v1/stats")["queue"]["received"]
+    assert stack.controller.is_running()
+    assert stack.get("/v1/topology")["switches"]  # the controller still answers
+    predictor.start()
+
+    def resumed() -> dict[str, Any] | None:
+        fc = forecast(stack)
+        return fc if fc and fc["valid_from"] > first["valid_from"] else None
+
+    later = wait_until(resumed, 30.0, 0.2, "forecasts from the restarted predictor")
+    assert later["model"] == "fallback-recent-peak"
+    assert stack.get("/v1/stats")["queue"]["received"] > received
+    assert stack.controller.is_running()
