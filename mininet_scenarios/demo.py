@@ -62,9 +62,10 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
         f"{_fmt(s['delivered_percent'], ' %')}"
     )
     print(
-        f"one-step forecast MAE {_fmt(fc['mae_mbps'], ' Mbit/s')} "
+        f"forecast MAE {_fmt(fc['mae_mbps'], ' Mbit/s')} "
         f"(last value {_fmt(fc.get('last_value_mae_mbps'), ' Mbit/s')}, "
-        f"WAPE {_fmt(fc.get('wape_percent'), ' %')}, {fc['cells']} pair-steps)"
+        f"WAPE {_fmt(fc.get('wape_percent'), ' %')}, {fc['cells']} pair-steps, "
+        f"{_fmt(fc.get('one_step_ahead_percent'), ' %')} made one step ahead)"
     )
     print(
         f"packet-ins during the replay: {s['packet_in_during_replay']}; "

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -28,12 +29,13 @@ from typing import Any
 import numpy as np
 
 from mininet_scenarios import replay_plots
-from mininet_scenarios.replay_monitor import ControllerMonitor
+from mininet_scenarios.replay_monitor import ControllerMonitor, dump_record
 from mininet_scenarios.replay_report import (
     Timeline,
+    counters_per_step,
     forecast_errors,
+    forecasts_in_force,
     measured_rates,
-    one_step_forecasts,
     pair_results,
     reserved_per_step,
     sent_rates,
@@ -134,6 +136,24 @@ def _launch_senders(
     return out
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU time (user + system) a process has used so far, or None if it is gone."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _ovs_pid() -> int | None:
+    try:
+        return int(Path("/var/run/openvswitch/ovs-vswitchd.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def _progress(
     say: Say, monitor: ControllerMonitor, stack: Stack, rt: ReplayTrace, t0: float, s: RunSettings
 ) -> None:
@@ -219,7 +239,7 @@ def run_replay(
                 f"{rt.graph.number_of_edges()} links ({stack.net.build_time_s:.1f} s); "
                 f"predictor pid {predictor.pid}"
             )
-            report = _replay(stack, rt, settings, run_dir, origin, scale, say)
+            report = _replay(stack, rt, settings, run_dir, origin, scale, say, predictor.pid)
             shutil.copy(stack.controller.log_path, run_dir / "controller.log")
     finally:
         _stop(predictor)
@@ -258,8 +278,10 @@ def _replay(
     origin: float,
     scale: float,
     say: Say,
+    predictor_pid: int,
 ) -> dict[str, Any]:
     monitor = ControllerMonitor(stack, origin, scale)
+    pids = {"controller": stack.controller.pid, "predictor": predictor_pid, "ovs": _ovs_pid()}
     monitor.start()
     try:
         clock_start = monitor.wait_clock_start()
@@ -277,11 +299,18 @@ def _replay(
         senders = _launch_senders(stack, rt, settings, run_dir, t0)
         wait_until(lambda: time.time() >= t0 - 0.3, t0 - time.time() + 1.0, 0.05, "the start")
         before = stack.get("/v1/stats")
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         _progress(say, monitor, stack, rt, t0, settings)
+        cpu = {
+            name: round(now - was, 1)
+            for name, pid in pids.items()
+            if (now := cpu_seconds(pid)) is not None and (was := cpu_before[name]) is not None
+        }
         results = _collect(senders, t0 + rt.steps * settings.step_wall_s + 15.0)
         after = stack.get("/v1/stats")
     finally:
         record = monitor.stop()
+        dump_record(record, run_dir / "monitor.json")
     timeline = Timeline(
         t0,
         settings.step_wall_s,
@@ -292,7 +321,9 @@ def _replay(
         rt.start_time,
         rt.trace.step_seconds,
     )
-    return _analyse(rt, results, record, timeline, before, after, run_dir)
+    report = _analyse(rt, results, record, timeline, before, after, run_dir)
+    report["summary"]["cpu_seconds_during_replay"] = cpu
+    return report
 
 
 def _analyse(
@@ -307,7 +338,7 @@ def _analyse(
     pairs = [(p.src, p.dst) for p in rt.trace.pairs()]
     sent = sent_rates(results, pairs, rt.steps, timeline.step_s)
     reserved = reserved_per_step(record, pairs, rt.steps, timeline)
-    mean, upper = one_step_forecasts(record, pairs, rt.steps, timeline)
+    mean, upper, ahead = forecasts_in_force(record, pairs, rt.steps, timeline)
     measured = measured_rates(record, pairs, rt.steps, timeline)
     planned = rt.window()
     previous = rt.trace.series()[rt.start_step - 1]
@@ -315,7 +346,7 @@ def _analyse(
     for entry in per_pair:
         entry["names"] = [rt.label(entry["pair"][0]), rt.label(entry["pair"][1])]
     summary = summarize(per_pair, sent, reserved)
-    summary["forecast"] = forecast_errors(mean, planned, previous)
+    summary["forecast"] = forecast_errors(mean, planned, previous, ahead)
     summary["reservations_made"] = len(record.reservations)
     periods = [(end - start) / timeline.time_scale for start, end, _ in record.observations]
     summary["stats_round_s_median"] = round(float(np.median(periods)), 4) if periods else None
@@ -352,4 +383,16 @@ def _analyse(
         planned=planned,
         pairs=np.array(labels),
     )
-    return {"summary": summary, "pairs": per_pair, "plots": [str(p) for p in plots]}
+    per_step = {
+        "pairs_sending": (sent > 0).sum(axis=1).tolist(),
+        "pairs_reserved": (reserved > 0).sum(axis=1).tolist(),
+        "sent_mbps": sent.sum(axis=1).round(3).tolist(),
+        "reserved_mbps": reserved.sum(axis=1).round(3).tolist(),
+        **counters_per_step(record, rt.steps, timeline),
+    }
+    return {
+        "summary": summary,
+        "per_step": per_step,
+        "pairs": per_pair,
+        "plots": [str(p) for p in plots],
+    }

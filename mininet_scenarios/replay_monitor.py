@@ -1,18 +1,20 @@
 """Watching the controller during a replay: its clock, reservations, forecasts, observations.
 
 A background thread subscribes to the controller's observation queue (a second subscriber does
-not disturb the predictor) and polls the REST API: ``/v1/reservations`` every ``poll_s``,
-``/v1/forecasts`` as often. The observations' stamps give the controller's traffic
-clock, so the replay's senders can start exactly when it reaches the replay's first step.
+not disturb the predictor) and polls the REST API: ``/v1/reservations`` and ``/v1/forecasts``
+every ``poll_s``, ``/v1/stats`` every fourth poll. The observations' stamps give the
+controller's traffic clock, so the replay's senders start when it reaches the first step.
 Reservation times are the controller's monotonic clock, the one every Mininet host shares.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import zmq
@@ -47,7 +49,29 @@ class MonitorRecord:
     reservations: dict[str, ReservationTrack] = field(default_factory=dict)
     reserved: list[tuple[float, dict[tuple[str, str], float]]] = field(default_factory=list)
     forecasts: list[tuple[float, list[dict[str, Any]]]] = field(default_factory=list)
+    stats: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # /v1/stats
     poll_errors: int = 0
+
+
+def dump_record(record: MonitorRecord, path: Path) -> Path:
+    """Write the raw record (JSON) for later inspection."""
+    data = {
+        "clock_offsets": record.clock_offsets,
+        "observations": [
+            [start, end, [[src, dst, count] for (src, dst), count in samples.items()]]
+            for start, end, samples in record.observations
+        ],
+        "reservations": [asdict(track) for track in record.reservations.values()],
+        "reserved": [
+            [wall, [[src, dst, rate] for (src, dst), rate in reserved.items()]]
+            for wall, reserved in record.reserved
+        ],
+        "forecasts": record.forecasts,
+        "stats": record.stats,
+        "poll_errors": record.poll_errors,
+    }
+    path.write_text(json.dumps(data))
+    return path
 
 
 class ControllerMonitor(threading.Thread):
@@ -61,7 +85,7 @@ class ControllerMonitor(threading.Thread):
         self.time_origin = time_origin
         self.time_scale = time_scale
         self.poll_s = poll_s
-        self.forecast_every = 1  # forecasts polled every this many polls
+        self.stats_every = 4  # /v1/stats polled every this many polls
         self.record = MonitorRecord()
         self._stop_event = threading.Event()
         self._lock = threading.Lock()
@@ -115,7 +139,7 @@ class ControllerMonitor(threading.Thread):
                 now = time.time()
                 if now >= next_poll:
                     next_poll = now + self.poll_s
-                    self._poll(with_forecasts=polls % self.forecast_every == 0)
+                    self._poll(polls % self.stats_every == 0)
                     polls += 1
         finally:
             sub.close()
@@ -139,18 +163,20 @@ class ControllerMonitor(threading.Thread):
                 self.record.clock_offsets.append(offset)
                 self.record.observations.append((msg.interval_start, msg.interval_end, samples))
 
-    def _poll(self, with_forecasts: bool) -> None:
+    def _poll(self, with_stats: bool) -> None:
         try:
             listing = self.stack.get("/v1/reservations")["reservations"]
-            forecasts = self.stack.get("/v1/forecasts")["forecasts"] if with_forecasts else None
+            forecasts = self.stack.get("/v1/forecasts")["forecasts"]
+            stats = self.stack.get("/v1/stats") if with_stats else None
         except (RestError, OSError, ValueError) as exc:
             self.record.poll_errors += 1
             log.debug("poll failed: %s", exc)
             return
         wall = time.time()
         self._reservations(wall, listing)
-        if forecasts is not None:
-            self.record.forecasts.append((wall, forecasts))
+        self.record.forecasts.append((wall, forecasts))
+        if stats is not None:
+            self.record.stats.append((wall, stats))
 
     def _reservations(self, wall: float, listing: list[dict[str, Any]]) -> None:
         tracks = self.record.reservations

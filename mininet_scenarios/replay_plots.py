@@ -32,13 +32,13 @@ def plot_pairs(
     mean: np.ndarray,
     upper: np.ndarray,
 ) -> Path:
-    """Per pair: sent rate, one-step forecast (mean, upper) and reserved rate per step."""
+    """Per pair: sent rate, forecast in force (mean, upper) and reserved rate per step."""
     rows = max(1, (len(columns) + 1) // 2)
     fig, axes = plt.subplots(rows, 2, figsize=(11, 2.6 * rows), squeeze=False, sharex=True)
     steps = np.arange(sent.shape[0])
     for ax, column in zip(axes.flat, columns, strict=False):
         ax.step(steps, sent[:, column], where="post", color="black", lw=1.2, label="sent")
-        ax.plot(steps, mean[:, column], lw=1, label="forecast (1 step)")
+        ax.plot(steps, mean[:, column], lw=1, label="forecast in force")
         ax.plot(steps, upper[:, column], lw=0.8, ls="--", label="upper forecast")
         ax.step(steps, reserved[:, column], where="post", lw=1, label="reserved")
         ax.set_title(names[column], fontsize=9)

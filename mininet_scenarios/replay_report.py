@@ -88,32 +88,39 @@ def reserved_per_step(
     return np.where(np.isfinite(out), out, 0.0)
 
 
-def one_step_forecasts(
+def forecasts_in_force(
     record: MonitorRecord, pairs: Sequence[tuple[str, str]], steps: int, timeline: Timeline
-) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, pairs) mean and upper forecasts made for each step one step ahead (NaN: none).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps, pairs) mean and upper forecast the controller held in the middle of each step,
+    and how many steps ahead each was made (1: from the steps up to the one before; NaN: none).
 
-    A ``/v1/forecasts`` entry gives the value for the step covering the controller's *now*;
-    it is the forecast's first step (one ahead) while *now* is before that step's end.
+    ``/v1/forecasts`` gives each pair's latest forecast for the step covering the controller's
+    *now*: the value it provisions from.
     """
     index = {p: i for i, p in enumerate(pairs)}
     mean = np.full((steps, len(pairs)), np.nan)
     upper = np.full((steps, len(pairs)), np.nan)
-    for wall, entries in record.forecasts:
+    ahead = np.full((steps, len(pairs)), np.nan)
+    nearest: dict[int, tuple[float, int]] = {}
+    for k, (wall, _) in enumerate(record.forecasts):
+        step = timeline.step_of_wall(wall)
+        if 0 <= step < steps:
+            gap = abs(wall - (timeline.t0 + (step + 0.5) * timeline.step_s))
+            if step not in nearest or gap < nearest[step][0]:
+                nearest[step] = (gap, k)
+    for step, (_, k) in nearest.items():
+        wall, entries = record.forecasts[k]
         now = timeline.traffic(wall)
         for entry in entries:
             pair = (entry["pair"][0], entry["pair"][1])
             if pair not in index or entry["mean_mbps"] is None:
                 continue
-            offset = (entry["valid_from"] - timeline.start_time) / timeline.trace_step_s
-            step = round(offset)
-            if abs(offset - step) > 1e-6 or not 0 <= step < steps:
-                continue
-            if now >= entry["valid_from"] + 0.97 * timeline.trace_step_s:
-                continue  # now in a later step of this forecast
-            mean[step, index[pair]] = entry["mean_mbps"]
-            upper[step, index[pair]] = entry["upper_mbps"]
-    return mean, upper
+            column = index[pair]
+            mean[step, column] = entry["mean_mbps"]
+            upper[step, column] = entry["upper_mbps"]
+            made = (now - entry["valid_from"]) // timeline.trace_step_s
+            ahead[step, column] = max(made, 0) + 1
+    return mean, upper, ahead
 
 
 def sent_rates(
@@ -152,6 +159,19 @@ def measured_rates(
                 if pair in index:
                     out[step, index[pair]] += count * share
     return out * 8 / BITS_PER_MEGABIT / timeline.step_s
+
+
+def counters_per_step(record: MonitorRecord, steps: int, timeline: Timeline) -> dict[str, list]:
+    """The controller's IPv4 packet-ins and audit repairs by the end of each step (cumulative,
+    from the last ``/v1/stats`` poll in the step; None where no poll fell in it)."""
+    ipv4: list[int | None] = [None] * steps
+    repairs: list[int | None] = [None] * steps
+    for wall, stats in record.stats:
+        step = timeline.step_of_wall(wall)
+        if 0 <= step < steps:
+            ipv4[step] = int(stats.get("packet_in", {}).get("ipv4", 0))
+            repairs[step] = stats.get("audit_repairs")
+    return {"ipv4_packet_in": ipv4, "audit_repairs": repairs}
 
 
 def _median(values: Sequence[float]) -> float | None:
@@ -219,11 +239,12 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def forecast_errors(
-    mean: np.ndarray, planned: np.ndarray, previous: np.ndarray
+    mean: np.ndarray, planned: np.ndarray, previous: np.ndarray, ahead: np.ndarray
 ) -> dict[str, float | int | None]:
-    """MAE of the one-step-ahead forecasts against the replayed rates, and of last-value.
+    """MAE of the forecasts in force against the replayed rates, and of the last value.
 
-    ``previous`` is the row before the window (the seeded history's last step).
+    ``previous`` is the row before the window (the seeded history's last step); ``ahead`` how
+    many steps ahead each forecast was made.
     """
     known = np.isfinite(mean)
     if not known.any():
@@ -238,6 +259,7 @@ def forecast_errors(
         "last_value_mae_mbps": round(naive, 4),
         "mean_rate_mbps": round(level, 4),
         "wape_percent": round(100 * mae / level, 1) if level > 0 else None,
+        "one_step_ahead_percent": round(100 * float((ahead[known] == 1).mean()), 1),
     }
 
 

@@ -11,8 +11,8 @@ from mininet_scenarios.replay_monitor import MonitorRecord, ReservationTrack
 from mininet_scenarios.replay_report import (
     Timeline,
     forecast_errors,
+    forecasts_in_force,
     measured_rates,
-    one_step_forecasts,
     pair_results,
     reserved_per_step,
     sent_rates,
@@ -109,21 +109,22 @@ def test_a_reverse_pairs_reservation_counts_as_rules_in_place() -> None:
     assert ca["stitched_before_first_packet"] and ca["by"] == "reverse"
 
 
-def test_one_step_forecasts_come_from_forecasts_starting_with_that_step() -> None:
+def test_the_forecast_in_force_is_read_in_the_middle_of_each_step() -> None:
     rec = MonitorRecord()
     entry = {"pair": [A, B], "mean_mbps": 1.2, "upper_mbps": 1.5}
     rec.forecasts = [
-        (T0 - 1.0, [{**entry, "valid_from": TRAFFIC0}]),  # before the replay: for step 0
-        (T0 + 1.5, [{**entry, "valid_from": TRAFFIC0, "mean_mbps": 9.0}]),  # now in step 1
-        (T0 + 1.5, [{**entry, "valid_from": TRAFFIC0 + 300.0, "mean_mbps": 2.0}]),
-        (T0 + 2.5, [{**entry, "pair": [B, A], "valid_from": TRAFFIC0 + 450.0}]),  # off-grid
+        (T0 - 1.0, [{**entry, "valid_from": TRAFFIC0, "mean_mbps": 7.0}]),  # before the replay
+        (T0 + 0.5, [{**entry, "valid_from": TRAFFIC0 - 300.0}]),  # made two steps ahead
+        (T0 + 0.9, [{**entry, "valid_from": TRAFFIC0, "mean_mbps": 9.0}]),  # not the middle
+        (T0 + 1.4, [{**entry, "valid_from": TRAFFIC0 + 300.0, "mean_mbps": 2.0}]),
     ]
-    mean, upper = one_step_forecasts(rec, PAIRS, 3, timeline())
-    assert mean[:, 0].tolist()[:2] == [1.2, 2.0] and np.isnan(mean[2, 0])
+    mean, upper, ahead = forecasts_in_force(rec, PAIRS, 3, timeline())
+    assert mean[:2, 0].tolist() == [1.2, 2.0] and np.isnan(mean[2, 0])
+    assert ahead[:2, 0].tolist() == [2.0, 1.0]
     assert upper[0, 0] == 1.5 and np.isnan(mean[:, 1]).all()
     planned = np.array([[1.0, 0, 0, 0], [2.5, 0, 0, 0], [3.0, 0, 0, 0]])
-    errors = forecast_errors(mean, planned, np.array([0.8, 0, 0, 0]))
-    assert errors["cells"] == 2
+    errors = forecast_errors(mean, planned, np.array([0.8, 0, 0, 0]), ahead)
+    assert errors["cells"] == 2 and errors["one_step_ahead_percent"] == 50.0
     assert errors["mae_mbps"] == pytest.approx(0.35)  # |1.2 - 1| and |2 - 2.5|
     assert errors["last_value_mae_mbps"] == pytest.approx(0.85)  # |0.8 - 1| and |1 - 2.5|
 
