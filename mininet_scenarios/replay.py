@@ -9,39 +9,32 @@
    its traffic clock reaches the window ``lead_in_s`` after it starts.
 4. When the controller's clock (read from its observation stamps) reaches the window, every
    host runs ``replay_sender`` with its schedule; a monitor polls reservations and forecasts.
-5. Report (``replay_report``), JSON and PNG plots.
+5. Report (``replay_analysis``, ``replay_report``): JSON and PNG plots in the output folder.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from mininet_scenarios import replay_plots
+from mininet_scenarios.replay_analysis import analyse
 from mininet_scenarios.replay_monitor import ControllerMonitor, dump_record
-from mininet_scenarios.replay_report import (
-    Timeline,
-    counters_per_step,
-    forecast_errors,
-    forecasts_in_force,
-    measured_rates,
-    pair_results,
-    reserved_per_step,
-    sent_rates,
-    summarize,
+from mininet_scenarios.replay_processes import (
+    collect_results,
+    cpu_seconds,
+    launch_senders,
+    ovs_pid,
+    start_predictor,
+    stop_process,
+    stop_senders,
 )
-from mininet_scenarios.replay_schedule import build_schedules, write_schedule
+from mininet_scenarios.replay_report import Timeline
+from mininet_scenarios.replay_schedule import HostSchedule, build_schedules
 from mininet_scenarios.replay_trace import ReplayOptions, ReplayTrace, prepare
 from predictor.models import TrainConfig
 from predictor.store import save_model
@@ -50,7 +43,6 @@ from predictor.training import train
 from testbed.stack import Stack
 from testbed.wait import wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
 Say = Callable[[str], None]
 
 
@@ -86,72 +78,15 @@ def _train(rt: ReplayTrace, settings: RunSettings, model_dir: Path, say: Say) ->
     return info.tag
 
 
-def _start_predictor(
-    stack: Stack, model_dir: Path, seed: Path, rt: ReplayTrace, scale: float, log: Path
-) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "predictor", "run", "--no-retrain"]
-    argv += ["--observations", stack.observations_endpoint, "--forecasts", stack.forecasts_endpoint]
-    argv += ["--model-dir", str(model_dir), "--seed-trace", str(seed)]
-    argv += ["--seed-until", repr(rt.start_time), "--bytes-scale", repr(scale)]
-    with log.open("wb") as handle:
-        return subprocess.Popen(argv, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
-
-
-def _stop(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=timeout_s)
-
-
-def _launch_senders(
-    stack: Stack, rt: ReplayTrace, settings: RunSettings, run_dir: Path, t0: float
-) -> dict[str, tuple[subprocess.Popen[bytes], Path]]:
-    assert stack.net is not None
-    hosts = list(rt.trace.nodes)
-    pairs = [(p.src, p.dst) for p in rt.trace.pairs()]
-    schedules = build_schedules(
-        hosts,
+def _schedules(rt: ReplayTrace, settings: RunSettings) -> dict[str, HostSchedule]:
+    return build_schedules(
+        list(rt.trace.nodes),
         rt.window().tolist(),
-        pairs,
+        [(p.src, p.dst) for p in rt.trace.pairs()],
         step_s=settings.step_wall_s,
         payload=settings.payload,
         probe_every=settings.probe_every,
     )
-    by_ip = {h.ip: h.name for h in stack.net.hosts}
-    out = {}
-    for ip, schedule in schedules.items():
-        name = by_ip[ip]
-        path = write_schedule(schedule, run_dir / f"schedule-{name}.json")
-        result = run_dir / f"result-{name}.json"
-        argv = [sys.executable, "-m", "mininet_scenarios.replay_sender", str(path), str(result)]
-        with (run_dir / f"sender-{name}.log").open("wb") as log:
-            proc = stack.net.net[name].popen(
-                [*argv, repr(t0)], cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT
-            )
-        out[ip] = (proc, result)
-    return out
-
-
-def cpu_seconds(pid: int | None) -> float | None:
-    """CPU time (user + system) a process has used so far, or None if it is gone."""
-    if pid is None:
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _ovs_pid() -> int | None:
-    try:
-        return int(Path("/var/run/openvswitch/ovs-vswitchd.pid").read_text().strip())
-    except (OSError, ValueError):
-        return None
 
 
 def _progress(
@@ -173,21 +108,6 @@ def _progress(
             f"{len(reserved)} reserved {sum(reserved.values()):.1f} Mbit/s, "
             f"packet-ins ipv4 {stats.get('ipv4', 0)} arp {stats.get('arp', 0)}"
         )
-
-
-def _collect(
-    senders: dict[str, tuple[subprocess.Popen[bytes], Path]], deadline: float
-) -> dict[str, dict[str, Any]]:
-    results = {}
-    for ip, (proc, path) in senders.items():
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        if path.exists():
-            results[ip] = json.loads(path.read_text())
-    return results
 
 
 def run_replay(
@@ -230,7 +150,9 @@ def run_replay(
             "time_origin": origin,
         },
     )
-    predictor = _start_predictor(stack, model_dir, seed, rt, scale, run_dir / "predictor.log")
+    options = ["--no-retrain", "--model-dir", str(model_dir), "--seed-trace", str(seed)]
+    options += ["--seed-until", repr(rt.start_time), "--bytes-scale", repr(scale)]
+    predictor = start_predictor(stack, options, run_dir / "predictor.log")
     try:
         with stack:
             assert stack.net is not None
@@ -242,7 +164,7 @@ def run_replay(
             report = _replay(stack, rt, settings, run_dir, origin, scale, say, predictor.pid)
             shutil.copy(stack.controller.log_path, run_dir / "controller.log")
     finally:
-        _stop(predictor)
+        stop_process(predictor)
     report["settings"] = {**asdict(settings), "threshold_mbps": threshold}
     report["trace"] = {
         "source": rt.source,
@@ -281,7 +203,7 @@ def _replay(
     predictor_pid: int,
 ) -> dict[str, Any]:
     monitor = ControllerMonitor(stack, origin, scale)
-    pids = {"controller": stack.controller.pid, "predictor": predictor_pid, "ovs": _ovs_pid()}
+    pids = {"controller": stack.controller.pid, "predictor": predictor_pid, "ovs": ovs_pid()}
     monitor.start()
     try:
         clock_start = monitor.wait_clock_start()
@@ -296,18 +218,21 @@ def _replay(
             f"predictor seeded until {format_time(rt.start_time)}: {forecasts} pairs forecast "
             f"before the replay; it starts in {t0 - time.time():.1f} s"
         )
-        senders = _launch_senders(stack, rt, settings, run_dir, t0)
-        wait_until(lambda: time.time() >= t0 - 0.3, t0 - time.time() + 1.0, 0.05, "the start")
-        before = stack.get("/v1/stats")
-        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        _progress(say, monitor, stack, rt, t0, settings)
-        cpu = {
-            name: round(now - was, 1)
-            for name, pid in pids.items()
-            if (now := cpu_seconds(pid)) is not None and (was := cpu_before[name]) is not None
-        }
-        results = _collect(senders, t0 + rt.steps * settings.step_wall_s + 15.0)
-        after = stack.get("/v1/stats")
+        senders = launch_senders(stack, _schedules(rt, settings), run_dir, t0)
+        try:
+            wait_until(lambda: time.time() >= t0 - 0.3, t0 - time.time() + 1.0, 0.05, "t0")
+            before = stack.get("/v1/stats")
+            cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            _progress(say, monitor, stack, rt, t0, settings)
+            cpu = {
+                name: round(now - was, 1)
+                for name, pid in pids.items()
+                if (now := cpu_seconds(pid)) is not None and (was := cpu_before[name]) is not None
+            }
+            results = collect_results(senders, t0 + rt.steps * settings.step_wall_s + 15.0)
+            after = stack.get("/v1/stats")
+        finally:
+            stop_senders(senders)
     finally:
         record = monitor.stop()
         dump_record(record, run_dir / "monitor.json")
@@ -321,78 +246,6 @@ def _replay(
         rt.start_time,
         rt.trace.step_seconds,
     )
-    report = _analyse(rt, results, record, timeline, before, after, run_dir)
+    report = analyse(rt, results, record, timeline, before, after, run_dir)
     report["summary"]["cpu_seconds_during_replay"] = cpu
     return report
-
-
-def _analyse(
-    rt: ReplayTrace,
-    results: dict[str, dict[str, Any]],
-    record: Any,
-    timeline: Timeline,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    run_dir: Path,
-) -> dict[str, Any]:
-    pairs = [(p.src, p.dst) for p in rt.trace.pairs()]
-    sent = sent_rates(results, pairs, rt.steps, timeline.step_s)
-    reserved = reserved_per_step(record, pairs, rt.steps, timeline)
-    mean, upper, ahead = forecasts_in_force(record, pairs, rt.steps, timeline)
-    measured = measured_rates(record, pairs, rt.steps, timeline)
-    planned = rt.window()
-    previous = rt.trace.series()[rt.start_step - 1]
-    per_pair = pair_results(results, record, pairs, sent, reserved, timeline)
-    for entry in per_pair:
-        entry["names"] = [rt.label(entry["pair"][0]), rt.label(entry["pair"][1])]
-    summary = summarize(per_pair, sent, reserved)
-    summary["forecast"] = forecast_errors(mean, planned, previous, ahead)
-    summary["reservations_made"] = len(record.reservations)
-    periods = [(end - start) / timeline.time_scale for start, end, _ in record.observations]
-    summary["stats_round_s_median"] = round(float(np.median(periods)), 4) if periods else None
-    summary["controller_counted_over_sent"] = (
-        round(float(measured.sum() / sent.sum()), 3) if sent.sum() > 0 else None
-    )
-    summary["packet_in_during_replay"] = {
-        kind: after["packet_in"].get(kind, 0) - before["packet_in"].get(kind, 0)
-        for kind in sorted(set(after["packet_in"]) | set(before["packet_in"]))
-    }
-    summary["packet_in_before_replay"] = before["packet_in"]
-    summary["audit_repairs"] = after.get("audit_repairs")
-    summary["senders"] = {
-        "hosts": len(results),
-        "max_lag_ms": max((r["max_lag_ms"] for r in results.values()), default=None),
-        "send_errors": sum(sum(r["send_errors"].values()) for r in results.values()),
-    }
-    labels = [f"{rt.label(s)}>{rt.label(d)}" for s, d in pairs]
-    first_steps = {pairs.index(tuple(p["pair"])): p["first_step"] for p in per_pair}
-    columns = replay_plots.pick_pairs(sent, first_steps)
-    plots = [
-        replay_plots.plot_pairs(
-            run_dir.parent / "replay_pairs.png", columns, labels, sent, reserved, mean, upper
-        ),
-        replay_plots.plot_network(run_dir.parent / "replay_network.png", sent, reserved, measured),
-        replay_plots.plot_first_rtt(run_dir.parent / "replay_first_rtt.png", per_pair),
-    ]
-    np.savez_compressed(
-        run_dir / "series.npz",
-        sent=sent,
-        reserved=reserved,
-        mean=mean,
-        upper=upper,
-        planned=planned,
-        pairs=np.array(labels),
-    )
-    per_step = {
-        "pairs_sending": (sent > 0).sum(axis=1).tolist(),
-        "pairs_reserved": (reserved > 0).sum(axis=1).tolist(),
-        "sent_mbps": sent.sum(axis=1).round(3).tolist(),
-        "reserved_mbps": reserved.sum(axis=1).round(3).tolist(),
-        **counters_per_step(record, rt.steps, timeline),
-    }
-    return {
-        "summary": summary,
-        "per_step": per_step,
-        "pairs": per_pair,
-        "plots": [str(p) for p in plots],
-    }

@@ -126,7 +126,7 @@ class ControllerMonitor(threading.Thread):
     # ---- collection ----------------------------------------------------------------------------
     def run(self) -> None:
         """Subscribe and poll until stopped."""
-        context = zmq.Context.instance()
+        context: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
         sub = context.socket(zmq.SUB)
         sub.setsockopt(zmq.SUBSCRIBE, b"")
         sub.setsockopt(zmq.LINGER, 0)

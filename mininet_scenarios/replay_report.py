@@ -79,7 +79,7 @@ def reserved_per_step(
                 row[index[pair]] = rate
         out[step] = np.minimum(out[step], row)
         last = dict(reserved)
-    for step in np.flatnonzero(~seen):  # no poll in that step: carry the previous one
+    for step in np.flatnonzero(~seen).tolist():  # no poll in that step: carry the previous one
         row = np.zeros(len(pairs))
         for pair, rate in last.items():
             if pair in index:
@@ -161,9 +161,13 @@ def measured_rates(
     return out * 8 / BITS_PER_MEGABIT / timeline.step_s
 
 
-def counters_per_step(record: MonitorRecord, steps: int, timeline: Timeline) -> dict[str, list]:
-    """The controller's IPv4 packet-ins and audit repairs by the end of each step (cumulative,
-    from the last ``/v1/stats`` poll in the step; None where no poll fell in it)."""
+def counters_per_step(
+    record: MonitorRecord, steps: int, timeline: Timeline
+) -> dict[str, list[int | None]]:
+    """IPv4 packet-ins and audit repairs so far at the end of each step.
+
+    From the last ``/v1/stats`` poll in the step; None where no poll fell in it.
+    """
     ipv4: list[int | None] = [None] * steps
     repairs: list[int | None] = [None] * steps
     for wall, stats in record.stats:

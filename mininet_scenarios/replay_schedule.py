@@ -2,9 +2,10 @@
 
 Standard library only: the sender imports this inside the Mininet hosts. A pair's rate in a
 step becomes evenly spaced UDP datagrams over the step's wall time, the first one at the step's
-start. The first datagram of a pair's first sending step is a *probe* (the receiver echoes it:
-that round trip is the pair's first-packet RTT), as is the first datagram of every
-``probe_every``-th step after it (steady-state RTT).
+start (pairs are spread a little; over the first half second in the replay's first step, where
+every pair already sending in the trace starts at once). The first datagram of a pair's first
+sending step is a *probe* (the receiver echoes it: that round trip is the pair's first-packet
+RTT), as is the first datagram of every ``probe_every``-th step after it (steady-state RTT).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ DATA, PROBE, ECHO = 0, 1, 2
 MIN_DATAGRAM = HEADER.size
 MAX_DATAGRAM = 1472  # one Ethernet frame, no fragmentation
 MAX_PHASE_S = 0.05  # pairs' datagrams are spread over this much at most
+FIRST_STEP_SPREAD_S = 0.5  # in the replay's first step, pairs start spread over this much
 BITS_PER_MEGABIT = 1e6
 
 
@@ -38,21 +40,23 @@ class Datagram:
 
 
 def step_datagrams(
-    rate_mbps: float, step_s: float, payload: int, phase: float = 0.0
+    rate_mbps: float, step_s: float, payload: int, phase: float = 0.0, spread_s: float = 0.0
 ) -> list[tuple[float, int]]:
     """(offset, size) of the evenly spaced datagrams carrying ``rate_mbps`` for ``step_s``.
 
-    ``phase`` (0..1) delays them all by that share of the gap between two datagrams, at most
-    ``MAX_PHASE_S``, so that pairs starting together do not send their first datagrams at once.
+    ``phase`` (0..1) delays the first one by that share of the gap between two datagrams, at
+    most ``MAX_PHASE_S``, or by that share of ``spread_s`` when given (the rest follow evenly
+    in the time left), so that pairs starting together do not send their first datagrams at
+    once.
     """
     total = rate_mbps * BITS_PER_MEGABIT / 8 * step_s
     if total <= 0:
         return []
     count = max(1, math.ceil(total / payload))
     size = min(max(round(total / count), MIN_DATAGRAM), MAX_DATAGRAM)
-    gap = step_s / count
-    shift = phase * min(gap, MAX_PHASE_S)
-    return [(k * gap + shift, size) for k in range(count)]
+    shift = phase * (spread_s if spread_s > 0 else min(step_s / count, MAX_PHASE_S))
+    gap = (step_s - shift) / count
+    return [(shift + k * gap, size) for k in range(count)]
 
 
 def pair_phase(src_index: int, dst: str) -> float:
@@ -92,7 +96,8 @@ class HostSchedule:
             since = step - first[dst]
             probing = since == 0 or (self.probe_every > 0 and since % self.probe_every == 0)
             phase = pair_phase(self.index, dst)
-            datagrams = step_datagrams(rates[step], self.step_s, self.payload, phase)
+            spread = min(FIRST_STEP_SPREAD_S, self.step_s / 2) if step == 0 else 0.0
+            datagrams = step_datagrams(rates[step], self.step_s, self.payload, phase, spread)
             for k, (offset, size) in enumerate(datagrams):
                 out.append(Datagram(offset, dst, size, probing and k == 0))
         out.sort(key=lambda d: (d.offset_s, not d.probe, d.dst))

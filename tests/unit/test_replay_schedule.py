@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mininet_scenarios.replay_schedule import (
+    FIRST_STEP_SPREAD_S,
     MAX_DATAGRAM,
     MAX_PHASE_S,
     MIN_DATAGRAM,
@@ -41,7 +42,24 @@ def test_a_phase_delays_a_pair_by_at_most_the_spread() -> None:
     slow = step_datagrams(0.01, 1.0, 1400, phase=1.0)  # one datagram a second
     fast = step_datagrams(10.0, 1.0, 1400, phase=0.5)  # a gap of about a millisecond
     assert slow[0][0] == pytest.approx(MAX_PHASE_S)
-    assert fast[0][0] == pytest.approx(0.5 * (fast[1][0] - fast[0][0]))
+    assert fast[0][0] == pytest.approx(0.5 / len(fast))  # half the gap of an unshifted step
+
+
+def test_a_spread_delays_the_first_datagram_and_keeps_the_bytes() -> None:
+    plain = step_datagrams(1.0, 1.0, 1400)
+    spread = step_datagrams(1.0, 1.0, 1400, phase=0.5, spread_s=0.4)
+    assert spread[0][0] == pytest.approx(0.2) and spread[-1][0] < 1.0
+    assert sum(size for _, size in spread) == sum(size for _, size in plain)
+
+
+def test_pairs_already_sending_start_spread_over_the_first_step() -> None:
+    rates = {f"10.0.0.{k}": [1.0, 1.0] for k in range(2, 12)}
+    schedule = HostSchedule("10.0.0.1", 0, rates, 2)
+    firsts = [d.offset_s for d in schedule.datagrams(0) if d.probe]
+    assert len(firsts) == 10 and max(firsts) - min(firsts) > 0.2
+    assert max(firsts) < FIRST_STEP_SPREAD_S
+    later = [d.offset_s for d in schedule.datagrams(1)]
+    assert min(later) < MAX_PHASE_S
 
 
 def test_schedules_hold_every_host_and_only_pairs_that_send() -> None:
