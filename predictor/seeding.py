@@ -33,7 +33,7 @@ class SeedHistory:
     @property
     def until(self) -> float:
         """End of the last seeded step: live observations continue from here."""
-        return self.start + self.rates.shape[0] * self.step_seconds
+        return self.start + int(self.rates.shape[0]) * self.step_seconds
 
 
 def parse_moment(text: str) -> float:
