@@ -18,7 +18,9 @@ from stitcher.provisioning import (
     PredictedReservation,
     ReleaseReservation,
     ResizeReservation,
+    merge_directions,
     plan_provisioning,
+    unordered,
 )
 from stitcher.reservation import Origin, ReservationRequest
 from stitcher.service import Refusal
@@ -71,11 +73,15 @@ class PredictorMixin:
         """Create, resize or release predicted reservations (``stitcher.provisioning``)."""
         if self.predictor is None:
             return
-        wall, now = self._traffic_clock(), self._now()
-        forecasts = {pair: kept.forecast for pair, kept in self.predictor.forecasts.items()}
+        # Look one statistics round ahead, so a step's rules are in place when it begins.
+        lookahead = self.config.controller.stats_interval_s * self.config.predictor.time_scale
+        wall, now = self._traffic_clock() + lookahead, self._now()
+        forecasts = merge_directions(
+            {pair: kept.forecast for pair, kept in self.predictor.forecasts.items()}, wall
+        )
         held, by_pair, protected = {}, {}, set()
         for res in self.stitcher.live():
-            pair = PairId(res.request.src, res.request.dst)
+            pair = unordered(PairId(res.request.src, res.request.dst))
             if res.request.origin is Origin.PREDICTED:
                 zone = next(iter(res.request.zones), "default") if res.request.zones else "default"
                 held[pair] = PredictedReservation(
@@ -89,8 +95,7 @@ class PredictorMixin:
             else:
                 src, dst = self.db.find_host(res.request.src), self.db.find_host(res.request.dst)
                 if src is not None and dst is not None and src.ip and dst.ip:
-                    protected.add(PairId(src.ip, dst.ip))
-                    protected.add(PairId(dst.ip, src.ip))
+                    protected.add(unordered(PairId(src.ip, dst.ip)))
         actions = plan_provisioning(forecasts, held, wall, self.provisioning_policy, protected)
         if actions:
             self.stitcher.sync_capacities()

@@ -6,6 +6,7 @@ A mixin of :class:`ryu_apps.vnstitch.VnstitchApp`: it uses the app's services an
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from ryu.controller import ofp_event
@@ -26,7 +27,9 @@ class StatsMixin:
     """Statistics rounds: port and flow counters, traffic observations and the audit."""
 
     def _stats_loop(self) -> None:
+        """Fixed-rate rounds (a round's work does not push the next one later)."""
         since_audit = 0.0
+        next_tick = time.monotonic()
         while True:
             opts = self.config.controller
             since_audit += opts.stats_interval_s
@@ -43,7 +46,8 @@ class StatsMixin:
                 if audit or self.predictor is not None:
                     self._request_flow_stats(dp, audit)
             self.runner.expire(timeout_s=5.0)
-            hub.sleep(opts.stats_interval_s)
+            next_tick = max(next_tick + opts.stats_interval_s, time.monotonic())
+            hub.sleep(next_tick - time.monotonic())
 
     @set_ev_cls(ofp_event.EventOFPPortStatsReply, MAIN_DISPATCHER)
     def _port_stats(self, ev: Any) -> None:

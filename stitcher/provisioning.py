@@ -12,7 +12,7 @@ freed before it is asked for.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from messages import ForecastBatch, PairForecast, PairId
@@ -205,3 +205,44 @@ class ForecastBook:
         for pair in [p for p, f in self.forecasts.items() if f.valid_until <= now]:
             del self.forecasts[pair]
             del self._order[pair]
+
+
+def unordered(pair: PairId) -> PairId:
+    """The pair with its endpoints in a fixed order (one reservation serves both directions)."""
+    return pair if pair.src <= pair.dst else PairId(pair.dst, pair.src)
+
+
+def merge_directions(
+    forecasts: Mapping[PairId, PairForecast], now: float
+) -> dict[PairId, PairForecast]:
+    """One forecast per unordered pair, the larger of the two directions at every step.
+
+    Predicted reservations are bidirectional (replies and ACKs ride on them), so i->j and j->i
+    must not each get one: their rules would match the same traffic. The merged forecast sizes
+    the single reservation for the busier direction.
+    """
+    out: dict[PairId, PairForecast] = {}
+    for pair, fc in forecasts.items():
+        key = unordered(pair)
+        other = out.get(key)
+        if other is None:
+            out[key] = replace(fc, pair=key)
+        elif len(other.mean_mbps) == len(fc.mean_mbps) and (
+            other.valid_from,
+            other.valid_until,
+        ) == (fc.valid_from, fc.valid_until):
+            out[key] = replace(
+                other,
+                mean_mbps=tuple(map(max, other.mean_mbps, fc.mean_mbps)),
+                upper_mbps=tuple(map(max, other.upper_mbps, fc.upper_mbps)),
+                latency_bound_ms=_tighter(other.latency_bound_ms, fc.latency_bound_ms),
+            )
+        elif (fc.upper_at(now) or 0.0) > (other.upper_at(now) or 0.0):
+            out[key] = replace(fc, pair=key)
+    return out
+
+
+def _tighter(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)

@@ -42,6 +42,7 @@ SWITCH_FLOWS = 1_000_000
 RESERVATION_METERS = BE_METER_BASE - 1  # ids above are the edge ports' best-effort meters
 LATENCY_WEIGHTS = CostWeights(utilisation_ms=0.0, hop_ms=0.0)  # lowest latency, nothing else
 _HOST_KINDS = frozenset({ResourceKind.CPU, ResourceKind.MEMORY_MB, ResourceKind.STORAGE_GB})
+TrafficKey = tuple[str, str, int | None, int | None, str]  # src MAC, dst MAC, proto, port, side
 LIVE = (State.PENDING, State.INSTALLING, State.ACTIVE, State.DEGRADED)
 
 
@@ -70,6 +71,7 @@ class StitchService:
         self._next_meter: dict[int, int] = {}
         self._old_plans: dict[int, PathPlan | None] = {}
         self._search: dict[bool, tuple[int, PathSearch]] = {}
+        self._claims: dict[TrafficKey, int] = {}  # directed flow -> the reservation matching it
 
     # ---- capacities -----------------------------------------------------------------------
     def sync_capacities(self) -> set[int]:
@@ -261,8 +263,42 @@ class StitchService:
         for m in plan.meters if plan else ():
             self._meters.get(m.dpid, set()).discard(m.meter_id)
 
+    def _traffic(self, request: ReservationRequest) -> set[TrafficKey]:
+        """The directed flows a request's rules would match (overlapping ones would collide)."""
+        src, dst = self.db.find_host(request.src), self.db.find_host(request.dst)
+        if src is None or dst is None:
+            return set()
+        port = request.dst_port  # the reverse direction matches it as the source port
+        keys = {(src.mac, dst.mac, request.ip_proto, port, "dst" if port else "")}
+        if request.bidirectional:
+            keys.add((dst.mac, src.mac, request.ip_proto, port, "src" if port else ""))
+        return keys
+
+    def _overlap(self, res: Reservation) -> Refusal | None:
+        for key in self._traffic(res.request):
+            owner = self._claims.get(key)
+            if owner is not None and owner != res.id and owner in self.reservations:
+                return Refusal(
+                    "conflict",
+                    f"{res.request.src} -> {res.request.dst} is already reserved by "
+                    f"reservation {owner}: change that one (PATCH) instead",
+                )
+        return None
+
+    def _claim(self, res: Reservation) -> None:
+        self._release_claims(res.id)
+        for key in self._traffic(res.request):
+            self._claims[key] = res.id
+
+    def _release_claims(self, res_id: int) -> None:
+        for key in [k for k, owner in self._claims.items() if owner == res_id]:
+            del self._claims[key]
+
     def _stitch(self, res: Reservation, now: float) -> Job | Refusal:
         """Plan, book and return the install job; on refusal the reservation is unchanged."""
+        overlap = self._overlap(res)
+        if overlap is not None:
+            return overlap
         plan = self.plan(res, now)
         if isinstance(plan, Refusal):
             return plan
@@ -288,6 +324,7 @@ class StitchService:
                 return Refusal("host_resources", f"not enough at the endpoints: {named}")
             return Refusal("bandwidth", f"resources taken meanwhile: {exc}")
         job = install_job(res.id, plan, old)
+        self._claim(res)
         res.plan = plan
         res.version = plan.version
         res.set_state(State.INSTALLING, now, "moving" if old else None)
@@ -323,6 +360,7 @@ class StitchService:
             res.set_state(State.ACTIVE, now, f"move failed, kept the old path: {reason}")
             return jobs
         self.ledger.release(res_id)
+        self._release_claims(res_id)
         res.plan = None
         res.set_state(State.FAILED, now, reason)
         return jobs
@@ -335,6 +373,7 @@ class StitchService:
         job = removal_job(res.id, res.plan, JobKind.REMOVE) if res.plan else None
         self._free_meters(res.plan)
         self.ledger.release(res_id)
+        self._release_claims(res_id)
         res.plan = None
         res.set_state(State.RELEASED, now)
         return job

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-FlowKey = tuple[int, int, int, tuple[tuple[str, Any], ...]]  # dpid, priority, cookie, match
+FlowKey = tuple[int, int, tuple[tuple[str, Any], ...]]  # dpid, priority, match
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,9 @@ class PairCounters:
             dst = s.match.get("ipv4_dst") or ip_of_mac(str(s.match.get("eth_dst", "")))
             if not src or not dst:
                 continue
-            key: FlowKey = (s.dpid, s.priority, s.cookie, tuple(sorted(s.match.items())))
+            # Not keyed by cookie: an entry overwritten in place (a resize, a new version) keeps
+            # its counters on Open vSwitch, so a new cookie must not count the history again.
+            key: FlowKey = (s.dpid, s.priority, tuple(sorted(s.match.items())))
             previous = self._last.get(key)
             self._last[key] = s.byte_count
             if previous is None:

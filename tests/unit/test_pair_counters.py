@@ -37,3 +37,12 @@ def test_old_entries_first_seen_after_a_restart_do_not_spike() -> None:
     pc = PairCounters()
     assert _round(pc, [_ip_flow(1, 1, 10**9, age=3600.0)]) == {}
     assert _round(pc, [_ip_flow(1, 1, 10**9 + 50, age=3602.0)]) == {("10.0.0.1", "10.0.0.3"): 50}
+
+
+def test_an_entry_overwritten_in_place_with_a_new_cookie_is_not_counted_twice() -> None:
+    pc = PairCounters()
+    match = {"in_port": 1, "ipv4_src": "10.0.0.1", "ipv4_dst": "10.0.0.3"}
+    _round(pc, [FlowSample(1, 20000, 7, match, 1000, 1.0)])
+    # a resize re-adds the same entry with the next version's cookie; OVS keeps the counters
+    moved = _round(pc, [FlowSample(1, 20000, 8, match, 1250, 3.0)])
+    assert moved == {("10.0.0.1", "10.0.0.3"): 250}

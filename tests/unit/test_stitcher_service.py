@@ -134,8 +134,9 @@ def test_refusals_name_the_constraint() -> None:
 def test_never_overbooks_when_requests_pile_up() -> None:
     svc = _service(_db(capacity=100.0))
     granted = 0
-    for _ in range(30):
-        _, outcome = svc.submit_or_refuse(ReservationRequest("h1", "h4", 10), 1.0)
+    for port in range(30):  # distinct UDP services, so the reservations do not overlap
+        request = ReservationRequest("h1", "h4", 10, ip_proto=17, dst_port=1000 + port)
+        _, outcome = svc.submit_or_refuse(request, 1.0)
         granted += isinstance(outcome, Job)
     # two disjoint paths of 90 Mbit/s usable each, 11.2 booked per reservation: 8 + 8 fit
     assert granted == 16
@@ -191,6 +192,22 @@ def test_endpoint_compute_is_booked_and_refused_when_short() -> None:
     res, _ = _submit(svc, cpu=2)
     holding = svc.ledger.holding(res.id)
     assert holding is not None and len([k for k in holding.amounts if "cpu" in str(k)]) == 2
-    _, outcome = svc.submit_or_refuse(ReservationRequest("h1", "h4", cpu=1), 2.0)
+    other_service = ReservationRequest("h1", "h4", cpu=1, ip_proto=6, dst_port=80)
+    _, outcome = svc.submit_or_refuse(other_service, 2.0)
     assert isinstance(outcome, Refusal) and outcome.constraint == "host_resources"
     assert "h4" in outcome.reason
+
+
+def test_overlapping_traffic_is_refused_naming_the_owner() -> None:
+    svc = _service(_db())
+    res, _ = _submit(svc, bandwidth_mbps=1)
+    _, outcome = svc.submit_or_refuse(ReservationRequest("h4", "h1", bidirectional=False), 1.0)
+    assert isinstance(outcome, Refusal) and outcome.constraint == "conflict"
+    assert f"reservation {res.id}" in outcome.reason
+    one_way = ReservationRequest("h1", "h2", 1, bidirectional=False)
+    assert isinstance(svc.submit_or_refuse(one_way, 1.0)[1], Job)
+    back = ReservationRequest("h2", "h1", 1, bidirectional=False)
+    assert isinstance(svc.submit_or_refuse(back, 1.0)[1], Job)  # the other direction is free
+    svc.release(res.id, 2.0)
+    again = ReservationRequest("h4", "h1", bidirectional=False)
+    assert isinstance(svc.submit_or_refuse(again, 2.0)[1], Job)
