@@ -198,6 +198,9 @@ class ControllerMonitor(threading.Thread):
             moving = state == "INSTALLING" and res.get("reason") == "moving"
             if track.activated_mono is not None and (state == "ACTIVE" or moving):
                 reserved[track.pair] = track.rate_mbps  # a move keeps the old rules meanwhile
+                if res.get("bidirectional", True):  # the reverse direction rides on it too
+                    src, dst = track.pair
+                    reserved[(dst, src)] = max(reserved.get((dst, src), 0.0), track.rate_mbps)
         for res_id, track in tracks.items():
             if track.gone is None and res_id not in seen:
                 track.gone = wall
