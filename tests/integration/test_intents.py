@@ -126,7 +126,14 @@ def test_kill_9_while_submitting_loses_no_acknowledged_intent(stack: Stack) -> N
         i = 0
         while not stop.is_set():
             src, dst = pairs[i % len(pairs)]
-            body = {"kind": "connectivity", "src": src, "dst": dst, "bandwidth_mbps": 0.1}
+            body = {  # a UDP service each, so no two intents ask for the same traffic
+                "kind": "connectivity",
+                "src": src,
+                "dst": dst,
+                "bandwidth_mbps": 0.1,
+                "ip_proto": 17,
+                "dst_port": 20000 + i,
+            }
             try:
                 status, intent = stack.request("POST", "/v1/intents", body)
             except OSError:
@@ -148,6 +155,8 @@ def test_kill_9_while_submitting_loses_no_acknowledged_intent(stack: Stack) -> N
     for ident in acked:
         assert ident in ids, f"acknowledged {ident} lost"
         _installed(stack, ident)
+    for ident in ids:
+        stack.request("DELETE", f"/v1/intents/{ident}")
 
 
 def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
@@ -201,5 +210,10 @@ def test_restart_keeps_traffic_flowing_on_surviving_rules(stack: Stack) -> None:
     result = parse_ping(out)
     assert result.sent == 600 and result.received >= 597, out[-300:]
     flows = stack.dump_flows(4)
-    assert flows.count("nw_src=10.0.0.2,nw_dst=10.0.0.4") == 1  # re-added in place, no orphan
+    mine = [
+        ln
+        for ln in flows.splitlines()
+        if "20000,ip," in ln and "nw_src=10.0.0.2,nw_dst=10.0.0.4" in ln
+    ]
+    assert len(mine) == 1  # re-added in place, no orphan
     stack.request("DELETE", f"/v1/intents/{intent['id']}")
