@@ -44,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     ctl.add_argument("--config", help="controller config file (TOML)")
     ctl.add_argument("--of-port", type=int, default=6653, help="OpenFlow listen port")
     ctl.add_argument(
-        "--of-host", default="0.0.0.0", help="OpenFlow listen address (switches connect here)"
+        "--of-host",
+        default="127.0.0.1",
+        help="OpenFlow listen address (loopback by default; a management address for real "
+        "switches)",
     )
     ctl.add_argument("--rest-host", default="127.0.0.1", help="REST bind address")
     ctl.add_argument("--rest-port", type=int, default=8080, help="REST port")

@@ -68,6 +68,18 @@ def _pings(stack: Stack, count: int, interval: float) -> subprocess.Popen[str]:
     return proc
 
 
+def _wait_packets_through(stack: Stack, node: int, packets: int) -> None:
+    """Poll until the reservation's rule for h1 -> h4 on switch ``node`` has seen packets."""
+
+    def counted() -> bool:
+        for line in stack.dump_flows(node).splitlines():
+            if "priority=20000" in line and "nw_dst=10.0.0.4" in line:
+                return int(line.split("n_packets=")[1].split(",")[0]) >= packets
+        return False
+
+    wait_until(counted, 10.0, 0.05, f"{packets} packets through switch {node}")
+
+
 def test_stitched_pair_never_reaches_the_controller(stack: Stack) -> None:
     res = _reserve(stack, bandwidth_mbps=5)
     try:
@@ -169,7 +181,7 @@ def test_planned_move_is_make_before_break(stack: Stack) -> None:
     assert _names(stack, res["path"]) == [1, 2, 4]
     try:
         pings = _pings(stack, 200, 0.01)
-        time.sleep(0.5)  # let the pings run on the old path before the move
+        _wait_packets_through(stack, 2, 30)  # the pings run on the old path before the move
         status, moved = stack.request(
             "PATCH", f"/v1/reservations/{res['id']}", {"avoid_zones": ["red"]}
         )
@@ -187,7 +199,7 @@ def test_link_failure_moves_the_reservation_within_2s(stack: Stack) -> None:
     res = _reserve(stack, bandwidth_mbps=5)
     assert _names(stack, res["path"]) == [1, 2, 4]
     pings = _pings(stack, 500, 0.01)
-    time.sleep(1.0)
+    _wait_packets_through(stack, 2, 50)  # traffic flows on the path that is about to break
     stack.net.set_link_up(1, 2, False)
     failed_at = time.monotonic()
     try:
