@@ -85,6 +85,9 @@ class VnstitchApp(StitchingMixin, PredictorMixin, StatsMixin, app_manager.RyuApp
         super().__init__(*args, **kwargs)
         self.config = _load_config()
         opts = self.config.controller
+        if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+            # Ryu logs every REST request at INFO through ryu.lib.hub: quiet unless --verbose.
+            logging.getLogger("ryu.lib.hub").setLevel(logging.WARNING)
         token_file = self.config.api.token_file
         self.api_token = load_or_create_token(
             self.config.api.token, Path(token_file) if token_file else None
