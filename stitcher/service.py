@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from forwarding.policing import BE_METER_BASE
 from resources.admission import InsufficientResources, describe_key
+from resources.inventory import capacities_from_topology, sync_capacities
 from resources.keys import NodeResource, ResourceKind
 from resources.ledger import Ledger
 from rules.model import FlowRule
@@ -76,35 +77,8 @@ class StitchService:
     # ---- capacities -----------------------------------------------------------------------
     def sync_capacities(self) -> set[int]:
         """Make the ledger's capacities match the NTD; returns owners that no longer fit."""
-        displaced: set[int] = set()
-        for lid, link in self.db.links.items():
-            if self.ledger.capacity(lid) != link.capacity_mbps:
-                displaced |= self.ledger.set_capacity(lid, link.capacity_mbps)
-        for key in list(self.ledger.capacities()):
-            if (isinstance(key, LinkId) and key not in self.db.links) or (
-                isinstance(key, NodeResource)
-                and isinstance(key.node, int)
-                and key.node not in self.db.switches
-            ):
-                displaced |= self.ledger.remove_resource(key)
-        for host in self.db.hosts.values():
-            for kind, cap in (
-                (ResourceKind.CPU, host.cpu),
-                (ResourceKind.MEMORY_MB, host.memory_mb),
-                (ResourceKind.STORAGE_GB, host.storage_gb),
-            ):
-                key = NodeResource(kind, host.name)
-                if self.ledger.capacity(key) != cap:
-                    displaced |= self.ledger.set_capacity(key, cap)
-        for dpid in self.db.switches:
-            for kind, cap in (
-                (ResourceKind.METERS, SWITCH_METERS),
-                (ResourceKind.FLOWS, SWITCH_FLOWS),
-            ):
-                key = NodeResource(kind, dpid)
-                if self.ledger.capacity(key) != cap:
-                    self.ledger.set_capacity(key, cap)
-        return displaced
+        capacities = capacities_from_topology(self.db, SWITCH_METERS, SWITCH_FLOWS)
+        return sync_capacities(self.ledger, capacities)
 
     # ---- requests -------------------------------------------------------------------------
     def submit(self, request: ReservationRequest, now: float) -> tuple[Reservation, Job | Refusal]:
