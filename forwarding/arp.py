@@ -59,6 +59,11 @@ class Drop:
 ArpDecision = Reply | Flood | Deliver | Drop
 MacForIp = Callable[[str], str | None]
 AttachmentForMac = Callable[[str], Attachment | None]
+Isolated = Callable[[str, str], bool]
+
+
+def _never(_a: str, _b: str) -> bool:
+    return False
 
 
 def arp_decision(
@@ -66,13 +71,23 @@ def arp_decision(
     from_edge_port: bool,
     mac_for_ip: MacForIp,
     attachment_for_mac: AttachmentForMac,
+    isolated: Isolated = _never,
 ) -> ArpDecision:
-    """Decide from the host table what to do with one ARP packet the controller received."""
+    """Decide from the host table what to do with one ARP packet the controller received.
+
+    ``isolated(mac_a, mac_b)`` names pairs that must not learn each other: no answer, no
+    delivery across an isolation.
+    """
     if not from_edge_port:
         return Drop("arrived on an inter-switch port")
     if packet.opcode == ARP_REQUEST:
-        return _request_decision(packet, mac_for_ip)
+        decision = _request_decision(packet, mac_for_ip)
+        if isinstance(decision, Reply) and isolated(packet.src_mac, decision.mac):
+            return Drop("isolated by an intent")
+        return decision
     if packet.opcode == ARP_REPLY:
+        if isolated(packet.src_mac, packet.dst_mac):
+            return Drop("isolated by an intent")
         where = attachment_for_mac(packet.dst_mac)
         if where is None:
             return Drop("reply to an unknown host")

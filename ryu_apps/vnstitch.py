@@ -29,6 +29,7 @@ from ryu.lib import hub
 from ryu.lib.packet import arp, ethernet, ipv4, packet
 from ryu.ofproto import ofproto_v1_3
 
+from forwarding.arp import ArpPacket, Deliver, Flood, Reply, arp_decision
 from forwarding.baseline import BaselineForwarding
 from intents.resolve import NtdDirectory
 from intents.service import IntentService
@@ -364,26 +365,32 @@ class VnstitchApp(StitchingMixin, PredictorMixin, StatsMixin, app_manager.RyuApp
         self.db.learn_host(mac, ip, dpid, port, now)
 
     def _on_arp(self, dp: Any, in_port: int, eth: Any, pkt: Any, data: bytes, now: float) -> None:
-        if self.db.is_inter_switch_port(dp.id, in_port):
-            return  # only edge ports speak for hosts
-        self._learn(dp.id, in_port, pkt.src_mac, pkt.src_ip, now)
-        if pkt.opcode == arp.ARP_REQUEST:
-            target = self.db.host_by_ip(pkt.dst_ip)
-            if target is not None and self._isolated(pkt.src_mac, target.mac):
-                return  # never answer across an isolation
-            if target is not None:
-                if pkt.src_ip == pkt.dst_ip:
-                    return  # gratuitous announcement: learned, nothing to answer
-                reply = arp_reply(target.mac, pkt.dst_ip, pkt.src_mac, pkt.src_ip)
-                dp.send_msg(xlate.packet_out(dp, in_port, reply))
-                return
+        edge = not self.db.is_inter_switch_port(dp.id, in_port)
+        if edge:
+            self._learn(dp.id, in_port, pkt.src_mac, pkt.src_ip, now)
+        packet_ = ArpPacket(
+            pkt.opcode, pkt.src_mac, pkt.src_ip, pkt.dst_mac, pkt.dst_ip, dp.id, in_port
+        )
+        decision = arp_decision(
+            packet_, edge, self._mac_for_ip, self._attachment_for_mac, self._isolated
+        )
+        if isinstance(decision, Reply):
+            reply = arp_reply(decision.mac, pkt.dst_ip, pkt.src_mac, pkt.src_ip)
+            dp.send_msg(xlate.packet_out(dp, in_port, reply))
+        elif isinstance(decision, Flood):
             self._send_to_edges(data, exclude=(dp.id, in_port))
-        elif pkt.opcode == arp.ARP_REPLY:
-            asker = self.db.find_host(pkt.dst_mac)
-            if asker is not None and asker.attachment is not None:
-                out = self.datapaths.get(asker.attachment.dpid)
-                if out is not None:
-                    out.send_msg(xlate.packet_out(out, asker.attachment.port, data))
+        elif isinstance(decision, Deliver):
+            out = self.datapaths.get(decision.attachment.dpid)
+            if out is not None:
+                out.send_msg(xlate.packet_out(out, decision.attachment.port, data))
+
+    def _mac_for_ip(self, ip: str) -> str | None:
+        host = self.db.host_by_ip(ip)
+        return host.mac if host is not None else None
+
+    def _attachment_for_mac(self, mac: str) -> Attachment | None:
+        host = self.db.find_host(mac)
+        return host.attachment if host is not None else None
 
     def _send_to_edges(self, data: bytes, exclude: tuple[int, int]) -> None:
         """Ask every edge port (not the data-plane flood): how the controller finds a host."""

@@ -58,3 +58,21 @@ def test_replies_are_delivered_to_the_asker() -> None:
 def test_other_opcodes_are_dropped() -> None:
     odd = ArpPacket(3, "00:00:00:00:00:01", "10.0.0.1", "", "10.0.0.2", 1, 1)
     assert isinstance(decide(odd), Drop)
+
+
+def test_no_answer_and_no_delivery_across_an_isolation() -> None:
+    from forwarding.arp import ArpPacket, Drop, Reply, arp_decision
+    from topology.model import Attachment
+
+    macs = {"10.0.0.4": "00:00:00:00:00:04"}
+    atts = {"00:00:00:00:00:01": Attachment(1, 1)}
+    walled = {frozenset(("00:00:00:00:00:01", "00:00:00:00:00:04"))}
+
+    def isolated(a: str, b: str) -> bool:
+        return frozenset((a, b)) in walled
+
+    req = ArpPacket(1, "00:00:00:00:00:01", "10.0.0.1", "00:00:00:00:00:00", "10.0.0.4", 1, 1)
+    assert isinstance(arp_decision(req, True, macs.get, atts.get), Reply)
+    assert isinstance(arp_decision(req, True, macs.get, atts.get, isolated), Drop)
+    rep = ArpPacket(2, "00:00:00:00:00:04", "10.0.0.4", "00:00:00:00:00:01", "10.0.0.1", 4, 1)
+    assert isinstance(arp_decision(rep, True, macs.get, atts.get, isolated), Drop)
