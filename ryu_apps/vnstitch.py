@@ -59,8 +59,10 @@ from vnstitch.metrics import controller_metrics
 
 LOG = logging.getLogger("vnstitch")
 
-# Ryu's REST server binds 0.0.0.0 unless told otherwise; ours defaults to loopback.
+# Ryu binds its REST and OpenFlow servers to all addresses unless told otherwise; ours default
+# to loopback (--wsapi-host / --ofp-listen-host, or `vnstitch controller --of-host`, open them).
 cfg.CONF.set_default("wsapi_host", "127.0.0.1")
+cfg.CONF.set_default("ofp_listen_host", "127.0.0.1")
 
 _ECHO = struct.Struct("!d")
 FLOOD_CHANGES = ("link_add", "link_remove", "switch_add", "switch_remove", "port_up", "port_down")
