@@ -61,7 +61,7 @@ class Stack:
             self.prefix,
             hosts_per_switch=hosts_per_switch,
             switch_zones=switch_zones,
-            controller=controller or {"probe_interval_s": 0.5, "link_timeout_s": 2.0},
+            controller=controller or {"probe_interval_s": 0.5, "link_timeout_s": 3.5},
             predictor=predictor_options,
             extra=extra_config + f'\n[api]\nstate_db = "{self._dir / "state.db"}"\n',
         )
