@@ -24,7 +24,7 @@ integration: setup
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy topology rules telemetry resources stitcher forwarding messages intents store vnstitch
+	.venv/bin/mypy topology vnstitch
 	.venv/bin/lint-imports
 
 bench: setup

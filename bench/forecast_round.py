@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from messages import Observations, PairId, PairSample, encode
 from predictor.engine import EngineConfig, PredictorEngine
 from predictor.generator import GeneratorConfig, generate
 from predictor.models import TrainConfig
 from predictor.trace import load_trace
 from predictor.training import train
+from vnstitch.messages import Observations, PairId, PairSample, encode
 
 WARMUP_DAYS = 2.2
 

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from resources.keys import Demands, NodeResource, ResourceKey, ResourceKind
-from resources.ledger import Ledger
 from topology.model import LinkId
+from vnstitch.resources.keys import Demands, NodeResource, ResourceKey, ResourceKind
+from vnstitch.resources.ledger import Ledger
 
 LINK_MBPS = 10_000.0
 METERS_PER_SWITCH = 1_000

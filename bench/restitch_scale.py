@@ -42,13 +42,13 @@ from typing import Any
 
 import networkx as nx
 
-from resources.ledger import Ledger
-from stitcher.jobs import Job
-from stitcher.reservation import ReservationRequest, State
-from stitcher.service import Refusal, StitchService
 from topology.database import TopologyDatabase
 from topology.loaders import largest_component, load_graphml
 from topology.model import Attachment, Host, LinkId, Port
+from vnstitch.resources.ledger import Ledger
+from vnstitch.stitcher.jobs import Job
+from vnstitch.stitcher.reservation import ReservationRequest, State
+from vnstitch.stitcher.service import Refusal, StitchService
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 LINK_MBPS = 10_000.0

@@ -42,11 +42,11 @@ from typing import Any
 
 import networkx as nx
 
-from store.records import ReservationRecord
-from store.sqlite import StateStore
 from testbed.network import HostInfo
 from testbed.stack import Stack
 from testbed.wait import wait_until
+from vnstitch.store.records import ReservationRecord
+from vnstitch.store.sqlite import StateStore
 
 LINE = 5  # switches: 4 hops end to end
 GOAL_ACTIVE_MS = 20.0

@@ -37,8 +37,8 @@ from typing import Any
 
 import networkx as nx
 
-from stitcher.paths import PathFound, PathRequest, PathResult, PathSearch
 from topology.loaders import LoadedTopology, largest_component, load_graphml, load_sndlib
+from vnstitch.stitcher.paths import PathFound, PathRequest, PathResult, PathSearch
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 GOAL_RATIO = 5.0

@@ -19,9 +19,9 @@ from typing import Any
 
 import zmq
 
-from messages import DecodeError, Observations, decode
 from testbed.stack import RestError, Stack
 from testbed.wait import wait_until
+from vnstitch.messages import DecodeError, Observations, decode
 
 log = logging.getLogger(__name__)
 

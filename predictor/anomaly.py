@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from messages import ABOVE, BELOW, PairId
+from vnstitch.messages import ABOVE, BELOW, PairId
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from messages import PairSample
+from vnstitch.messages import PairSample
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from messages import DEFAULT_FORECASTS_ENDPOINT, DEFAULT_OBSERVATIONS_ENDPOINT
+from vnstitch.messages import DEFAULT_FORECASTS_ENDPOINT, DEFAULT_OBSERVATIONS_ENDPOINT
 
 DEFAULT_MODEL_DIR = "var/models"
 

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from messages import (
+from predictor.anomaly import AnomalyDetector, Interval
+from predictor.classes import Classifier
+from predictor.features import FeatureSpec
+from predictor.jobs import Job, RecalibrationJob, TrainingJob
+from predictor.live import CompletedStep, RateHistory, StepAggregator
+from predictor.models import Forecaster, TrainConfig
+from predictor.seeding import SeedHistory
+from vnstitch.messages import (
     Anomaly,
     DropCounter,
     ForecastBatch,
@@ -27,13 +34,6 @@ from messages import (
     ReservationChange,
     TopologyChange,
 )
-from predictor.anomaly import AnomalyDetector, Interval
-from predictor.classes import Classifier
-from predictor.features import FeatureSpec
-from predictor.jobs import Job, RecalibrationJob, TrainingJob
-from predictor.live import CompletedStep, RateHistory, StepAggregator
-from predictor.models import Forecaster, TrainConfig
-from predictor.seeding import SeedHistory
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from messages import Observations, PairId
+from vnstitch.messages import Observations, PairId
 
 BITS_PER_MEGABIT = 1e6
 

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from messages import PairId
 from predictor.trace import Trace
+from vnstitch.messages import PairId
 
 DEFAULT_FIRST_IP = "10.0.0.1"
 

@@ -19,13 +19,13 @@ from types import FrameType
 
 import zmq
 
-from messages import MAX_MESSAGE_BYTES, DecodeError, Message, decode, encode
 from predictor.classes import load_classifier
 from predictor.engine import EngineConfig, PredictorEngine
 from predictor.jobs import Job, TrainingJob
 from predictor.models import Forecaster
 from predictor.seeding import DEFAULT_FIRST_IP, seed_from_trace
 from predictor.store import latest_tag, load_model, save_model
+from vnstitch.messages import MAX_MESSAGE_BYTES, DecodeError, Message, decode, encode
 
 log = logging.getLogger(__name__)
 

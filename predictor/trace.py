@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from messages import PairId
+from vnstitch.messages import PairId
 
 UNIT_FACTORS = {"MBITPERSEC": 1.0, "KBITPERSEC": 1e-3, "GBITPERSEC": 1e3, "BITPERSEC": 1e-6}
 TIME_FORMAT = "%Y%m%d-%H%M"

@@ -12,9 +12,9 @@ from typing import Any
 
 from ryu.lib import hub
 
-from messages import PairId
 from ryu_apps.predictor_link import PredictorLink
-from stitcher.provisioning import (
+from vnstitch.messages import PairId
+from vnstitch.predictive.provisioning import (
     PredictedReservation,
     ReleaseReservation,
     ResizeReservation,
@@ -22,8 +22,8 @@ from stitcher.provisioning import (
     plan_provisioning,
     unordered,
 )
-from stitcher.reservation import Origin, ReservationRequest
-from stitcher.service import Refusal
+from vnstitch.stitcher.reservation import Origin, ReservationRequest
+from vnstitch.stitcher.service import Refusal
 
 LOG = logging.getLogger("vnstitch")
 
@@ -70,7 +70,7 @@ class PredictorMixin:
         self._provision(f"{batch.model_version}#{batch.seq}")
 
     def _provision(self, source: str | None = None) -> None:
-        """Create, resize or release predicted reservations (``stitcher.provisioning``)."""
+        """Create, resize or release predicted reservations (``vnstitch.predictive``)."""
         if self.predictor is None:
             return
         # Look one statistics round ahead, so a step's rules are in place when it begins.

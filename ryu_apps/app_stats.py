@@ -17,8 +17,8 @@ from ryu.controller.handler import (
 from ryu.lib import hub
 
 from ryu_apps.packets import match_from_ofp
-from stitcher.audit import ObservedFlow, audit_switch
-from stitcher.jobs import FlowAdd, FlowDelete, Job, JobKind
+from vnstitch.stitcher.audit import ObservedFlow, audit_switch
+from vnstitch.stitcher.jobs import FlowAdd, FlowDelete, Job, JobKind
 
 LOG = logging.getLogger("vnstitch")
 
@@ -101,7 +101,7 @@ class StatsMixin:
         return host.ip if host is not None else None
 
     def _audit(self, dp: Any, observed: list[Any]) -> None:
-        """Repair one switch against the expected rules (policy in ``stitcher.audit``)."""
+        """Repair one switch against the expected rules (policy in ``vnstitch.stitcher.audit``)."""
         expected = self.stitcher.expected_rules(dp.id) + self.intents.expected_drops(dp.id)
         flows = [ObservedFlow(s.priority, match_from_ofp(s.match), s.cookie) for s in observed]
         settled = self.stitcher.settled() and self.intents.settled()

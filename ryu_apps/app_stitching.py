@@ -17,12 +17,12 @@ from ryu.controller.handler import (
 from ryu.lib import hub
 from ryu.lib.packet import arp
 
-from messages import PairId
 from ryu_apps import ofp_translate as xlate
 from ryu_apps.packets import BROADCAST, arp_packet
-from stitcher.jobs import Job
-from stitcher.reservation import Reservation, ReservationRequest, State
-from stitcher.service import Refusal
+from vnstitch.messages import PairId
+from vnstitch.stitcher.jobs import Job
+from vnstitch.stitcher.reservation import Reservation, ReservationRequest, State
+from vnstitch.stitcher.service import Refusal
 
 LOG = logging.getLogger("vnstitch")
 

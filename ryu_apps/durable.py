@@ -10,16 +10,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from intents.lifecycle import recover
-from intents.model import Intent
-from intents.service import IntentService
-from stitcher.request_body import parse_request
-from stitcher.reservation import Origin, RequestError, Reservation, State
-from stitcher.service import StitchService
-from store.records import HostRecord, ReservationRecord
-from store.sqlite import StateStore
 from topology.database import TopologyDatabase
 from topology.model import Attachment, Host
+from vnstitch.intents.lifecycle import recover
+from vnstitch.intents.model import Intent
+from vnstitch.intents.service import IntentService
+from vnstitch.stitcher.request_body import parse_request
+from vnstitch.stitcher.reservation import Origin, RequestError, Reservation, State
+from vnstitch.stitcher.service import StitchService
+from vnstitch.store.records import HostRecord, ReservationRecord
+from vnstitch.store.sqlite import StateStore
 
 LOG = logging.getLogger("vnstitch.state")
 

@@ -1,11 +1,11 @@
-"""Turn rule plans (plain data from ``rules.model``) into OpenFlow 1.3 messages for Ryu."""
+"""Turn rule plans (plain data from ``vnstitch.rules.model``) into OpenFlow 1.3 messages for Ryu."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rules.cookies import MASK_ALL
-from rules.model import FlowRule, MeterSpec, Output
+from vnstitch.rules.cookies import MASK_ALL
+from vnstitch.rules.model import FlowRule, MeterSpec, Output
 
 
 def _instructions(dp: Any, rule: FlowRule) -> list[Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ryu.lib.packet import arp, ethernet, packet
 
-from rules.model import Match
+from vnstitch.rules.model import Match
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 

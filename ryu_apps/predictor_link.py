@@ -1,8 +1,8 @@
 """What the controller tells the predictor and keeps of what it answers.
 
-Each statistics round asks every switch for its flow counters; when all have answered, the
-bytes each endpoint pair sent (counted at its ingress, ``telemetry.pair_counters``) go out as
-one ``Observations`` message stamped with the round's interval on the controller's clock.
+Each statistics round asks every switch for its flow counters; when all have answered, the bytes
+each endpoint pair sent (counted at its ingress, ``vnstitch.predictive.pair_counters``) go out
+as one ``Observations`` message stamped with the round's interval on the controller's clock.
 Forecasts that come back are kept per pair until their validity ends.
 """
 
@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from messages import (
+from ryu_apps.queue_bridge import QueueBridge
+from vnstitch.messages import (
     Anomaly,
     Endpoint,
     ForecastBatch,
@@ -28,8 +29,7 @@ from messages import (
     ReservationChange,
     TopologyChange,
 )
-from ryu_apps.queue_bridge import QueueBridge
-from telemetry.pair_counters import FlowSample, PairCounters
+from vnstitch.predictive.pair_counters import FlowSample, PairCounters
 
 LOG = logging.getLogger("vnstitch.predictor")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from eventlet.green import zmq
 
-from messages import DecodeError, DropCounter, Message, decode, encode
+from vnstitch.messages import DecodeError, DropCounter, Message, decode, encode
 
 LOG = logging.getLogger("vnstitch.queue")
 

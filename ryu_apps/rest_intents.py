@@ -8,8 +8,7 @@ from typing import Any
 from ryu.app.wsgi import ControllerBase, route
 from webob import Response
 
-import vnstitch
-from intents.parse import IntentError, parse_intent
+import vnstitch.northbound
 from ryu_apps.rest_common import (
     BodyError,
     error_response,
@@ -18,10 +17,11 @@ from ryu_apps.rest_common import (
     read_json_body,
 )
 from ryu_apps.rest_topology import APP_KEY
-from stitcher.reservation import RequestError
-from vnstitch.metrics import CONTENT_TYPE
+from vnstitch.intents.parse import IntentError, parse_intent
+from vnstitch.northbound.metrics import CONTENT_TYPE
+from vnstitch.stitcher.reservation import RequestError
 
-OPENAPI = Path(vnstitch.__file__).parent / "openapi.json"
+OPENAPI = Path(vnstitch.northbound.__file__).parent / "openapi.json"
 
 
 class IntentController(ControllerBase):  # type: ignore[misc]

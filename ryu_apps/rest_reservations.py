@@ -14,8 +14,8 @@ from ryu_apps.rest_common import (
     read_json_body,
 )
 from ryu_apps.rest_topology import APP_KEY
-from stitcher.request_body import parse_request
-from stitcher.reservation import RequestError, State
+from vnstitch.stitcher.request_body import parse_request
+from vnstitch.stitcher.reservation import RequestError, State
 
 
 class ReservationController(ControllerBase):  # type: ignore[misc]

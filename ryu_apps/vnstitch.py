@@ -29,11 +29,6 @@ from ryu.lib import hub
 from ryu.lib.packet import arp, ethernet, ipv4, packet
 from ryu.ofproto import ofproto_v1_3
 
-from forwarding.arp import ArpPacket, Deliver, Flood, Reply, arp_decision
-from forwarding.baseline import BaselineForwarding
-from intents.resolve import NtdDirectory
-from intents.service import IntentService
-from resources.ledger import Ledger
 from ryu_apps import ofp_translate as xlate
 from ryu_apps.app_predictor import PredictorMixin
 from ryu_apps.app_stats import StatsMixin
@@ -46,16 +41,21 @@ from ryu_apps.probes import build_probe, parse_probe
 from ryu_apps.rest_intents import IntentController
 from ryu_apps.rest_reservations import ReservationController
 from ryu_apps.rest_topology import APP_KEY, TopologyController
-from stitcher.provisioning import (
-    ProvisioningPolicy,
-)
-from stitcher.service import StitchService
 from topology.database import TopologyDatabase
 from topology.latency import LatencyEstimator
 from topology.model import Attachment, Host, LinkId, Port
-from vnstitch.auth import load_or_create_token
-from vnstitch.config import Config, ConfigError, load_config
-from vnstitch.metrics import controller_metrics
+from vnstitch.forwarding.arp import ArpPacket, Deliver, Flood, Reply, arp_decision
+from vnstitch.forwarding.baseline import BaselineForwarding
+from vnstitch.intents.resolve import NtdDirectory
+from vnstitch.intents.service import IntentService
+from vnstitch.northbound.auth import load_or_create_token
+from vnstitch.northbound.config import Config, ConfigError, load_config
+from vnstitch.northbound.metrics import controller_metrics
+from vnstitch.predictive.provisioning import (
+    ProvisioningPolicy,
+)
+from vnstitch.resources.ledger import Ledger
+from vnstitch.stitcher.service import StitchService
 
 LOG = logging.getLogger("vnstitch")
 

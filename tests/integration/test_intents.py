@@ -166,7 +166,7 @@ def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
         "VNSTITCH_API_TOKEN": stack.token,
     }
     return subprocess.run(
-        [sys.executable, "-m", "vnstitch.cli", *args],
+        [sys.executable, "-m", "vnstitch.northbound.cli", *args],
         capture_output=True,
         text=True,
         env=env,

@@ -17,7 +17,10 @@ import msgpack
 import pytest
 import zmq
 
-from messages import (
+from predictor.generator import GeneratorConfig, generate
+from predictor.models import TrainConfig
+from predictor.training import train_on_trace
+from vnstitch.messages import (
     SCHEMA_VERSION,
     ForecastBatch,
     Message,
@@ -28,9 +31,6 @@ from messages import (
     decode,
     encode,
 )
-from predictor.generator import GeneratorConfig, generate
-from predictor.models import TrainConfig
-from predictor.training import train_on_trace
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 

@@ -14,9 +14,9 @@ import networkx as nx
 import pytest
 import zmq
 
-from messages import ForecastBatch, PairForecast, PairId, encode
 from testbed.stack import Stack
 from testbed.wait import wait_until
+from vnstitch.messages import ForecastBatch, PairForecast, PairId, encode
 
 pytestmark = pytest.mark.integration
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rules.cookies import KIND_BASELINE, KIND_RESERVATION, Cookie
-from rules.model import FlowRule, Match, Output
-from stitcher.audit import ObservedFlow, audit_switch
+from vnstitch.rules.cookies import KIND_BASELINE, KIND_RESERVATION, Cookie
+from vnstitch.rules.model import FlowRule, Match, Output
+from vnstitch.stitcher.audit import ObservedFlow, audit_switch
 
 MINE = Cookie(KIND_RESERVATION, 7, 1).encode()
 OLD = Cookie(KIND_RESERVATION, 3, 1).encode()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vnstitch.auth import ENV_TOKEN, ApiToken, load_or_create_token
+from vnstitch.northbound.auth import ENV_TOKEN, ApiToken, load_or_create_token
 
 
 def test_env_beats_config_beats_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cli_fake_api import FakeApi
 
-from vnstitch.client import DEFAULT_URL, ApiClient, ApiError, resolve_token, resolve_url
+from vnstitch.northbound.client import DEFAULT_URL, ApiClient, ApiError, resolve_token, resolve_url
 
 
 @pytest.fixture

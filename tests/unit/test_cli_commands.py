@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_fake_api import FakeApi
 
-from vnstitch.cli_commands import register
+from vnstitch.northbound.cli_commands import register
 
 TOPOLOGY = {
     "version": 7,

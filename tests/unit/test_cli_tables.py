@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vnstitch.tables import cell, intent_text, render_table, short_dpid
+from vnstitch.northbound.tables import cell, intent_text, render_table, short_dpid
 
 
 def test_columns_are_padded_and_numbers_right_aligned() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vnstitch.config import ConfigError, load_config
+from vnstitch.northbound.config import ConfigError, load_config
 
 GOOD = """
 [controller]

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules.cookies import (
+from vnstitch.rules.cookies import (
     KIND_BASELINE,
     KIND_RESERVATION,
     MASK_ALL,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rules.fake_table import AmbiguousMatch, FakeNetwork, UnknownMeter
-from rules.model import PORT_CONTROLLER, PORT_IN_PORT, FlowRule, Match, MeterSpec, Output
 from topology.model import LinkId
+from vnstitch.rules.fake_table import AmbiguousMatch, FakeNetwork, UnknownMeter
+from vnstitch.rules.model import PORT_CONTROLLER, PORT_IN_PORT, FlowRule, Match, MeterSpec, Output
 
 PKT = {"eth_type": 0x0800, "eth_src": "00:00:00:00:00:01", "eth_dst": "00:00:00:00:00:02"}
 A_TO_B = LinkId(1, 10, 2, 20)

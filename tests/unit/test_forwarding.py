@@ -10,15 +10,21 @@ from collections import Counter
 
 import pytest
 
-from forwarding.control import CONTROL_COOKIE, control_rules
-from forwarding.spanning_tree import FloodDomain, cables, flood_rules, spanning_tree
-from forwarding.unicast import plan_pair, shortest_path_rules, unicast_cookie
-from rules.cookies import KIND_BASELINE, KIND_CONTROL, MASK_KIND_OWNER, Cookie
-from rules.fake_table import FakeNetwork
-from rules.model import BROADCAST_MAC, ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, ETH_TYPE_LLDP
-from rules.priorities import TABLE_MISS
 from topology.database import TopologyDatabase
 from topology.model import Attachment, Host, LinkId, Port
+from vnstitch.forwarding.control import CONTROL_COOKIE, control_rules
+from vnstitch.forwarding.spanning_tree import FloodDomain, cables, flood_rules, spanning_tree
+from vnstitch.forwarding.unicast import plan_pair, shortest_path_rules, unicast_cookie
+from vnstitch.rules.cookies import KIND_BASELINE, KIND_CONTROL, MASK_KIND_OWNER, Cookie
+from vnstitch.rules.fake_table import FakeNetwork
+from vnstitch.rules.model import (
+    BROADCAST_MAC,
+    ETH_TYPE_ARP,
+    ETH_TYPE_IPV4,
+    ETH_TYPE_IPV6,
+    ETH_TYPE_LLDP,
+)
+from vnstitch.rules.priorities import TABLE_MISS
 
 CABLES = [(1, 2), (2, 3), (3, 4), (4, 1), (1, 3)]
 HOST_PORTS = {1: [1, 2], 2: [1], 3: [1], 4: [1]}

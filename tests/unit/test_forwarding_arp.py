@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from forwarding.arp import (
+from topology.model import Attachment
+from vnstitch.forwarding.arp import (
     ARP_REPLY,
     ARP_REQUEST,
     ArpPacket,
@@ -12,7 +13,6 @@ from forwarding.arp import (
     Reply,
     arp_decision,
 )
-from topology.model import Attachment
 
 MACS = {"10.0.0.1": "00:00:00:00:00:01", "10.0.0.2": "00:00:00:00:00:02"}
 WHERE = {"00:00:00:00:00:01": Attachment(1, 1), "00:00:00:00:00:02": Attachment(2, 1)}
@@ -61,8 +61,8 @@ def test_other_opcodes_are_dropped() -> None:
 
 
 def test_no_answer_and_no_delivery_across_an_isolation() -> None:
-    from forwarding.arp import ArpPacket, Drop, Reply, arp_decision
     from topology.model import Attachment
+    from vnstitch.forwarding.arp import ArpPacket, Drop, Reply, arp_decision
 
     macs = {"10.0.0.4": "00:00:00:00:00:04"}
     atts = {"00:00:00:00:00:01": Attachment(1, 1)}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from forwarding.baseline import BaselineForwarding
-from rules.fake_table import FakeNetwork
-from rules.model import BROADCAST_MAC, ETH_TYPE_IPV4, FlowRule
 from topology.database import TopologyDatabase
 from topology.model import LinkId, Port
+from vnstitch.forwarding.baseline import BaselineForwarding
+from vnstitch.rules.fake_table import FakeNetwork
+from vnstitch.rules.model import BROADCAST_MAC, ETH_TYPE_IPV4, FlowRule
 
 BCAST = {"eth_type": ETH_TYPE_IPV4, "eth_src": "00:00:00:00:00:01", "eth_dst": BROADCAST_MAC}
 CABLES = [(1, 2), (2, 3), (3, 1)]

@@ -8,11 +8,11 @@ import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forwarding.spanning_tree import flood_rules, spanning_tree
-from forwarding.unicast import shortest_path_rules
-from rules.fake_table import FakeNetwork
-from rules.model import BROADCAST_MAC, ETH_TYPE_IPV4
 from topology.model import Attachment, LinkId
+from vnstitch.forwarding.spanning_tree import flood_rules, spanning_tree
+from vnstitch.forwarding.unicast import shortest_path_rules
+from vnstitch.rules.fake_table import FakeNetwork
+from vnstitch.rules.model import BROADCAST_MAC, ETH_TYPE_IPV4
 
 HOST_PORT = 1
 

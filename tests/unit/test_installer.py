@@ -10,9 +10,9 @@ from typing import Any
 
 from ryu.ofproto import ofproto_v1_3, ofproto_v1_3_parser
 
-from rules.model import FlowRule, Match, MeterSpec, Output
 from ryu_apps.installer import JobRunner
-from stitcher.jobs import FlowAdd, Job, JobKind, MeterAdd
+from vnstitch.rules.model import FlowRule, Match, MeterSpec, Output
+from vnstitch.stitcher.jobs import FlowAdd, Job, JobKind, MeterAdd
 
 _xids = itertools.count(1)
 

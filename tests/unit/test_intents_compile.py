@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from intents.compile import Objective, compile_intent
-from intents.lifecycle import new_intent
-from intents.model import (
+from topology.database import TopologyDatabase
+from topology.model import Attachment, Host, LinkId, Port
+from vnstitch.intents.compile import Objective, compile_intent
+from vnstitch.intents.lifecycle import new_intent
+from vnstitch.intents.model import (
     ConnectivitySpec,
     Intent,
     IntentSpec,
@@ -15,14 +17,12 @@ from intents.model import (
     LowLatencySpec,
     ZoneRef,
 )
-from intents.resolve import NtdDirectory
-from rules.cookies import KIND_ISOLATION, Cookie
-from rules.fake_table import FakeNetwork
-from rules.model import ETH_TYPE_ARP, ETH_TYPE_IPV4, FlowRule, Match, Output
-from rules.priorities import BASELINE_UNICAST, ISOLATION, RESERVATION
-from stitcher.reservation import Origin
-from topology.database import TopologyDatabase
-from topology.model import Attachment, Host, LinkId, Port
+from vnstitch.intents.resolve import NtdDirectory
+from vnstitch.rules.cookies import KIND_ISOLATION, Cookie
+from vnstitch.rules.fake_table import FakeNetwork
+from vnstitch.rules.model import ETH_TYPE_ARP, ETH_TYPE_IPV4, FlowRule, Match, Output
+from vnstitch.rules.priorities import BASELINE_UNICAST, ISOLATION, RESERVATION
+from vnstitch.stitcher.reservation import Origin
 
 LINK = LinkId(1, 10, 2, 10)
 # name, mac, ip, switch, port, zone

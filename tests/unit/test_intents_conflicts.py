@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from intents.conflicts import find_conflicts
-from intents.lifecycle import advance, new_intent
-from intents.model import (
+from topology.database import TopologyDatabase
+from topology.model import Attachment, Host, Port
+from vnstitch.intents.conflicts import find_conflicts
+from vnstitch.intents.lifecycle import advance, new_intent
+from vnstitch.intents.model import (
     ConnectivitySpec,
     Intent,
     IntentSpec,
@@ -13,9 +15,7 @@ from intents.model import (
     LowLatencySpec,
     ZoneRef,
 )
-from intents.resolve import NtdDirectory
-from topology.database import TopologyDatabase
-from topology.model import Attachment, Host, Port
+from vnstitch.intents.resolve import NtdDirectory
 
 
 def _directory() -> NtdDirectory:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intents.lifecycle import (
+from vnstitch.intents.lifecycle import (
     RESTORED_REASON,
     TRANSITIONS,
     advance,
@@ -14,7 +14,7 @@ from intents.lifecycle import (
     recover,
     with_reservations,
 )
-from intents.model import ConnectivitySpec, Intent, IntentState
+from vnstitch.intents.model import ConnectivitySpec, Intent, IntentState
 
 S = IntentState
 SPEC = ConnectivitySpec("h1", "h2")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intents.model import (
+from vnstitch.intents.model import (
     ConnectivitySpec,
     HistoryEntry,
     Intent,
@@ -21,7 +21,7 @@ from intents.model import (
     intent_id,
     intent_number,
 )
-from intents.parse import IntentError
+from vnstitch.intents.parse import IntentError
 
 NAMES = st.sampled_from(["h1", "h2", "h3", "10.0.0.4", "00:00:00:00:00:05"])
 ZONES = st.frozensets(st.sampled_from(["blue", "red", "pci"]), max_size=2)

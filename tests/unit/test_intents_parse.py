@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intents.model import ConnectivitySpec, IsolationSpec, LowLatencySpec, ZoneRef
-from intents.parse import IntentError, parse_intent
+from vnstitch.intents.model import ConnectivitySpec, IsolationSpec, LowLatencySpec, ZoneRef
+from vnstitch.intents.parse import IntentError, parse_intent
 
 
 def _field(body: Any) -> str | None:

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from resources import (
+from topology.model import LinkId
+from vnstitch.resources import (
     InsufficientResources,
     Ledger,
     MoveInProgress,
@@ -14,7 +15,6 @@ from resources import (
     ResourceKey,
     ResourceKind,
 )
-from topology.model import LinkId
 
 A_B = LinkId(1, 1, 2, 1)
 B_C = LinkId(2, 2, 3, 1)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from resources import Ledger, NodeResource, ResourceKind
-from resources.inventory import capacities_from_topology, sync_capacities
-from resources.keys import host_capacities, to_units
 from topology.database import TopologyDatabase
 from topology.model import Host, LinkId, Port
+from vnstitch.resources import Ledger, NodeResource, ResourceKind
+from vnstitch.resources.inventory import capacities_from_topology, sync_capacities
+from vnstitch.resources.keys import host_capacities, to_units
 
 S1_S2 = LinkId(1, 1, 2, 1)
 S2_S1 = LinkId(2, 1, 1, 1)

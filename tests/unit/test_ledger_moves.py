@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from resources import InsufficientResources, Ledger, MoveInProgress
 from topology.model import LinkId
+from vnstitch.resources import InsufficientResources, Ledger, MoveInProgress
 
 # Old path 1->2->4, new path 1->3->4 ... sharing the ingress link 0->1.
 INGRESS = LinkId(0, 1, 1, 1)

@@ -13,9 +13,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from resources import InsufficientResources, Ledger, MoveInProgress, NodeResource, ResourceKind
-from resources.keys import ResourceKey
 from topology.model import LinkId
+from vnstitch.resources import (
+    InsufficientResources,
+    Ledger,
+    MoveInProgress,
+    NodeResource,
+    ResourceKind,
+)
+from vnstitch.resources.keys import ResourceKey
 
 LINKS = [LinkId(1, 1, 2, 1), LinkId(2, 1, 1, 1), LinkId(2, 2, 3, 1), LinkId(3, 2, 4, 1)]
 NODES = [NodeResource(ResourceKind.METERS, 2), NodeResource(ResourceKind.CPU, "h1")]

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from messages import (
+from vnstitch.messages import (
     SCHEMA_VERSION,
     Anomaly,
     DecodeError,

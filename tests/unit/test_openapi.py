@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from intents.model import Intent, IntentKind, IntentState, LowLatencySpec
-from intents.parse import KIND_FIELDS
-from stitcher.request_body import FIELDS
-from stitcher.reservation import Origin, Reservation, ReservationRequest, State
 from topology.model import Host, Link, LinkId, Port, Switch
+from vnstitch.intents.model import Intent, IntentKind, IntentState, LowLatencySpec
+from vnstitch.intents.parse import KIND_FIELDS
+from vnstitch.stitcher.request_body import FIELDS
+from vnstitch.stitcher.reservation import Origin, Reservation, ReservationRequest, State
 
 ROOT = Path(__file__).resolve().parents[2]
-DOC: dict[str, Any] = json.loads((ROOT / "vnstitch" / "openapi.json").read_text())
+DOC: dict[str, Any] = json.loads((ROOT / "vnstitch" / "northbound" / "openapi.json").read_text())
 SCHEMAS: dict[str, Any] = DOC["components"]["schemas"]
 METHODS = {"get", "post", "put", "patch", "delete"}
 ROUTE = re.compile(r'@route\(\s*"[^"]*",\s*"([^"]+)",\s*methods=\[([^\]]*)\]')

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telemetry.pair_counters import FlowSample, PairCounters
+from vnstitch.predictive.pair_counters import FlowSample, PairCounters
 
 HOST_PORTS = {(1, 1), (3, 1)}
 MACS = {"00:00:00:00:00:01": "10.0.0.1", "00:00:00:00:00:03": "10.0.0.3"}

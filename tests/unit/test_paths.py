@@ -8,8 +8,9 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from stitcher.cost import CostWeights
-from stitcher.paths import (
+from topology.model import Link, LinkId
+from vnstitch.stitcher.cost import CostWeights
+from vnstitch.stitcher.paths import (
     NoPath,
     PathFound,
     PathRequest,
@@ -19,7 +20,6 @@ from stitcher.paths import (
     find_path,
     path_link_ids,
 )
-from topology.model import Link, LinkId
 
 Edge = tuple[int, int, float | None, float]
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from stitcher.cost import DEFAULT_WEIGHTS
-from stitcher.paths import NoPath, PathFound, PathRequest, PathSearch
+from vnstitch.stitcher.cost import DEFAULT_WEIGHTS
+from vnstitch.stitcher.paths import NoPath, PathFound, PathRequest, PathSearch
 
 ZONES = ["core", "dmz", "lab"]
 CAPACITY = 100.0

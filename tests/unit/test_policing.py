@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from forwarding.baseline import BaselineForwarding
-from forwarding.policing import best_effort_meter_id, best_effort_rate_mbps
-from rules.fake_table import FakeNetwork
-from rules.model import BROADCAST_MAC, ETH_TYPE_IPV4
 from topology.database import TopologyDatabase
 from topology.model import Attachment, Host, LinkId, Port
+from vnstitch.forwarding.baseline import BaselineForwarding
+from vnstitch.forwarding.policing import best_effort_meter_id, best_effort_rate_mbps
+from vnstitch.rules.fake_table import FakeNetwork
+from vnstitch.rules.model import BROADCAST_MAC, ETH_TYPE_IPV4
 
 AB = LinkId(1, 10, 2, 10)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from messages import PairId, PairSample
 from predictor.classes import classifier_from_dict, load_classifier
+from vnstitch.messages import PairId, PairSample
 
 CONFIG = """
 [groups]

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from messages import (
+from predictor.classes import classifier_from_dict
+from predictor.engine import FALLBACK_VERSION, EngineConfig, PredictorEngine
+from predictor.generator import GeneratorConfig, generate
+from predictor.jobs import RecalibrationJob, TrainingJob
+from predictor.models import Forecaster, TrainConfig
+from predictor.trace import Trace
+from predictor.training import train
+from vnstitch.messages import (
     Anomaly,
     Endpoint,
     ForecastBatch,
@@ -14,13 +21,6 @@ from messages import (
     PairSample,
     TopologyChange,
 )
-from predictor.classes import classifier_from_dict
-from predictor.engine import FALLBACK_VERSION, EngineConfig, PredictorEngine
-from predictor.generator import GeneratorConfig, generate
-from predictor.jobs import RecalibrationJob, TrainingJob
-from predictor.models import Forecaster, TrainConfig
-from predictor.trace import Trace
-from predictor.training import train
 
 STEP = 3600.0
 TRACE = generate(GeneratorConfig(nodes=3, days=4, step_minutes=60, seed=2))

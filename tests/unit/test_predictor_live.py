@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from messages import Observations, PairId, PairSample
 from predictor.anomaly import AnomalyDetector, Interval
 from predictor.live import RateHistory, StepAggregator
+from vnstitch.messages import Observations, PairId, PairSample
 
 A = PairId("10.0.0.1", "10.0.0.2")
 B = PairId("10.0.0.3", "10.0.0.4")

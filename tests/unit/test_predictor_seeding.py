@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from messages import ForecastBatch, Observations, PairId, PairSample
 from predictor.engine import BEFORE_SEED, EngineConfig, PredictorEngine
 from predictor.seeding import host_addresses, parse_moment, seed_from_trace
 from predictor.service import RunConfig, build_engine
 from predictor.trace import Trace, save_npz
+from vnstitch.messages import ForecastBatch, Observations, PairId, PairSample
 
 STEP = 300.0
 START = 1_700_000_100.0  # a multiple of 300 s

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from messages import ForecastBatch, PairForecast, PairId
-from stitcher.provisioning import (
+from vnstitch.messages import ForecastBatch, PairForecast, PairId
+from vnstitch.predictive.provisioning import (
     CreateReservation,
     ForecastBook,
     PredictedReservation,
@@ -172,8 +172,8 @@ def test_the_book_prunes_expired_forecasts_after_provisioning_saw_them() -> None
 
 
 def test_both_directions_merge_into_one_forecast_at_the_larger_rate() -> None:
-    from messages import PairForecast, PairId
-    from stitcher.provisioning import merge_directions, unordered
+    from vnstitch.messages import PairForecast, PairId
+    from vnstitch.predictive.provisioning import merge_directions, unordered
 
     there = PairForecast(PairId("10.0.0.3", "10.0.0.1"), (1.0, 4.0), (2.0, 5.0), 0.0, 600.0)
     back = PairForecast(

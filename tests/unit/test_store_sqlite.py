@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-import intents.model
-import store.records
-from intents.lifecycle import advance, new_intent, with_reservations
-from intents.model import ConnectivitySpec, Intent, IntentState, IsolationSpec, ZoneRef
-from store.records import HostRecord, IntentRecord, ReservationRecord
-from store.sqlite import AlreadyStored, StateStore, StoreError
+import vnstitch.intents.model
+import vnstitch.store.records
+from vnstitch.intents.lifecycle import advance, new_intent, with_reservations
+from vnstitch.intents.model import ConnectivitySpec, Intent, IntentState, IsolationSpec, ZoneRef
+from vnstitch.store.records import HostRecord, IntentRecord, ReservationRecord
+from vnstitch.store.sqlite import AlreadyStored, StateStore, StoreError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -151,7 +151,7 @@ def test_atomic_groups_writes_and_an_error_inside_leaves_nothing(path: Path) -> 
 
 
 def _run(path: Path, code: str) -> int:
-    script = "import os, sys, json\nfrom store.sqlite import StateStore\n" + code
+    script = "import os, sys, json\nfrom vnstitch.store.sqlite import StateStore\n" + code
     proc = subprocess.run(
         [sys.executable, "-c", script, str(path), json.dumps([_intent(1), _intent(2)])],
         cwd=REPO,
@@ -230,6 +230,6 @@ def test_a_missing_folder_is_reported(tmp_path: Path) -> None:
 
 
 def test_store_and_intent_records_have_the_same_shape() -> None:
-    assert typing.get_type_hints(store.records.IntentRecord) == typing.get_type_hints(
-        intents.model.IntentRecord
+    assert typing.get_type_hints(vnstitch.store.records.IntentRecord) == typing.get_type_hints(
+        vnstitch.intents.model.IntentRecord
     )

@@ -1,5 +1,0 @@
-"""Durable controller state in SQLite: intents, reservations, the host inventory, id counters.
-
-Plain records in, plain records out (``store.records``); the store knows nothing of the classes
-that produce them and imports nothing but the standard library.
-"""

@@ -1,1 +1,0 @@
-"""Traffic accounting from flow counters: bytes per endpoint pair per polling interval."""

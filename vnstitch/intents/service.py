@@ -1,0 +1,249 @@
+"""The intent service: submitted intents kept true by compiling them to reservations and drops.
+
+Pure orchestration over the stitcher: it returns install jobs and calls ``persist`` (the
+durable store, injected) with every intent it changes *before* the change is acknowledged.
+Intents are declarative: one that cannot be met now is FAILED with the reason and compiled
+again whenever the topology or free capacity changes (:meth:`refresh`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+from vnstitch.intents.compile import Compilation, Objective, compile_intent
+from vnstitch.intents.conflicts import Conflict, find_conflicts
+from vnstitch.intents.lifecycle import advance, can_advance, is_live, new_intent, with_reservations
+from vnstitch.intents.model import Intent, IntentSpec, IntentState
+from vnstitch.intents.resolve import HostDirectory
+from vnstitch.rules.cookies import OWNER_MAX
+from vnstitch.rules.model import FlowRule
+from vnstitch.stitcher.jobs import FlowAdd, FlowDelete, Job, JobKind
+from vnstitch.stitcher.reservation import State
+from vnstitch.stitcher.service import Refusal, StitchService
+
+S = IntentState
+DRY_RUN_NUMBER = OWNER_MAX  # a number no stored intent gets: dry runs are never kept
+Persist = Callable[[Intent], None]
+
+
+@dataclass
+class Submission:
+    """What submitting an intent produced: the intent (or conflicts) and jobs to run."""
+
+    intent: Intent | None
+    conflicts: list[Conflict] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+
+
+@dataclass
+class DryRun:
+    """What an intent would use now, without installing anything."""
+
+    compilation: Compilation
+    paths: list[dict[str, object]]
+    refusals: list[dict[str, object]]
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``?dry_run=true`` answer."""
+        ok = self.compilation.complete and not self.refusals
+        reason = self.compilation.reason or (
+            str(self.refusals[0]["reason"]) if self.refusals else None
+        )
+        return {
+            "dry_run": True,
+            "satisfiable": ok,
+            "reason": None if ok else reason,
+            **self.compilation.to_dict(),
+            "paths": self.paths,
+            "refusals": self.refusals,
+        }
+
+
+class IntentService:
+    """Owns every intent; keeps each one compiled, installed and persisted."""
+
+    def __init__(self, stitcher: StitchService, directory: HostDirectory, persist: Persist) -> None:
+        self.stitcher = stitcher
+        self.directory = directory
+        self.persist = persist
+        self.intents: dict[str, Intent] = {}
+        self._drops: dict[str, list[FlowRule]] = {}  # installed isolation drops per intent
+        self._pending_drops: set[str] = set()
+        self.isolated: set[frozenset[str]] = set()  # MAC pairs no one may connect
+
+    # ---- submit / withdraw ------------------------------------------------------------------
+    def check_conflicts(self, spec: IntentSpec, number: int, now: float) -> list[Conflict]:
+        """Conflicts a new intent would have with the live ones."""
+        candidate = new_intent(number, spec, now)
+        live = [i for i in self.intents.values() if is_live(i)]
+        return find_conflicts(candidate, live, self.directory)
+
+    def submit(self, spec: IntentSpec, number: int, now: float) -> Submission:
+        """Accept an intent (persisted first), then compile and install it."""
+        conflicts = self.check_conflicts(spec, number, now)
+        if conflicts:
+            return Submission(None, conflicts)
+        intent = new_intent(number, spec, now)
+        self._save(intent)
+        return Submission(self.intents[intent.id], [], self._install(intent.id, now))
+
+    def restore(self, intent: Intent) -> None:
+        """Bring back an intent from durable state (compiled on the next refresh)."""
+        self.intents[intent.id] = intent
+
+    def withdraw(self, ident: str, now: float) -> list[Job]:
+        """Withdraw an intent: release its reservations and drops; WITHDRAWN when done."""
+        intent = self.intents[ident]
+        if not is_live(intent):
+            return []
+        self._save(advance(intent, S.WITHDRAWING, now))
+        jobs = self._uninstall(ident, now)
+        self._save(advance(self.intents[ident], S.WITHDRAWN, now))
+        return jobs
+
+    # ---- compile and install ---------------------------------------------------------------
+    def _install(self, ident: str, now: float) -> list[Job]:
+        intent = self.intents[ident]
+        if intent.state is not S.COMPILING:
+            self._save(advance(intent, S.COMPILING, now))
+        compilation = compile_intent(self.intents[ident], self.directory)
+        if not compilation.complete:
+            self._save(advance(self.intents[ident], S.FAILED, now, compilation.reason))
+            return []
+        requests = compilation.requests
+        if compilation.objective is Objective.LATENCY:
+            requests = [replace(r, prefer_latency=True) for r in requests]
+        jobs: list[Job] = []
+        ids: list[int] = []
+        for request in requests:
+            res, outcome = self.stitcher.submit_or_refuse(request, now)
+            if isinstance(outcome, Refusal) or res is None:
+                jobs += self._release_all(ids, now)
+                reason = outcome.reason if isinstance(outcome, Refusal) else "refused"
+                self._save(advance(self.intents[ident], S.FAILED, now, reason))
+                return jobs
+            ids.append(res.id)
+            jobs.append(outcome)
+        drop_job = self._install_drops(ident, compilation.drops, now)
+        if drop_job is not None:
+            jobs.append(drop_job)
+        self.isolated |= compilation.isolated_pairs
+        intent = with_reservations(self.intents[ident], tuple(ids), now)
+        self._save(advance(intent, S.INSTALLING, now))
+        self.refresh_states(now)
+        return jobs
+
+    def _install_drops(self, ident: str, drops: list[FlowRule], now: float) -> Job | None:
+        installed = {r.key for rules in self._drops.values() for r in rules}
+        self._drops[ident] = list(drops)
+        new = [FlowAdd(r) for r in drops if r.key not in installed]
+        if not new:
+            return None
+        self._pending_drops.add(ident)
+        return Job(0, 0, JobKind.INSTALL, [list(new)], confirm_phase=0, intent_id=ident)
+
+    def drops_confirmed(self, ident: str, now: float, ok: bool, reason: str | None) -> None:
+        """The switches answered an intent's drop job."""
+        self._pending_drops.discard(ident)
+        intent = self.intents.get(ident)
+        if intent is None:
+            return
+        if not ok and can_advance(intent.state, S.FAILED):
+            self._save(advance(intent, S.FAILED, now, reason or "a switch refused a drop rule"))
+        self.refresh_states(now)
+
+    def _release_all(self, ids: Iterable[int], now: float) -> list[Job]:
+        jobs = []
+        for res_id in ids:
+            job = self.stitcher.release(res_id, now)
+            if job is not None:
+                jobs.append(job)
+        return jobs
+
+    def _uninstall(self, ident: str, now: float) -> list[Job]:
+        jobs = self._release_all(self.intents[ident].reservation_ids, now)
+        mine = self._drops.pop(ident, [])
+        still_used = Counter(r.key for rules in self._drops.values() for r in rules)
+        gone = [FlowDelete(r) for r in mine if still_used[r.key] == 0]
+        if gone:
+            jobs.append(Job(0, 0, JobKind.REMOVE, [list(gone)], intent_id=ident))
+        self._recompute_isolation()
+        return jobs
+
+    def _recompute_isolation(self) -> None:
+        self.isolated = set()
+        for intent in self.intents.values():
+            if is_live(intent) and intent.kind.value == "isolation":
+                self.isolated |= compile_intent(intent, self.directory).isolated_pairs
+
+    # ---- keeping intents true ----------------------------------------------------------------
+    def refresh_states(self, now: float) -> None:
+        """Derive INSTALLING/INSTALLED/FAILED from the reservations and drop jobs."""
+        for ident, intent in list(self.intents.items()):
+            if intent.state not in (S.INSTALLING, S.INSTALLED):
+                continue
+            states = [
+                self.stitcher.reservations[r].state
+                for r in intent.reservation_ids
+                if r in self.stitcher.reservations
+            ]
+            failed = [
+                self.stitcher.reservations[r].reason
+                for r in intent.reservation_ids
+                if r in self.stitcher.reservations
+                and self.stitcher.reservations[r].state in (State.FAILED, State.DEGRADED)
+            ]
+            if failed:
+                self._save(advance(intent, S.FAILED, now, failed[0] or "path lost"))
+            elif (
+                all(s is State.ACTIVE for s in states)
+                and ident not in self._pending_drops
+                and intent.state is S.INSTALLING
+            ):
+                self._save(advance(intent, S.INSTALLED, now))
+
+    def refresh(self, now: float) -> list[Job]:
+        """After a topology or capacity change: compile again what is FAILED or restored."""
+        jobs: list[Job] = []
+        for ident, intent in list(self.intents.items()):
+            if intent.state in (S.FAILED, S.COMPILING, S.SUBMITTED):
+                jobs += self._release_all(intent.reservation_ids, now)
+                if intent.reservation_ids:
+                    self._save(with_reservations(self.intents[ident], (), now))
+                self._drops.pop(ident, None)
+                jobs += self._install(ident, now)
+        self.refresh_states(now)
+        return jobs
+
+    def dry_run(self, spec: IntentSpec, now: float) -> DryRun:
+        """Compile and plan without booking or installing anything."""
+        intent = new_intent(DRY_RUN_NUMBER, spec, now)
+        compilation = compile_intent(intent, self.directory)
+        live = [i for i in self.intents.values() if is_live(i)]
+        conflicts = find_conflicts(intent, live, self.directory)
+        paths, refusals = [], []
+        for request in compilation.requests:
+            if compilation.objective is Objective.LATENCY:
+                request = replace(request, prefer_latency=True)
+            plan = self.stitcher.dry_plan(request, now)
+            if isinstance(plan, Refusal):
+                refusals.append({"src": request.src, "dst": request.dst, **plan.to_dict()})
+            else:
+                paths.append({"src": request.src, "dst": request.dst, **plan})
+        refusals += [{"constraint": "conflict", **c.to_dict()} for c in conflicts]
+        return DryRun(compilation, paths, refusals)
+
+    def expected_drops(self, dpid: int) -> list[FlowRule]:
+        """Isolation drop rules switch ``dpid`` should hold now."""
+        return [r for rules in self._drops.values() for r in rules if r.dpid == dpid]
+
+    def settled(self) -> bool:
+        """True when no intent is being compiled, restored or installed."""
+        busy = (S.SUBMITTED, S.COMPILING, S.INSTALLING, S.WITHDRAWING)
+        return not self._pending_drops and not any(i.state in busy for i in self.intents.values())
+
+    def _save(self, intent: Intent) -> None:
+        self.persist(intent)
+        self.intents[intent.id] = intent

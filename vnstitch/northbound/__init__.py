@@ -1,0 +1,1 @@
+"""What operators touch: configuration, the bearer token, metrics, the CLI and its client."""

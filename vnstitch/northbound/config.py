@@ -1,0 +1,380 @@
+"""Controller configuration: a TOML file, validated strictly (unknown keys are errors).
+
+Example::
+
+    [controller]
+    probe_interval_s = 1.0      # discovery/latency probes per port
+    link_timeout_s = 3.5        # a link not seen for this long is gone
+    default_capacity_mbps = 1000
+    host_idle_timeout_s = 60    # idle timeout of baseline unicast rules (0 = none)
+    link_headroom = 0.1         # share of each link never booked by reservations
+    best_effort_policing = true # meter unreserved traffic at edge ports (the guarantee)
+    audit_interval_s = 10       # compare flow tables with the expected rules
+
+    [api]
+    token_file = "/var/lib/vnstitch/api-token"  # or token = "...", or env VNSTITCH_API_TOKEN
+    open_reads = false          # true: GETs need no token
+    state_db = "/var/lib/vnstitch/state.db"     # durable intents, reservations, inventory
+
+    [[switch]]
+    name = "vns1"               # or dpid = "0000000000000001"
+    zone = "blue"
+
+    [[link]]
+    a = "vns1"
+    b = "vns2"
+    capacity_mbps = 20
+    zone = "blue"
+
+    [[host]]
+    name = "h1"
+    mac = "00:00:00:00:00:01"
+    ip = "10.0.0.1"
+    switch = "vns1"
+    port = 1
+    zone = "pci"
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from topology.model import DEFAULT_ZONE
+from topology.zones import ZoneMap
+from vnstitch.stitcher.request_body import parse_request
+from vnstitch.stitcher.reservation import Origin, RequestError, ReservationRequest
+
+_MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+_DPID = re.compile(r"^[0-9a-f]{1,16}$")
+
+
+class ConfigError(ValueError):
+    """A config file is wrong; the message names the field and what to do."""
+
+    def __init__(self, message: str, field_name: str | None = None):
+        super().__init__(message)
+        self.field = field_name
+
+
+@dataclass(frozen=True)
+class SwitchSpec:
+    """A configured switch, named by bridge name or dpid."""
+
+    name: str | None
+    dpid: int | None
+    zone: str
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """Configured attributes of the cable between two switches."""
+
+    a: str
+    b: str
+    capacity_mbps: float | None
+    zone: str | None
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """A host from the inventory: known before it sends a packet."""
+
+    name: str
+    mac: str
+    ip: str | None
+    switch: str
+    port: int
+    zone: str
+    cpu: float = 0.0
+    memory_mb: float = 0.0
+    storage_gb: float = 0.0
+
+
+@dataclass(frozen=True)
+class ControllerOptions:
+    """Tunables of the controller."""
+
+    probe_interval_s: float = 1.0
+    link_timeout_s: float = 3.5
+    default_capacity_mbps: float = 1000.0
+    host_idle_timeout_s: int = 60
+    echo_interval_s: float = 1.0
+    link_headroom: float = 0.1
+    stats_interval_s: float = 2.0
+    audit_interval_s: float = 10.0
+    best_effort_policing: bool = True
+    best_effort_floor_mbps: float = 0.0
+
+
+@dataclass(frozen=True)
+class ApiOptions:
+    """REST API access: the bearer token and whether reads need it."""
+
+    token: str | None = None
+    token_file: str | None = None
+    open_reads: bool = False
+    state_db: str | None = None
+
+
+@dataclass(frozen=True)
+class PredictorOptions:
+    """The queue to the predictor and how forecasts become reservations."""
+
+    enabled: bool = True
+    observations_endpoint: str = "tcp://127.0.0.1:5561"
+    forecasts_endpoint: str = "tcp://127.0.0.1:5562"
+    threshold_mbps: float = 1.0
+    hysteresis: float = 0.2
+    max_latency_ms: float | None = None
+    time_scale: float = 1.0  # replay: traffic seconds per wall second
+    time_origin: float | None = None  # replay: traffic time (epoch s) at controller start
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole controller configuration."""
+
+    controller: ControllerOptions = ControllerOptions()
+    switches: tuple[SwitchSpec, ...] = ()
+    links: tuple[LinkSpec, ...] = ()
+    hosts: tuple[HostSpec, ...] = field(default_factory=tuple)
+    reservations: tuple[ReservationRequest, ...] = ()
+    api: ApiOptions = ApiOptions()
+    predictor: PredictorOptions = PredictorOptions()
+
+    def zone_map(self) -> ZoneMap:
+        """The zones, capacities and host names this config declares."""
+        zones = ZoneMap()
+        for sw in self.switches:
+            if sw.name:
+                zones.switch_zones[sw.name] = sw.zone
+            if sw.dpid is not None:
+                zones.switch_zones[f"{sw.dpid:016x}"] = sw.zone
+        for lk in self.links:
+            zones.set_link(lk.a, lk.b, lk.zone, lk.capacity_mbps)
+        for h in self.hosts:
+            zones.host_zones[h.name] = h.zone
+            zones.host_names[h.mac] = h.name
+            if h.ip:
+                zones.host_names[h.ip] = h.name
+        return zones
+
+
+def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(
+                f"{where}: unknown option {key!r} (allowed: {', '.join(sorted(allowed))})",
+                f"{where}.{key}",
+            )
+
+
+def _number(table: dict[str, Any], key: str, where: str, default: float, minimum: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+        raise ConfigError(f"{where}.{key} must be a number >= {minimum}, got {value!r}", key)
+    return float(value)
+
+
+def _bool(table: dict[str, Any], key: str, where: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}.{key} must be true or false, got {value!r}", key)
+    return value
+
+
+def _string(table: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}.{key} must be a non-empty string, got {value!r}", key)
+    return value
+
+
+def _controller(raw: dict[str, Any]) -> ControllerOptions:
+    where = "[controller]"
+    defaults = ControllerOptions()
+    _check_keys(raw, set(defaults.__dataclass_fields__), where)
+    return ControllerOptions(
+        probe_interval_s=_number(raw, "probe_interval_s", where, defaults.probe_interval_s, 0.05),
+        link_timeout_s=_number(raw, "link_timeout_s", where, defaults.link_timeout_s, 0.1),
+        default_capacity_mbps=_number(
+            raw, "default_capacity_mbps", where, defaults.default_capacity_mbps, 0.001
+        ),
+        host_idle_timeout_s=int(
+            _number(raw, "host_idle_timeout_s", where, defaults.host_idle_timeout_s, 0)
+        ),
+        echo_interval_s=_number(raw, "echo_interval_s", where, defaults.echo_interval_s, 0.05),
+        link_headroom=_number(raw, "link_headroom", where, defaults.link_headroom, 0.0),
+        stats_interval_s=_number(raw, "stats_interval_s", where, defaults.stats_interval_s, 0.1),
+        audit_interval_s=_number(raw, "audit_interval_s", where, defaults.audit_interval_s, 0.5),
+        best_effort_policing=_bool(raw, "best_effort_policing", where, True),
+        best_effort_floor_mbps=_number(raw, "best_effort_floor_mbps", where, 0.0, 0.0),
+    )
+
+
+def _switch(raw: dict[str, Any], i: int) -> SwitchSpec:
+    where = f"[[switch]] #{i + 1}"
+    _check_keys(raw, {"name", "dpid", "zone"}, where)
+    name = _string(raw, "name", where) if "name" in raw else None
+    dpid = None
+    if "dpid" in raw:
+        text = str(raw["dpid"]).lower().replace(":", "")
+        if not _DPID.match(text):
+            raise ConfigError(f"{where}.dpid must be up to 16 hex digits, got {raw['dpid']!r}")
+        dpid = int(text, 16)
+    if name is None and dpid is None:
+        raise ConfigError(f"{where} needs a name or a dpid", "switch")
+    return SwitchSpec(name, dpid, _string(raw, "zone", where, DEFAULT_ZONE))
+
+
+def _link(raw: dict[str, Any], i: int) -> LinkSpec:
+    where = f"[[link]] #{i + 1}"
+    _check_keys(raw, {"a", "b", "capacity_mbps", "zone"}, where)
+    cap = _number(raw, "capacity_mbps", where, 0, 0.001) if "capacity_mbps" in raw else None
+    zone = _string(raw, "zone", where) if "zone" in raw else None
+    return LinkSpec(_string(raw, "a", where), _string(raw, "b", where), cap, zone)
+
+
+def _host(raw: dict[str, Any], i: int) -> HostSpec:
+    where = f"[[host]] #{i + 1}"
+    allowed = {"name", "mac", "ip", "switch", "port", "zone", "cpu", "memory_mb", "storage_gb"}
+    _check_keys(raw, allowed, where)
+    mac = _string(raw, "mac", where).lower()
+    if not _MAC.match(mac):
+        raise ConfigError(f"{where}.mac is not a MAC address: {raw['mac']!r}", "mac")
+    ip = raw.get("ip")
+    if ip is not None:
+        try:
+            ip = str(ipaddress.IPv4Address(ip))
+        except ValueError as exc:
+            raise ConfigError(f"{where}.ip is not an IPv4 address: {ip!r}", "ip") from exc
+    port = raw.get("port")
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port < 0xFFFFFF00:
+        raise ConfigError(f"{where}.port must be a switch port number >= 1, got {port!r}", "port")
+    return HostSpec(
+        name=_string(raw, "name", where),
+        mac=mac,
+        ip=ip,
+        switch=_string(raw, "switch", where),
+        port=port,
+        zone=_string(raw, "zone", where, DEFAULT_ZONE),
+        cpu=_number(raw, "cpu", where, 0, 0),
+        memory_mb=_number(raw, "memory_mb", where, 0, 0),
+        storage_gb=_number(raw, "storage_gb", where, 0, 0),
+    )
+
+
+def _tables(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = doc.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{key!r} must be an array of tables ([[{key}]])", key)
+    return value
+
+
+def parse_config(doc: dict[str, Any]) -> Config:
+    """Validate a parsed TOML document into a :class:`Config`."""
+    sections = {"controller", "switch", "link", "host", "reservation", "api", "predictor"}
+    _check_keys(doc, sections, "config")
+    raw_ctl = doc.get("controller", {})
+    if not isinstance(raw_ctl, dict):
+        raise ConfigError("[controller] must be a table", "controller")
+    switches = tuple(_switch(t, i) for i, t in enumerate(_tables(doc, "switch")))
+    links = tuple(_link(t, i) for i, t in enumerate(_tables(doc, "link")))
+    hosts = tuple(_host(t, i) for i, t in enumerate(_tables(doc, "host")))
+    known = {s.name for s in switches if s.name} | {f"{s.dpid:016x}" for s in switches if s.dpid}
+    for h in hosts:
+        if h.switch not in known:
+            raise ConfigError(
+                f"host {h.name!r} is attached to switch {h.switch!r}, which no [[switch]] "
+                "declares: add it to the [[switch]] list or fix the name",
+                "switch",
+            )
+    for kind, values in (("name", [h.name for h in hosts]), ("mac", [h.mac for h in hosts])):
+        dupes = {v for v in values if values.count(v) > 1}
+        if dupes:
+            raise ConfigError(f"duplicate host {kind}: {', '.join(sorted(dupes))}", kind)
+    reservations = []
+    for i, raw in enumerate(_tables(doc, "reservation")):
+        try:
+            reservations.append(parse_request(raw, Origin.CONFIG, f"config#{i + 1}"))
+        except RequestError as exc:
+            raise ConfigError(f"[[reservation]] #{i + 1}: {exc}", exc.field) from exc
+    ctl = _controller(raw_ctl)
+    if ctl.link_headroom >= 1:
+        raise ConfigError("[controller].link_headroom must be below 1", "link_headroom")
+    return Config(
+        ctl,
+        switches,
+        links,
+        hosts,
+        tuple(reservations),
+        _api(doc.get("api", {})),
+        _predictor(doc.get("predictor", {})),
+    )
+
+
+def _endpoint(raw: dict[str, Any], key: str, where: str, default: str) -> str:
+    value = _string(raw, key, where, default)
+    if not value.startswith(("tcp://", "ipc://", "inproc://")):
+        raise ConfigError(f"{where}.{key} must be a ZeroMQ endpoint like tcp://127.0.0.1:5561", key)
+    return value
+
+
+def _predictor(raw: Any) -> PredictorOptions:
+    where = "[predictor]"
+    if not isinstance(raw, dict):
+        raise ConfigError("[predictor] must be a table", "predictor")
+    d = PredictorOptions()
+    _check_keys(raw, set(d.__dataclass_fields__), where)
+    hysteresis = _number(raw, "hysteresis", where, d.hysteresis, 0.0)
+    return PredictorOptions(
+        enabled=_bool(raw, "enabled", where, d.enabled),
+        observations_endpoint=_endpoint(
+            raw, "observations_endpoint", where, d.observations_endpoint
+        ),
+        forecasts_endpoint=_endpoint(raw, "forecasts_endpoint", where, d.forecasts_endpoint),
+        threshold_mbps=_number(raw, "threshold_mbps", where, d.threshold_mbps, 0.0),
+        hysteresis=hysteresis,
+        max_latency_ms=_number(raw, "max_latency_ms", where, 0, 0.001)
+        if "max_latency_ms" in raw
+        else None,
+        time_scale=_number(raw, "time_scale", where, d.time_scale, 0.001),
+        time_origin=_number(raw, "time_origin", where, 0, 0.0) if "time_origin" in raw else None,
+    )
+
+
+def _api(raw: Any) -> ApiOptions:
+    where = "[api]"
+    if not isinstance(raw, dict):
+        raise ConfigError("[api] must be a table", "api")
+    _check_keys(raw, {"token", "token_file", "open_reads", "state_db"}, where)
+    return ApiOptions(
+        token=_string(raw, "token", where) if "token" in raw else None,
+        token_file=_string(raw, "token_file", where) if "token_file" in raw else None,
+        open_reads=_bool(raw, "open_reads", where, False),
+        state_db=_string(raw, "state_db", where) if "state_db" in raw else None,
+    )
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read and validate a TOML config file; no path means all defaults."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from exc
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {p} is not valid TOML: {exc}") from exc
+    try:
+        return parse_config(doc)
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}", exc.field) from exc

@@ -1,0 +1,1 @@
+"""The controller's side of prediction: per-pair counters, the forecast book, provisioning."""

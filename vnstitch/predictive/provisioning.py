@@ -1,0 +1,248 @@
+"""Provisioning decisions from forecasts: which predicted reservations to create, resize, release.
+
+A pure function of (current forecasts, current predicted reservations, now, policy). It only
+ever touches reservations it made itself (origin ``forecast``): pairs that hold a reservation
+made by request or intent are passed as ``protected`` and are never given a forecast
+reservation. The caller applies the actions through the ledger's all-or-nothing allocation, so
+a forecast reservation that does not fit is simply not made; it never displaces another one.
+Releases come first, then shrinking resizes, then creates and growing resizes, so capacity is
+freed before it is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from vnstitch.messages import ForecastBatch, PairForecast, PairId
+
+
+class Reason(StrEnum):
+    """Why an action was planned."""
+
+    ABOVE_THRESHOLD = "upper forecast above threshold"
+    MOVED = "forecast moved beyond the hysteresis band"
+    FELL_AWAY = "upper forecast fell below the release level"
+    EXPIRED = "forecast expired"
+    WITHDRAWN = "no forecast for the pair"
+    SUPERSEDED = "pair holds a request or intent reservation"
+    CLASS_CHANGED = "traffic class, latency bound or zone changed"
+
+
+@dataclass(frozen=True)
+class ProvisioningPolicy:
+    """When to reserve for a forecast, and how eagerly to follow it."""
+
+    threshold_mbps: float = 1.0  # reserve when the upper forecast exceeds this
+    hysteresis: float = 0.15  # relative band around the reserved rate (and the threshold)
+    min_change_mbps: float = 0.1  # never resize for less than this
+    headroom: float = 1.0  # reservation = upper forecast x headroom
+
+    @property
+    def release_mbps(self) -> float:
+        """Upper forecast below which an existing predicted reservation is released."""
+        return self.threshold_mbps * (1.0 - self.hysteresis)
+
+
+@dataclass(frozen=True)
+class PredictedReservation:
+    """A reservation this module asked for, as the controller currently holds it."""
+
+    pair: PairId
+    rate_mbps: float
+    latency_bound_ms: float | None = None
+    zone: str = "default"
+    traffic_class: str = "default"
+
+
+@dataclass(frozen=True)
+class CreateReservation:
+    """Reserve ``rate_mbps`` for a pair, on a path meeting its latency bound and zone."""
+
+    pair: PairId
+    rate_mbps: float
+    latency_bound_ms: float | None
+    zone: str
+    traffic_class: str
+    valid_until: float
+    reason: Reason
+
+
+@dataclass(frozen=True)
+class ResizeReservation:
+    """Change a predicted reservation's rate."""
+
+    pair: PairId
+    old_rate_mbps: float
+    rate_mbps: float
+    valid_until: float
+    reason: Reason
+
+
+@dataclass(frozen=True)
+class ReleaseReservation:
+    """Release a predicted reservation."""
+
+    pair: PairId
+    rate_mbps: float
+    reason: Reason
+
+
+ProvisioningAction = CreateReservation | ResizeReservation | ReleaseReservation
+
+
+def _create(forecast: PairForecast, upper: float, policy: ProvisioningPolicy) -> CreateReservation:
+    return CreateReservation(
+        forecast.pair,
+        upper * policy.headroom,
+        forecast.latency_bound_ms,
+        forecast.zone,
+        forecast.traffic_class,
+        forecast.valid_until,
+        Reason.ABOVE_THRESHOLD,
+    )
+
+
+def _same_class(held: PredictedReservation, forecast: PairForecast) -> bool:
+    return (held.latency_bound_ms, held.zone, held.traffic_class) == (
+        forecast.latency_bound_ms,
+        forecast.zone,
+        forecast.traffic_class,
+    )
+
+
+def _for_held(
+    held: PredictedReservation,
+    forecast: PairForecast | None,
+    now: float,
+    policy: ProvisioningPolicy,
+) -> list[ProvisioningAction]:
+    """Actions for a pair that already holds a predicted reservation."""
+    upper = None if forecast is None else forecast.upper_at(now)
+    if forecast is None or upper is None:
+        reason = Reason.WITHDRAWN if forecast is None else Reason.EXPIRED
+        return [ReleaseReservation(held.pair, held.rate_mbps, reason)]
+    if upper < policy.release_mbps:
+        return [ReleaseReservation(held.pair, held.rate_mbps, Reason.FELL_AWAY)]
+    if not _same_class(held, forecast):
+        release = ReleaseReservation(held.pair, held.rate_mbps, Reason.CLASS_CHANGED)
+        return [release, _create(forecast, upper, policy)]
+    target = upper * policy.headroom
+    band = max(policy.hysteresis * held.rate_mbps, policy.min_change_mbps)
+    if abs(target - held.rate_mbps) > band:
+        return [
+            ResizeReservation(held.pair, held.rate_mbps, target, forecast.valid_until, Reason.MOVED)
+        ]
+    return []
+
+
+def _order(action: ProvisioningAction) -> tuple[int, PairId]:
+    if isinstance(action, ReleaseReservation):
+        return (0, action.pair)
+    if isinstance(action, ResizeReservation) and action.rate_mbps < action.old_rate_mbps:
+        return (1, action.pair)
+    return (2, action.pair)
+
+
+def plan_provisioning(
+    forecasts: Mapping[PairId, PairForecast],
+    reservations: Mapping[PairId, PredictedReservation],
+    now: float,
+    policy: ProvisioningPolicy,
+    protected: Collection[PairId] = frozenset(),
+) -> list[ProvisioningAction]:
+    """Actions that bring the predicted reservations in line with the forecasts at ``now``."""
+    actions: list[ProvisioningAction] = []
+    for pair, held in reservations.items():
+        if pair in protected:
+            actions.append(ReleaseReservation(pair, held.rate_mbps, Reason.SUPERSEDED))
+        else:
+            actions.extend(_for_held(held, forecasts.get(pair), now, policy))
+    for pair, forecast in forecasts.items():
+        if pair in reservations or pair in protected:
+            continue
+        upper = forecast.upper_at(now)
+        if upper is not None and upper > policy.threshold_mbps:
+            actions.append(_create(forecast, upper, policy))
+    # stable sort: a class change keeps its release before its create
+    return sorted(actions, key=_order)
+
+
+class ForecastBook:
+    """The controller's latest forecast per pair, from batches that may arrive out of order.
+
+    A pair's forecast is replaced only by one that starts later (or as late, from a later
+    batch of the same predictor): a restarted predictor's first batch therefore wins as soon as
+    it is newer in time. Pass :attr:`forecasts` to :func:`plan_provisioning`, then
+    :meth:`prune` what has expired.
+    """
+
+    def __init__(self) -> None:
+        self.forecasts: dict[PairId, PairForecast] = {}
+        self._order: dict[PairId, tuple[float, str, int]] = {}
+
+    def update(self, batch: ForecastBatch) -> int:
+        """Take the newer forecasts of a batch; returns how many replaced or added one."""
+        taken = 0
+        for forecast in batch.forecasts:
+            held = self._order.get(forecast.pair)
+            newer = held is None or forecast.valid_from > held[0]
+            same_time_later = (
+                held is not None
+                and forecast.valid_from == held[0]
+                and batch.source == held[1]
+                and batch.seq > held[2]
+            )
+            if newer or same_time_later:
+                self.forecasts[forecast.pair] = forecast
+                self._order[forecast.pair] = (forecast.valid_from, batch.source, batch.seq)
+                taken += 1
+        return taken
+
+    def prune(self, now: float) -> None:
+        """Forget forecasts whose validity has ended."""
+        for pair in [p for p, f in self.forecasts.items() if f.valid_until <= now]:
+            del self.forecasts[pair]
+            del self._order[pair]
+
+
+def unordered(pair: PairId) -> PairId:
+    """The pair with its endpoints in a fixed order (one reservation serves both directions)."""
+    return pair if pair.src <= pair.dst else PairId(pair.dst, pair.src)
+
+
+def merge_directions(
+    forecasts: Mapping[PairId, PairForecast], now: float
+) -> dict[PairId, PairForecast]:
+    """One forecast per unordered pair, the larger of the two directions at every step.
+
+    Predicted reservations are bidirectional (replies and ACKs ride on them), so i->j and j->i
+    must not each get one: their rules would match the same traffic. The merged forecast sizes
+    the single reservation for the busier direction.
+    """
+    out: dict[PairId, PairForecast] = {}
+    for pair, fc in forecasts.items():
+        key = unordered(pair)
+        other = out.get(key)
+        if other is None:
+            out[key] = replace(fc, pair=key)
+        elif len(other.mean_mbps) == len(fc.mean_mbps) and (
+            other.valid_from,
+            other.valid_until,
+        ) == (fc.valid_from, fc.valid_until):
+            out[key] = replace(
+                other,
+                mean_mbps=tuple(map(max, other.mean_mbps, fc.mean_mbps)),
+                upper_mbps=tuple(map(max, other.upper_mbps, fc.upper_mbps)),
+                latency_bound_ms=_tighter(other.latency_bound_ms, fc.latency_bound_ms),
+            )
+        elif (fc.upper_at(now) or 0.0) > (other.upper_at(now) or 0.0):
+            out[key] = replace(fc, pair=key)
+    return out
+
+
+def _tighter(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)

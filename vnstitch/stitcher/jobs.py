@@ -1,0 +1,84 @@
+"""Install jobs: ordered phases of OpenFlow operations, each phase confirmed by barriers.
+
+The adapter sends every operation of a phase, then a barrier to each switch it touched, and
+starts the next phase only when all those barriers are answered. An error reply to any message
+fails the job. This is how "downstream first, ingress last" is guaranteed across switches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from vnstitch.rules.model import FlowRule, MeterSpec
+
+
+@dataclass(frozen=True)
+class FlowAdd:
+    """Add (or overwrite in place) a flow entry."""
+
+    rule: FlowRule
+
+
+@dataclass(frozen=True)
+class FlowDelete:
+    """Delete exactly this entry, only if it still carries this rule's cookie."""
+
+    rule: FlowRule
+
+
+@dataclass(frozen=True)
+class MeterAdd:
+    """Add a meter."""
+
+    meter: MeterSpec
+
+
+@dataclass(frozen=True)
+class MeterDelete:
+    """Delete a meter."""
+
+    dpid: int
+    meter_id: int
+
+
+Op = FlowAdd | FlowDelete | MeterAdd | MeterDelete
+
+
+def op_dpid(op: Op) -> int:
+    """The switch an operation goes to."""
+    if isinstance(op, FlowAdd | FlowDelete):
+        return op.rule.dpid
+    if isinstance(op, MeterAdd):
+        return op.meter.dpid
+    return op.dpid
+
+
+class JobKind(StrEnum):
+    """Why a job runs."""
+
+    INSTALL = "install"
+    MOVE = "move"
+    REMOVE = "remove"
+    ROLLBACK = "rollback"
+    REPAIR = "repair"
+
+
+@dataclass
+class Job:
+    """Phases of operations for one version of one reservation.
+
+    ``confirm_phase`` is the phase whose barriers make the reservation ACTIVE (later phases
+    only clean up); None for jobs nobody waits on.
+    """
+
+    reservation_id: int
+    version: int
+    kind: JobKind
+    phases: list[list[Op]] = field(default_factory=list)
+    confirm_phase: int | None = None
+    intent_id: str | None = None  # set on an intent's own jobs (isolation drops)
+
+    def op_count(self) -> int:
+        """How many operations the job sends."""
+        return sum(len(p) for p in self.phases)

@@ -1,0 +1,97 @@
+"""Parse and validate a ``POST /v1/reservations`` JSON body into a ReservationRequest."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from vnstitch.stitcher.reservation import Origin, RequestError, ReservationRequest
+
+FIELDS = {
+    "src",
+    "dst",
+    "bandwidth_mbps",
+    "max_latency_ms",
+    "zones",
+    "avoid_zones",
+    "bidirectional",
+    "ip_proto",
+    "dst_port",
+    "cpu",
+    "memory_mb",
+    "storage_gb",
+    "prefer_latency",
+}
+
+
+def _number(body: dict[str, Any], key: str) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    try:
+        ok = not isinstance(value, bool) and isinstance(value, int | float)
+        number = float(value) if ok else math.nan
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise RequestError(f"{key} must be a finite number, got {str(value)[:40]!r}", key)
+    return number
+
+
+def _zones(body: dict[str, Any], key: str) -> frozenset[str] | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(z, str) and z for z in value):
+        raise RequestError(f"{key} must be a list of zone names", key)
+    return frozenset(value)
+
+
+def _endpoint(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise RequestError(f"{key} is required: a host name, IPv4 or MAC address", key)
+    return value.strip()
+
+
+def _int(body: dict[str, Any], key: str, low: int, high: int) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise RequestError(f"{key} must be an integer in {low}..{high}, got {value!r}", key)
+    return value
+
+
+def parse_request(
+    body: Any, origin: Origin = Origin.REQUEST, origin_ref: str | None = None
+) -> ReservationRequest:
+    """Validate a decoded JSON body; raises RequestError naming the bad field."""
+    if not isinstance(body, dict):
+        raise RequestError("the body must be a JSON object", None)
+    unknown = sorted(set(body) - FIELDS)
+    if unknown:
+        raise RequestError(f"unknown field {unknown[0]!r}", unknown[0])
+    bidirectional = body.get("bidirectional", True)
+    if not isinstance(bidirectional, bool):
+        raise RequestError("bidirectional must be true or false", "bidirectional")
+    prefer_latency = body.get("prefer_latency", False)
+    if not isinstance(prefer_latency, bool):
+        raise RequestError("prefer_latency must be true or false", "prefer_latency")
+    return ReservationRequest(
+        src=_endpoint(body, "src"),
+        dst=_endpoint(body, "dst"),
+        bandwidth_mbps=_number(body, "bandwidth_mbps") or 0.0,
+        max_latency_ms=_number(body, "max_latency_ms"),
+        zones=_zones(body, "zones"),
+        avoid_zones=_zones(body, "avoid_zones") or frozenset(),
+        bidirectional=bidirectional,
+        ip_proto=_int(body, "ip_proto", 0, 255),
+        dst_port=_int(body, "dst_port", 1, 65535),
+        origin=origin,
+        origin_ref=origin_ref,
+        cpu=_number(body, "cpu") or 0.0,
+        memory_mb=_number(body, "memory_mb") or 0.0,
+        storage_gb=_number(body, "storage_gb") or 0.0,
+        prefer_latency=prefer_latency,
+    )

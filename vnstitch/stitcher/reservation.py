@@ -1,0 +1,159 @@
+"""Reservations: what was asked, what was granted, and where in its lifecycle it is."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from vnstitch.rules.model import FlowRule, MeterSpec
+
+
+class State(StrEnum):
+    """Lifecycle: PENDING -> INSTALLING -> ACTIVE; FAILED, DEGRADED (retrying), RELEASED."""
+
+    PENDING = "PENDING"
+    INSTALLING = "INSTALLING"
+    ACTIVE = "ACTIVE"
+    DEGRADED = "DEGRADED"
+    FAILED = "FAILED"
+    RELEASED = "RELEASED"
+
+
+class Origin(StrEnum):
+    """Who asked: a REST request, the static config, a forecast, an intent."""
+
+    REQUEST = "request"
+    CONFIG = "config"
+    PREDICTED = "predicted"
+    INTENT = "intent"
+
+
+class RequestError(ValueError):
+    """A reservation request is malformed; ``field`` names the offending field."""
+
+    def __init__(self, message: str, field_name: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+@dataclass(frozen=True)
+class ReservationRequest:
+    """A demand between two endpoints (host name, IP or MAC); only src and dst are required."""
+
+    src: str
+    dst: str
+    bandwidth_mbps: float = 0.0
+    max_latency_ms: float | None = None
+    zones: frozenset[str] | None = None
+    avoid_zones: frozenset[str] = frozenset()
+    bidirectional: bool = True
+    ip_proto: int | None = None
+    dst_port: int | None = None
+    origin: Origin = Origin.REQUEST
+    origin_ref: str | None = None
+    cpu: float = 0.0
+    memory_mb: float = 0.0
+    storage_gb: float = 0.0
+    prefer_latency: bool = False  # lowest-latency feasible path instead of the usual cost
+
+    def __post_init__(self) -> None:
+        if not self.src or not self.dst:
+            raise RequestError("src and dst are required", "src" if not self.src else "dst")
+        if self.src == self.dst:
+            raise RequestError("src and dst must be different endpoints", "dst")
+        if not math.isfinite(self.bandwidth_mbps) or self.bandwidth_mbps < 0:
+            raise RequestError("bandwidth_mbps must be a number >= 0", "bandwidth_mbps")
+        lat = self.max_latency_ms
+        if lat is not None and (not math.isfinite(lat) or lat <= 0):
+            raise RequestError("max_latency_ms must be a number > 0", "max_latency_ms")
+        for name in ("cpu", "memory_mb", "storage_gb"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise RequestError(f"{name} must be a number >= 0", name)
+        if self.dst_port is not None and self.ip_proto not in (6, 17):
+            raise RequestError("dst_port needs ip_proto 6 (TCP) or 17 (UDP)", "ip_proto")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "src": self.src,
+            "dst": self.dst,
+            "bandwidth_mbps": self.bandwidth_mbps,
+            "max_latency_ms": self.max_latency_ms,
+            "zones": None if self.zones is None else sorted(self.zones),
+            "avoid_zones": sorted(self.avoid_zones),
+            "bidirectional": self.bidirectional,
+            "ip_proto": self.ip_proto,
+            "dst_port": self.dst_port,
+            "origin": self.origin.value,
+            "origin_ref": self.origin_ref,
+            "cpu": self.cpu,
+            "memory_mb": self.memory_mb,
+            "storage_gb": self.storage_gb,
+            "prefer_latency": self.prefer_latency,
+        }
+
+
+@dataclass(frozen=True)
+class PathPlan:
+    """Everything one version of a reservation puts on the switches, and what it books."""
+
+    version: int
+    path: tuple[int, ...]
+    reverse_path: tuple[int, ...]
+    rules: tuple[FlowRule, ...]
+    ingress: tuple[FlowRule, ...]
+    meters: tuple[MeterSpec, ...]
+    demands: dict[Any, float]
+    latency_ms: float | None
+    meter_rate_mbps: float
+
+    def all_rules(self) -> tuple[FlowRule, ...]:
+        """Transit and egress rules, then the ingress rules."""
+        return self.rules + self.ingress
+
+
+@dataclass
+class Reservation:
+    """A reservation and its current plan."""
+
+    id: int
+    request: ReservationRequest
+    state: State = State.PENDING
+    plan: PathPlan | None = None
+    reason: str | None = None
+    version: int = 0
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    installed_at: float | None = None
+    history: list[tuple[float, str, str | None]] = field(default_factory=list)
+
+    def set_state(self, state: State, now: float, reason: str | None = None) -> None:
+        """Move to ``state`` and remember why."""
+        self.state = state
+        self.reason = reason
+        self.updated_at = now
+        self.history.append((now, state.value, reason))
+        del self.history[:-20]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The REST representation."""
+        plan = self.plan
+        return {
+            "id": str(self.id),
+            "state": self.state.value,
+            **self.request.to_dict(),
+            "path": [f"{d:016x}" for d in plan.path] if plan else [],
+            "reverse_path": [f"{d:016x}" for d in plan.reverse_path] if plan else [],
+            "latency_ms": None
+            if plan is None or plan.latency_ms is None
+            else round(plan.latency_ms, 3),
+            "meter_rate_mbps": round(plan.meter_rate_mbps, 3) if plan else None,
+            "version": self.version,
+            "reason": self.reason,
+            "predicted": self.request.origin is Origin.PREDICTED,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }

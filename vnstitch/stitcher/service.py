@@ -1,0 +1,460 @@
+"""The virtual network stitcher (VNS): the seed's algorithm, reservation lifecycle, re-stitch.
+
+``stitch`` follows SEED.md: candidate paths from the NTD filtered by latency, bandwidth and zone
+(``vnstitch.stitcher.paths``), the cheapest chosen (``vnstitch.stitcher.cost``), resources
+checked and allocated all-or-nothing with the RM (``vnstitch.resources.ledger``), rules and
+meters compiled (``vnstitch.stitcher.plan``) into an install :class:`Job`, and the segment
+recorded. The service never talks to a switch: it returns jobs; the adapter runs them and
+reports back with :meth:`confirmed` or :meth:`failed`. Time is always a parameter.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from topology.database import TopologyDatabase
+from topology.model import Host, LinkId
+from vnstitch.forwarding.policing import BE_METER_BASE
+from vnstitch.resources.admission import InsufficientResources, describe_key
+from vnstitch.resources.inventory import capacities_from_topology, sync_capacities
+from vnstitch.resources.keys import NodeResource, ResourceKind
+from vnstitch.resources.ledger import Ledger
+from vnstitch.rules.model import FlowRule
+from vnstitch.stitcher.cost import DEFAULT_WEIGHTS, CostWeights
+from vnstitch.stitcher.jobs import FlowAdd, FlowDelete, Job, JobKind, MeterAdd, MeterDelete, Op
+from vnstitch.stitcher.path_results import NoPath, PathFound, PathRequest
+from vnstitch.stitcher.paths import PathSearch
+from vnstitch.stitcher.plan import compile_plan, meter_rate_mbps
+from vnstitch.stitcher.reservation import (
+    Origin,
+    PathPlan,
+    Reservation,
+    ReservationRequest,
+    State,
+)
+
+LOG = logging.getLogger(__name__)
+
+SWITCH_METERS = 262_144  # OVS meter table size (ovs-ofctl meter-features)
+SWITCH_FLOWS = 1_000_000
+RESERVATION_METERS = BE_METER_BASE - 1  # ids above are the edge ports' best-effort meters
+LATENCY_WEIGHTS = CostWeights(utilisation_ms=0.0, hop_ms=0.0)  # lowest latency, nothing else
+_HOST_KINDS = frozenset({ResourceKind.CPU, ResourceKind.MEMORY_MB, ResourceKind.STORAGE_GB})
+TrafficKey = tuple[str, str, int | None, int | None, str]  # src MAC, dst MAC, proto, port, side
+LIVE = (State.PENDING, State.INSTALLING, State.ACTIVE, State.DEGRADED)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request cannot be stitched now: the constraint no path met, and the near miss."""
+
+    constraint: str
+    reason: str
+    near_miss: dict[str, object] | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {"constraint": self.constraint, "reason": self.reason, "near_miss": self.near_miss}
+
+
+class StitchService:
+    """Owns every reservation; turns requests and topology changes into install jobs."""
+
+    def __init__(self, db: TopologyDatabase, ledger: Ledger[int]) -> None:
+        self.db = db
+        self.ledger = ledger
+        self.reservations: dict[int, Reservation] = {}
+        self._next_id = 1
+        self._meters: dict[int, set[int]] = {}
+        self._next_meter: dict[int, int] = {}
+        self._old_plans: dict[int, PathPlan | None] = {}
+        self._search: dict[bool, tuple[int, PathSearch]] = {}
+        self._claims: dict[TrafficKey, int] = {}  # directed flow -> the reservation matching it
+
+    # ---- capacities -----------------------------------------------------------------------
+    def sync_capacities(self) -> set[int]:
+        """Make the ledger's capacities match the NTD; returns owners that no longer fit."""
+        capacities = capacities_from_topology(self.db, SWITCH_METERS, SWITCH_FLOWS)
+        return sync_capacities(self.ledger, capacities)
+
+    # ---- requests -------------------------------------------------------------------------
+    def submit(self, request: ReservationRequest, now: float) -> tuple[Reservation, Job | Refusal]:
+        """Create a reservation and try to stitch it at once."""
+        res = Reservation(self._next_id, request, created_at=now, updated_at=now)
+        self._next_id += 1
+        self.reservations[res.id] = res
+        res.set_state(State.PENDING, now)
+        outcome = self._stitch(res, now)
+        return res, outcome
+
+    def submit_or_refuse(
+        self, request: ReservationRequest, now: float
+    ) -> tuple[Reservation | None, Job | Refusal]:
+        """Like :meth:`submit`, but a refused request leaves no reservation behind."""
+        res, outcome = self.submit(request, now)
+        if isinstance(outcome, Refusal):
+            del self.reservations[res.id]
+            self._next_id -= 1 if self._next_id == res.id + 1 else 0
+            return None, outcome
+        return res, outcome
+
+    def _endpoints(self, request: ReservationRequest) -> tuple[Host, Host] | Refusal:
+        src, dst = self.db.find_host(request.src), self.db.find_host(request.dst)
+        for name, host in (("src", src), ("dst", dst)):
+            key = request.src if name == "src" else request.dst
+            if host is None:
+                return Refusal("endpoint", f"{name} {key!r} is not a known host")
+            if host.attachment is None or host.attachment.dpid not in self.db.switches:
+                return Refusal("endpoint", f"{name} {key!r} is not attached to a connected switch")
+            if host.zone in request.avoid_zones or (
+                request.zones is not None and host.zone not in request.zones
+            ):
+                return Refusal("zone", f"{name} {key!r} is in zone {host.zone!r}, not allowed")
+        assert src is not None and dst is not None
+        return src, dst
+
+    def _free_for(self, owner: int) -> Callable[[int, int], float]:
+        held = self.ledger.holding(owner)
+        own: dict[LinkId | NodeResource, float] = dict(held.amounts) if held else {}
+        graph = self.db.graph
+
+        def free(u: int, v: int) -> float:
+            lid: LinkId = graph.edges[u, v]["link"].link_id
+            return self.ledger.free(lid) + own.get(lid, 0.0)
+
+        return free
+
+    def plan(self, res: Reservation, now: float) -> PathPlan | Refusal:
+        """Find a path and compile its plan (next version) without booking anything."""
+        ends = self._endpoints(res.request)
+        if isinstance(ends, Refusal):
+            return ends
+        src, dst = ends
+        assert src.attachment is not None and dst.attachment is not None
+        req = res.request
+        path_req = PathRequest(
+            src.attachment.dpid,
+            dst.attachment.dpid,
+            meter_rate_mbps(req.bandwidth_mbps),
+            req.max_latency_ms,
+            req.zones,
+            req.avoid_zones,
+        )
+        found = self._path_search(req.prefer_latency).find(
+            path_req,
+            self._free_for(res.id),
+            bidirectional=req.bidirectional,
+        )
+        if isinstance(found, NoPath):
+            near: dict[str, object] | None = None
+            if found.near_miss is not None:
+                nm = found.near_miss
+                near = {
+                    "path": [f"{d:016x}" for d in nm.path],
+                    "latency_ms": nm.latency_ms,
+                    "free_mbps": nm.bottleneck_free_mbps,
+                    "violation": nm.violation,
+                }
+            return Refusal(found.constraint, found.reason, near)
+        assert isinstance(found, PathFound)
+        version = res.version + 1
+        meter_ids = self._meter_ids(found.path, req.bidirectional, res.plan)
+        return compile_plan(
+            self.db.graph, res.id, version, found.path, src, dst, req, meter_ids, found.latency_ms
+        )
+
+    def _path_search(self, prefer_latency: bool = False) -> PathSearch:
+        """The search snapshot of the current graph, rebuilt only when the graph changed."""
+        generation = self.db.graph_generation
+        cached = self._search.get(prefer_latency)
+        if cached is None or cached[0] != generation:
+            weights = LATENCY_WEIGHTS if prefer_latency else DEFAULT_WEIGHTS
+            cached = (generation, PathSearch(self.db.graph, weights))
+            self._search[prefer_latency] = cached
+        return cached[1]
+
+    def dry_plan(self, request: ReservationRequest, now: float) -> dict[str, object] | Refusal:
+        """What ``request`` would get now (path, resources, rules), booking nothing."""
+        plan = self.plan(Reservation(0, request), now)
+        if isinstance(plan, Refusal):
+            return plan
+        self._free_meters(plan)
+        admission = self.ledger.check(plan.demands)
+        if not admission.ok:
+            return Refusal(
+                "bandwidth", f"not enough free: {sorted(map(str, admission.shortfalls))}"
+            )
+        return {
+            "path": [f"{d:016x}" for d in plan.path],
+            "reverse_path": [f"{d:016x}" for d in plan.reverse_path],
+            "latency_ms": plan.latency_ms,
+            "meter_rate_mbps": plan.meter_rate_mbps,
+            "resources": {describe_key(k): v for k, v in plan.demands.items()},
+            "rules": [
+                {
+                    "dpid": f"{r.dpid:016x}",
+                    "priority": r.priority,
+                    "match": r.match.to_dict(),
+                    "meter_id": r.meter_id,
+                }
+                for r in plan.all_rules()
+            ],
+        }
+
+    def advance_ids(self, next_id: int) -> None:
+        """Never hand out an id below ``next_id`` (ids stay unique across restarts)."""
+        self._next_id = max(self._next_id, next_id)
+
+    def restore(self, res_id: int, request: ReservationRequest, now: float) -> Reservation:
+        """Bring back a reservation from durable state; it is stitched on the next change."""
+        res = Reservation(res_id, request, created_at=now, updated_at=now)
+        res.set_state(State.PENDING, now, "restored after a controller restart")
+        self.reservations[res_id] = res
+        self._next_id = max(self._next_id, res_id + 1)
+        return res
+
+    def _meter_ids(
+        self, path: tuple[int, ...], bidirectional: bool, old: PathPlan | None
+    ) -> dict[int, int]:
+        """Fresh meter ids: never one just freed, whose delete may still be on its way."""
+        ends = {path[0], path[-1]} if bidirectional else {path[0]}
+        taken = {(m.dpid, m.meter_id) for m in old.meters} if old else set()
+        out = {}
+        for dpid in ends:
+            used = self._meters.setdefault(dpid, set())
+            meter_id = self._next_meter.get(dpid, 1)
+            while meter_id in used or (dpid, meter_id) in taken:
+                meter_id = meter_id % RESERVATION_METERS + 1
+            self._next_meter[dpid] = meter_id % RESERVATION_METERS + 1
+            used.add(meter_id)
+            out[dpid] = meter_id
+        return out
+
+    def _free_meters(self, plan: PathPlan | None) -> None:
+        for m in plan.meters if plan else ():
+            self._meters.get(m.dpid, set()).discard(m.meter_id)
+
+    def _traffic(self, request: ReservationRequest) -> set[TrafficKey]:
+        """The directed flows a request's rules would match (overlapping ones would collide)."""
+        src, dst = self.db.find_host(request.src), self.db.find_host(request.dst)
+        if src is None or dst is None:
+            return set()
+        port = request.dst_port  # the reverse direction matches it as the source port
+        keys = {(src.mac, dst.mac, request.ip_proto, port, "dst" if port else "")}
+        if request.bidirectional:
+            keys.add((dst.mac, src.mac, request.ip_proto, port, "src" if port else ""))
+        return keys
+
+    def _overlap(self, res: Reservation) -> Refusal | None:
+        for key in self._traffic(res.request):
+            owner = self._claims.get(key)
+            if owner is not None and owner != res.id and owner in self.reservations:
+                return Refusal(
+                    "conflict",
+                    f"{res.request.src} -> {res.request.dst} is already reserved by "
+                    f"reservation {owner}: change that one (PATCH) instead",
+                )
+        return None
+
+    def _claim(self, res: Reservation) -> None:
+        self._release_claims(res.id)
+        for key in self._traffic(res.request):
+            self._claims[key] = res.id
+
+    def _release_claims(self, res_id: int) -> None:
+        for key in [k for k, owner in self._claims.items() if owner == res_id]:
+            del self._claims[key]
+
+    def _stitch(self, res: Reservation, now: float) -> Job | Refusal:
+        """Plan, book and return the install job; on refusal the reservation is unchanged."""
+        overlap = self._overlap(res)
+        if overlap is not None:
+            return overlap
+        plan = self.plan(res, now)
+        if isinstance(plan, Refusal):
+            return plan
+        old = res.plan if res.state in (State.ACTIVE, State.INSTALLING, State.DEGRADED) else None
+        try:
+            if old is not None and res.state is State.ACTIVE:
+                self.ledger.begin_move(res.id, plan.demands)
+            elif self.ledger.holding(res.id) is not None:
+                self.ledger.resize(res.id, plan.demands)
+            else:
+                self.ledger.allocate(res.id, plan.demands)
+        except InsufficientResources as exc:
+            self._free_meters(plan)
+            hosts = [
+                k for k in exc.shortfalls if isinstance(k, NodeResource) and k.kind in _HOST_KINDS
+            ]
+            if hosts:
+                named = ", ".join(
+                    f"{k.kind.value} on {k.node} (asked {exc.shortfalls[k].asked:g}, "
+                    f"free {exc.shortfalls[k].free:g})"
+                    for k in hosts
+                )
+                return Refusal("host_resources", f"not enough at the endpoints: {named}")
+            return Refusal("bandwidth", f"resources taken meanwhile: {exc}")
+        job = install_job(res.id, plan, old)
+        self._claim(res)
+        res.plan = plan
+        res.version = plan.version
+        res.set_state(State.INSTALLING, now, "moving" if old else None)
+        self._old_plans[res.id] = old
+        return job
+
+    # ---- confirmation -----------------------------------------------------------------------
+    def confirmed(self, res_id: int, version: int, now: float) -> None:
+        """Every switch confirmed the job's ingress phase: the reservation is ACTIVE."""
+        res = self.reservations.get(res_id)
+        if res is None or res.version != version or res.state is not State.INSTALLING:
+            return
+        if self.ledger.in_move(res_id):
+            self.ledger.commit_move(res_id)
+        old = self._old_plans.pop(res_id, None)
+        if old is not None and old.version != version:
+            self._free_meters(old)
+        res.installed_at = now
+        res.set_state(State.ACTIVE, now)
+
+    def failed(self, res_id: int, version: int, reason: str, now: float) -> list[Job]:
+        """A switch refused part of the job: roll this version back; returns clean-up jobs."""
+        res = self.reservations.get(res_id)
+        if res is None or res.version != version or res.plan is None:
+            return []
+        jobs = [removal_job(res.id, res.plan, JobKind.ROLLBACK)]
+        self._free_meters(res.plan)
+        old = self._old_plans.pop(res_id, None)
+        if old is not None and self.ledger.in_move(res_id):
+            self.ledger.abort_move(res_id)
+            res.plan = old
+            jobs.append(install_job(res.id, old, None, JobKind.REPAIR))
+            res.set_state(State.ACTIVE, now, f"move failed, kept the old path: {reason}")
+            return jobs
+        self.ledger.release(res_id)
+        self._release_claims(res_id)
+        res.plan = None
+        res.set_state(State.FAILED, now, reason)
+        return jobs
+
+    def release(self, res_id: int, now: float) -> Job | None:
+        """Withdraw a reservation: remove its rules (ingress first) and free what it holds."""
+        res = self.reservations.get(res_id)
+        if res is None or res.state is State.RELEASED:
+            return None
+        job = removal_job(res.id, res.plan, JobKind.REMOVE) if res.plan else None
+        self._free_meters(res.plan)
+        self.ledger.release(res_id)
+        self._release_claims(res_id)
+        res.plan = None
+        res.set_state(State.RELEASED, now)
+        return job
+
+    def modify(self, res_id: int, request: ReservationRequest, now: float) -> Job | Refusal:
+        """Planned change (resize, other constraints): make-before-break onto a new plan."""
+        res = self.reservations[res_id]
+        previous = res.request
+        res.request = request
+        outcome = self._stitch(res, now)
+        if isinstance(outcome, Refusal):
+            res.request = previous
+        return outcome
+
+    # ---- topology changes -------------------------------------------------------------------
+    def on_topology_change(self, now: float) -> list[Job]:
+        """Re-stitch reservations whose path broke; retry DEGRADED and PENDING ones."""
+        displaced = self.sync_capacities()
+        jobs: list[Job] = []
+        for res in list(self.reservations.values()):
+            if res.state not in LIVE:
+                continue
+            broken = res.id in displaced or (res.plan is not None and not self._plan_valid(res))
+            if res.state in (State.ACTIVE, State.INSTALLING) and not broken:
+                continue
+            outcome = self._restitch(res, now)
+            if isinstance(outcome, Job):
+                jobs.append(outcome)
+            elif res.state is not State.PENDING or res.request.origin is not Origin.CONFIG:
+                if res.state is not State.DEGRADED:
+                    LOG.warning("reservation %d degraded: %s", res.id, outcome.reason)
+                res.set_state(State.DEGRADED, now, outcome.reason)
+            else:
+                res.reason = outcome.reason
+        return jobs
+
+    def _restitch(self, res: Reservation, now: float) -> Job | Refusal:
+        if res.state is State.ACTIVE:
+            res.state = State.DEGRADED  # the old path is broken: no make-before-break possible
+        return self._stitch(res, now)
+
+    def _plan_valid(self, res: Reservation) -> bool:
+        plan = res.plan
+        if plan is None:
+            return False
+        ends = self._endpoints(res.request)
+        if isinstance(ends, Refusal):
+            return False
+        src, dst = ends
+        assert src.attachment is not None and dst.attachment is not None
+        if plan.path[0] != src.attachment.dpid or plan.path[-1] != dst.attachment.dpid:
+            return False
+        for rule in plan.ingress:
+            if rule.match.in_port not in (src.attachment.port, dst.attachment.port):
+                return False
+        graph = self.db.graph
+        for path in (plan.path, plan.reverse_path):
+            for u, v in itertools.pairwise(path):
+                if not graph.has_edge(u, v):
+                    return False
+        return True
+
+    # ---- audit ------------------------------------------------------------------------------
+    def expected_rules(self, dpid: int) -> list[FlowRule]:
+        """Every reservation rule switch ``dpid`` should hold now."""
+        out: list[FlowRule] = []
+        for res in self.reservations.values():
+            if res.plan is not None and res.state in (State.ACTIVE, State.INSTALLING):
+                out.extend(r for r in res.plan.all_rules() if r.dpid == dpid)
+        return out
+
+    def settled(self) -> bool:
+        """True when nothing is being restored or installed (the audit may delete orphans)."""
+        return not any(
+            r.state in (State.PENDING, State.INSTALLING) for r in self.reservations.values()
+        )
+
+    def live(self) -> Iterable[Reservation]:
+        """Reservations not released."""
+        return (r for r in self.reservations.values() if r.state is not State.RELEASED)
+
+
+def install_job(
+    res_id: int, plan: PathPlan, old: PathPlan | None, kind: JobKind | None = None
+) -> Job:
+    """Meters and transit rules, then the ingress rules, then removal of the old plan's rest."""
+    first: list[Op] = [MeterAdd(m) for m in plan.meters]
+    first += [FlowAdd(r) for r in plan.rules]
+    phases: list[list[Op]] = [first, [FlowAdd(r) for r in plan.ingress]]
+    if old is not None:
+        keep = {r.key for r in plan.all_rules()}
+        cleanup: list[Op] = [FlowDelete(r) for r in old.all_rules() if r.key not in keep]
+        new_meters = {(m.dpid, m.meter_id) for m in plan.meters}
+        cleanup += [
+            MeterDelete(m.dpid, m.meter_id)
+            for m in old.meters
+            if (m.dpid, m.meter_id) not in new_meters
+        ]
+        phases.append(cleanup)
+    job_kind = kind or (JobKind.MOVE if old is not None else JobKind.INSTALL)
+    return Job(res_id, plan.version, job_kind, phases, confirm_phase=1)
+
+
+def removal_job(res_id: int, plan: PathPlan, kind: JobKind) -> Job:
+    """Ingress rules first (nothing new enters), then the rest and the meters."""
+    first: list[Op] = [FlowDelete(r) for r in plan.ingress]
+    rest: list[Op] = [FlowDelete(r) for r in plan.rules]
+    rest.extend(MeterDelete(m.dpid, m.meter_id) for m in plan.meters)
+    phases = [first, rest]
+    return Job(res_id, plan.version, kind, phases, confirm_phase=None)

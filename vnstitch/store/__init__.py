@@ -1,0 +1,5 @@
+"""Durable controller state in SQLite: intents, reservations, the host inventory, id counters.
+
+Plain records in, plain records out (``vnstitch.store.records``); the store knows nothing of the
+classes that produce them and imports nothing but the standard library.
+"""
