@@ -46,9 +46,9 @@ from topology.database import TopologyDatabase
 from topology.loaders import largest_component, load_graphml
 from topology.model import Attachment, Host, LinkId, Port
 from vnstitch.resources.ledger import Ledger
-from vnstitch.stitcher.jobs import Job
+from vnstitch.stitcher.install_jobs import Job
 from vnstitch.stitcher.reservation import ReservationRequest, State
-from vnstitch.stitcher.service import Refusal, StitchService
+from vnstitch.stitcher.stitch_service import Refusal, StitchService
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 LINK_MBPS = 10_000.0

@@ -23,7 +23,7 @@ from vnstitch.predictive.provisioning import (
     unordered,
 )
 from vnstitch.stitcher.reservation import Origin, ReservationRequest
-from vnstitch.stitcher.service import Refusal
+from vnstitch.stitcher.stitch_service import Refusal
 
 LOG = logging.getLogger("vnstitch")
 

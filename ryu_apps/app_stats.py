@@ -18,7 +18,7 @@ from ryu.lib import hub
 
 from ryu_apps.packets import match_from_ofp
 from vnstitch.stitcher.audit import ObservedFlow, audit_switch
-from vnstitch.stitcher.jobs import FlowAdd, FlowDelete, Job, JobKind
+from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, Job, JobKind
 
 LOG = logging.getLogger("vnstitch")
 

@@ -20,9 +20,9 @@ from ryu.lib.packet import arp
 from ryu_apps import ofp_translate as xlate
 from ryu_apps.packets import BROADCAST, arp_packet
 from vnstitch.messages import PairId
-from vnstitch.stitcher.jobs import Job
+from vnstitch.stitcher.install_jobs import Job
 from vnstitch.stitcher.reservation import Reservation, ReservationRequest, State
-from vnstitch.stitcher.service import Refusal
+from vnstitch.stitcher.stitch_service import Refusal
 
 LOG = logging.getLogger("vnstitch")
 

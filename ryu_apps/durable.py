@@ -12,12 +12,12 @@ from pathlib import Path
 
 from topology.database import TopologyDatabase
 from topology.model import Attachment, Host
+from vnstitch.intents.intent_service import IntentService
 from vnstitch.intents.lifecycle import recover
 from vnstitch.intents.model import Intent
-from vnstitch.intents.service import IntentService
 from vnstitch.stitcher.request_body import parse_request
 from vnstitch.stitcher.reservation import Origin, RequestError, Reservation, State
-from vnstitch.stitcher.service import StitchService
+from vnstitch.stitcher.stitch_service import StitchService
 from vnstitch.store.records import HostRecord, ReservationRecord
 from vnstitch.store.sqlite import StateStore
 

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ryu_apps import ofp_translate as xlate
-from vnstitch.stitcher.jobs import FlowAdd, FlowDelete, Job, MeterAdd, MeterDelete, Op, op_dpid
+from vnstitch.stitcher.install_jobs import (
+    FlowAdd,
+    FlowDelete,
+    Job,
+    MeterAdd,
+    MeterDelete,
+    Op,
+    op_dpid,
+)
 
 LOG = logging.getLogger("vnstitch.installer")
 

@@ -46,8 +46,8 @@ from topology.latency import LatencyEstimator
 from topology.model import Attachment, Host, LinkId, Port
 from vnstitch.forwarding.arp import ArpPacket, Deliver, Flood, Reply, arp_decision
 from vnstitch.forwarding.baseline import BaselineForwarding
+from vnstitch.intents.intent_service import IntentService
 from vnstitch.intents.resolve import NtdDirectory
-from vnstitch.intents.service import IntentService
 from vnstitch.northbound.auth import load_or_create_token
 from vnstitch.northbound.config import Config, ConfigError, load_config
 from vnstitch.northbound.metrics import controller_metrics
@@ -55,7 +55,7 @@ from vnstitch.predictive.provisioning import (
     ProvisioningPolicy,
 )
 from vnstitch.resources.ledger import Ledger
-from vnstitch.stitcher.service import StitchService
+from vnstitch.stitcher.stitch_service import StitchService
 
 LOG = logging.getLogger("vnstitch")
 

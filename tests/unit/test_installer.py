@@ -12,7 +12,7 @@ from ryu.ofproto import ofproto_v1_3, ofproto_v1_3_parser
 
 from ryu_apps.installer import JobRunner
 from vnstitch.rules.model import FlowRule, Match, MeterSpec, Output
-from vnstitch.stitcher.jobs import FlowAdd, Job, JobKind, MeterAdd
+from vnstitch.stitcher.install_jobs import FlowAdd, Job, JobKind, MeterAdd
 
 _xids = itertools.count(1)
 

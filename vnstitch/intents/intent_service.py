@@ -19,9 +19,9 @@ from vnstitch.intents.model import Intent, IntentSpec, IntentState
 from vnstitch.intents.resolve import HostDirectory
 from vnstitch.rules.cookies import OWNER_MAX
 from vnstitch.rules.model import FlowRule
-from vnstitch.stitcher.jobs import FlowAdd, FlowDelete, Job, JobKind
+from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, Job, JobKind
 from vnstitch.stitcher.reservation import State
-from vnstitch.stitcher.service import Refusal, StitchService
+from vnstitch.stitcher.stitch_service import Refusal, StitchService
 
 S = IntentState
 DRY_RUN_NUMBER = OWNER_MAX  # a number no stored intent gets: dry runs are never kept

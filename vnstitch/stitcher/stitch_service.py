@@ -24,7 +24,15 @@ from vnstitch.resources.keys import NodeResource, ResourceKind
 from vnstitch.resources.ledger import Ledger
 from vnstitch.rules.model import FlowRule
 from vnstitch.stitcher.cost import DEFAULT_WEIGHTS, CostWeights
-from vnstitch.stitcher.jobs import FlowAdd, FlowDelete, Job, JobKind, MeterAdd, MeterDelete, Op
+from vnstitch.stitcher.install_jobs import (
+    FlowAdd,
+    FlowDelete,
+    Job,
+    JobKind,
+    MeterAdd,
+    MeterDelete,
+    Op,
+)
 from vnstitch.stitcher.path_results import NoPath, PathFound, PathRequest
 from vnstitch.stitcher.paths import PathSearch
 from vnstitch.stitcher.plan import compile_plan, meter_rate_mbps

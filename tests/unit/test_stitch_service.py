@@ -12,9 +12,9 @@ from topology.zones import ZoneMap
 from vnstitch.resources.ledger import Ledger
 from vnstitch.rules.fake_table import FakeNetwork
 from vnstitch.rules.model import ETH_TYPE_IPV4
-from vnstitch.stitcher.jobs import FlowAdd, FlowDelete, Job, MeterAdd, MeterDelete
+from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, Job, MeterAdd, MeterDelete
 from vnstitch.stitcher.reservation import ReservationRequest, State
-from vnstitch.stitcher.service import Refusal, StitchService
+from vnstitch.stitcher.stitch_service import Refusal, StitchService
 
 # A square 1-2-4 / 1-3-4; inter-switch ports: (a, b) uses port 10+b on a.
 CABLES = [(1, 2), (2, 4), (1, 3), (3, 4)]
