@@ -16,25 +16,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
 from predictor import baselines
 from predictor.calibration import rolling_upper
 from predictor.features import FeatureSpec, build_features
-from predictor.models import MODEL_KINDS, Forecaster, Progress, TrainConfig, fit_forecaster
+from predictor.model_kinds import MODEL_KINDS
+from predictor.models import Forecaster, Progress, TrainConfig, fit_forecaster
 from predictor.trace import Trace
 
 HORIZONS = (1, 3, 6, 12)
-BASELINES = ("last_value", "seasonal_naive", "ewma")
+
+
+class BacktestReport(TypedDict):
+    """The JSON report (layout in the module docstring)."""
+
+    chosen_model: str
+    horizons: list[int]
+    forecasters: dict[str, dict[str, list[float]]]  # name -> metric -> one value per horizon
+    provisioning: dict[str, dict[str, float]]  # policy -> figure -> value
 
 
 @dataclass
 class BacktestResult:
     """The JSON report plus the arrays the plots need."""
 
-    report: dict[str, Any]
+    report: BacktestReport
     test_start: int
     actual: np.ndarray  # (T, P) rates
     one_step: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (test steps, P)
@@ -66,7 +75,7 @@ def _baseline_forecasts(
     alpha = baselines.fit_ewma_alpha(rates[:train_steps])
     smooth = baselines.ewma_series(rates, alpha)
     return {
-        "last_value": lambda o, h: baselines.last_value(rates, o, h),
+        "last_value": lambda o, h: baselines.last_value(rates, o),
         "seasonal_naive": lambda o, h: baselines.seasonal_naive(rates, o, h, day),
         "ewma": lambda o, h: smooth[o],
     }
@@ -129,7 +138,6 @@ def run_backtest(
     train_steps = round(train_days * spec.day)
     if not spec.day < train_steps < rates.shape[0] - max(horizons):
         raise ValueError("training must leave a day before it and test steps after it")
-    result = BacktestResult({}, train_steps, rates, pair_names=names)
     predictors = _baseline_forecasts(rates, train_steps, spec.day)
     learned: dict[str, Forecaster] = {}
     for kind in MODEL_KINDS:
@@ -139,22 +147,23 @@ def run_backtest(
         predictors[kind] = _learned(learned[kind], rates, trace.start, names)
 
     forecasters: dict[str, dict[str, list[float]]] = {}
+    one_step: dict[str, np.ndarray] = {}
     for name, predict in predictors.items():
-        forecasters[name], result.one_step[name] = _score(predict, rates, train_steps, horizons)
+        forecasters[name], one_step[name] = _score(predict, rates, train_steps, horizons)
         say(f"{name}: MAE by horizon {np.round(forecasters[name]['mae'], 3).tolist()}")
 
     chosen = min(MODEL_KINDS, key=lambda k: float(np.mean(forecasters[k]["nmae"])))
     actual = rates[train_steps:]
     peak = np.nanmax(rates[:train_steps], axis=0)
-    result.reservations["static_peak"] = np.repeat(peak[None], len(actual), axis=0)
-    result.reservations.update(_provisioning_uppers(trace, rates, train_steps, learned, quantile))
-    result.report = {
-        "chosen_model": chosen,
-        "horizons": list(horizons),
-        "forecasters": forecasters,
-        "provisioning": {k: _provisioning(v, actual) for k, v in result.reservations.items()},
-    }
-    return result
+    reservations = {"static_peak": np.repeat(peak[None], len(actual), axis=0)}
+    reservations.update(_provisioning_uppers(trace, rates, train_steps, learned, quantile))
+    report = BacktestReport(
+        chosen_model=chosen,
+        horizons=list(horizons),
+        forecasters=forecasters,
+        provisioning={k: _provisioning(v, actual) for k, v in reservations.items()},
+    )
+    return BacktestResult(report, train_steps, rates, one_step, reservations, names)
 
 
 def _learned(

@@ -7,8 +7,8 @@ import numpy as np
 EWMA_ALPHAS = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 
 
-def last_value(rates: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
-    """Forecast = the rate at the origin."""
+def last_value(rates: np.ndarray, origins: np.ndarray) -> np.ndarray:
+    """Forecast = the rate at the origin (for every horizon)."""
     return np.asarray(rates[origins])
 
 
@@ -42,8 +42,3 @@ def fit_ewma_alpha(rates: np.ndarray) -> float:
         smooth = ewma_series(rates, alpha)
         errors.append(np.nanmean(np.abs(smooth[:-1] - rates[1:])))
     return EWMA_ALPHAS[int(np.argmin(errors))]
-
-
-def ewma(rates: np.ndarray, origins: np.ndarray, horizon: int, alpha: float) -> np.ndarray:
-    """Forecast = the EWMA of the rates up to the origin."""
-    return np.asarray(ewma_series(rates[: int(origins.max()) + 1], alpha)[origins])

@@ -94,7 +94,6 @@ def rolling_upper(
     window: int,
     every: int,
     target_miss: float,
-    min_level: float = 0.8,
 ) -> np.ndarray:
     """Calibrated upper for rows ``first:``, recalibrated every ``every`` rows.
 
@@ -105,9 +104,7 @@ def rolling_upper(
     chunks = []
     for c in range(first, actual.shape[0], every):
         lo, hi = max(c - window, 0), min(c + every, actual.shape[0])
-        calibration = calibrate(
-            actual[lo:c], raw_upper[lo:c], scale[lo:c], pair_names, target_miss, min_level
-        )
+        calibration = calibrate(actual[lo:c], raw_upper[lo:c], scale[lo:c], pair_names, target_miss)
         upper = raw_upper[c:hi] + calibration.offsets_for(pair_names)[None, :] * scale[c:hi]
         chunks.append(np.maximum(upper, floor[c:hi]))
     return np.concatenate(chunks)

@@ -1,7 +1,8 @@
 """``vnstitch predictor`` subcommands: train, backtest, run, generate.
 
-The lead wires :func:`register` into ``vnstitch/cli.py``; ``python -m predictor`` runs the same
-commands standalone.
+``vnstitch/northbound/cli.py`` adds them to the ``vnstitch`` command through :func:`register`;
+``python -m predictor`` runs the same commands standalone. Commands import their modules when
+they run, so building the parser stays cheap (no scikit-learn).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from predictor.model_kinds import DEFAULT_MODEL_KIND, MODEL_KINDS
 from vnstitch.messages import DEFAULT_FORECASTS_ENDPOINT, DEFAULT_OBSERVATIONS_ENDPOINT
 
 DEFAULT_MODEL_DIR = "var/models"
@@ -75,8 +77,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from predictor.publisher import RunConfig, run_publisher
     from predictor.seeding import parse_moment
-    from predictor.service import RunConfig, run_service
 
     _logging()
     config = RunConfig(
@@ -94,7 +96,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         seed_first_ip=args.seed_first_ip,
         bytes_scale=args.bytes_scale,
     )
-    return run_service(config)
+    return run_publisher(config)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -110,7 +112,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     train = sub.add_parser("train", help="train a model on a trace and save it")
     train.add_argument("--trace", required=True, help="trace file (.npz or .csv)")
     train.add_argument("--model-dir", default=DEFAULT_MODEL_DIR)
-    train.add_argument("--model", choices=("hgb", "ridge"), default="hgb")
+    train.add_argument(
+        "--model",
+        choices=tuple(MODEL_KINDS),
+        default=DEFAULT_MODEL_KIND,
+        help="; ".join(f"{k.name}: {k.summary}" for k in MODEL_KINDS.values()),
+    )
     train.add_argument("--horizon", type=int, default=3, help="forecast steps")
     train.add_argument("--days", type=float, default=None, help="train on the last N days only")
     _add_common(train)

@@ -4,7 +4,8 @@ Observations are binned into model steps; each completed step is checked against
 forecast for it (anomalies) and triggers a forecast round for every pair that carried traffic
 in the last day. Until a model is trained or loaded, a fallback forecasts the last value with
 the last hour's peak as its upper bound. Retraining (daily) and recalibration of the upper
-forecasts for the pairs actually seen (every few hours) are offered as jobs the service runs.
+forecasts for the pairs actually seen (every few hours) are offered as model updates that the
+publisher (:mod:`predictor.publisher`) runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import numpy as np
 from predictor.anomaly import AnomalyDetector, Interval
 from predictor.classes import Classifier
 from predictor.features import FeatureSpec
-from predictor.jobs import Job, RecalibrationJob, TrainingJob
 from predictor.live import CompletedStep, RateHistory, StepAggregator
+from predictor.model_kinds import DEFAULT_MODEL_KIND
+from predictor.model_updates import ModelUpdate, RecalibrationJob, TrainingJob
 from predictor.models import Forecaster, TrainConfig
 from predictor.seeding import SeedHistory
 from vnstitch.messages import (
@@ -58,7 +60,7 @@ class EngineConfig:
     train_days: float = 7.0
     recalibrate_every_hours: float = 6.0
     calibration_days: float = 2.0
-    model_kind: str = "hgb"
+    model_kind: str = DEFAULT_MODEL_KIND  # a name in predictor.model_kinds.MODEL_KINDS
     threads: int = 1
     idle_days: float = 1.0  # stop forecasting pairs idle this long
     bytes_scale: float = 1.0  # observed bytes x this (a replay stamping compressed time)
@@ -67,7 +69,6 @@ class EngineConfig:
 @dataclass
 class _PairInfo:
     rank: int
-    zone: str = "default"
 
 
 @dataclass
@@ -312,7 +313,7 @@ class PredictorEngine:
             dropped,
         )
 
-    def next_job(self) -> Job | None:
+    def next_job(self) -> ModelUpdate | None:
         """Retraining when due (a day since the last), else recalibration (every few hours)."""
         if self._busy:
             return None

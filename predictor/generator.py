@@ -37,7 +37,7 @@ def _gravity(rng: np.random.Generator, nodes: int, total: float) -> np.ndarray:
 
 
 def generate(config: GeneratorConfig = GeneratorConfig()) -> Trace:
-    """A trace in the Abilene layout; every pair has its own phase and noise."""
+    """A trace like a measured one (a :class:`Trace`); each pair has its own phase and noise."""
     rng = np.random.default_rng(config.seed)
     n = config.nodes
     step_seconds = config.step_minutes * 60.0

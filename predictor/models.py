@@ -1,30 +1,23 @@
 """Learned forecasters: one model per horizon on scaled features, plus calibrated upper bounds.
 
-The central model predicts the scaled change with absolute-error loss, weighted by each pair's
-scale, which is exactly the MAE in Mbit/s. The tree model also fits an upper-quantile model;
-its output (or the central forecast, for the linear model) is then calibrated per pair.
+The central model predicts the scaled change, weighted by each pair's scale (with the trees'
+absolute-error loss that is exactly the MAE in Mbit/s). A kind may also fit an upper-quantile
+model; its output (or the central forecast, for kinds without one) is then calibrated per pair.
+Which estimators a kind uses is registered in :mod:`predictor.model_kinds`.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingRegressor  # type: ignore[import-untyped]
-from sklearn.linear_model import Ridge  # type: ignore[import-untyped]
-from sklearn.pipeline import make_pipeline  # type: ignore[import-untyped]
-from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+from threadpoolctl import threadpool_limits
 
 from predictor.calibration import Calibration, calibrate
 from predictor.features import FeatureSpec, build_features, rates_from_change, scaled_change
+from predictor.model_kinds import DEFAULT_MODEL_KIND, Estimator, ModelKind, model_kind
 
-log = logging.getLogger(__name__)
-
-MODEL_KINDS = ("hgb", "ridge")
 Progress = Callable[[str], None]
 
 
@@ -32,7 +25,7 @@ Progress = Callable[[str], None]
 class TrainConfig:
     """What to fit and how."""
 
-    kind: str = "hgb"
+    kind: str = DEFAULT_MODEL_KIND  # a name in predictor.model_kinds.MODEL_KINDS
     horizons: tuple[int, ...] = (1, 2, 3)
     upper_horizons: tuple[int, ...] | None = None  # None: every horizon
     quantile: float = 0.95  # network-wide coverage level of the calibrated upper forecast
@@ -52,8 +45,8 @@ class HorizonModel:
     """The fitted estimators of one horizon."""
 
     horizon: int
-    central: Any
-    upper: Any | None = None
+    central: Estimator
+    upper: Estimator | None = None
     calibration: Calibration = field(default_factory=lambda: Calibration(0.0))
 
 
@@ -70,7 +63,7 @@ class RawForecast:
 class Forecaster:
     """A fitted forecaster: per-horizon models on a feature spec, and its calibration."""
 
-    kind: str
+    kind: str  # the name of its ModelKind (names keep saved models loadable)
     spec: FeatureSpec
     quantile: float
     models: dict[int, HorizonModel]
@@ -83,16 +76,17 @@ class Forecaster:
         return sorted(self.models)
 
     def predict_raw(
-        self, rates: np.ndarray, start: float, origins: np.ndarray, horizon: int, threads: int = 1
+        self, rates: np.ndarray, start: float, origins: np.ndarray, horizon: int
     ) -> RawForecast:
         """Central and uncalibrated upper forecasts in Mbit/s."""
+        kind = model_kind(self.kind)
         model = self.models[horizon]
         block = build_features(rates, start, self.spec, origins, horizon)
         flat = block.x.reshape(-1, block.x.shape[-1])
         shape = block.level.shape
-        with threadpool_limits(threads):  # OpenMP start-up costs more than small predictions
-            central = _predict(self.kind, model.central, flat).reshape(shape)
-            raw = None if model.upper is None else _predict(self.kind, model.upper, flat)
+        with threadpool_limits(1):  # OpenMP start-up costs more than small predictions
+            central = _predict(kind, model.central, flat).reshape(shape)
+            raw = None if model.upper is None else _predict(kind, model.upper, flat)
         central = np.maximum(rates_from_change(central, block), 0.0)
         upper = central if raw is None else rates_from_change(raw.reshape(shape), block)
         return RawForecast(central, np.maximum(upper, central), block.scale)
@@ -104,10 +98,9 @@ class Forecaster:
         origins: np.ndarray,
         horizon: int,
         pair_names: list[str],
-        threads: int = 1,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Central and calibrated upper forecasts (origins, pairs) in Mbit/s, never negative."""
-        raw = self.predict_raw(rates, start, origins, horizon, threads)
+        raw = self.predict_raw(rates, start, origins, horizon)
         offsets = self.models[horizon].calibration.offsets_for(pair_names)
         return raw.central, np.maximum(raw.upper + offsets[None, :] * raw.scale, raw.central)
 
@@ -131,28 +124,17 @@ class Forecaster:
         return replace(self, models=models)
 
 
-def _predict(kind: str, estimator: Any, x: np.ndarray) -> np.ndarray:
-    if kind == "ridge":
-        x = np.nan_to_num(x)
-    return np.asarray(estimator.predict(x))
+def _inputs(kind: ModelKind, x: np.ndarray) -> np.ndarray:
+    return np.nan_to_num(x) if kind.finite_inputs else x
 
 
-def _estimator(kind: str, config: TrainConfig, quantile: float | None) -> Any:
-    if kind == "ridge":
-        return make_pipeline(StandardScaler(), Ridge(alpha=10.0))
-    return HistGradientBoostingRegressor(
-        loss="absolute_error" if quantile is None else "quantile",
-        quantile=quantile,
-        max_iter=config.max_iter,
-        learning_rate=config.learning_rate,
-        max_leaf_nodes=31,
-        min_samples_leaf=50,
-        early_stopping=False,
-        random_state=config.seed,
-    )
+def _predict(kind: ModelKind, estimator: Estimator, x: np.ndarray) -> np.ndarray:
+    return np.asarray(estimator.predict(_inputs(kind, x)))
 
 
-def _rows(rates: np.ndarray, start: float, spec: FeatureSpec, origins: np.ndarray, h: int) -> Any:
+def _rows(
+    rates: np.ndarray, start: float, spec: FeatureSpec, origins: np.ndarray, h: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Training rows (features, target, weight) for cells with a known level and target."""
     block = build_features(rates, start, spec, origins, h)
     target = scaled_change(rates, block, origins + h)
@@ -163,10 +145,10 @@ def _rows(rates: np.ndarray, start: float, spec: FeatureSpec, origins: np.ndarra
     return x, target[keep], block.scale[keep]
 
 
-def _fit(estimator: Any, kind: str, x: np.ndarray, target: np.ndarray, weight: np.ndarray) -> Any:
-    if kind == "ridge":
-        return estimator.fit(np.nan_to_num(x), target, ridge__sample_weight=weight)
-    return estimator.fit(x, target, sample_weight=weight)
+def _fit(
+    kind: ModelKind, estimator: Estimator, x: np.ndarray, target: np.ndarray, weight: np.ndarray
+) -> Estimator:
+    return estimator.fit(_inputs(kind, x), target, **{kind.weight_keyword: weight})
 
 
 def calibration_steps(steps: int, spec: FeatureSpec, config: TrainConfig) -> int:
@@ -184,8 +166,7 @@ def fit_forecaster(
     progress: Progress | None = None,
 ) -> Forecaster:
     """Fit one model per horizon on ``rates`` (T, P); the latest part calibrates the upper."""
-    if config.kind not in MODEL_KINDS:
-        raise ValueError(f"unknown model kind {config.kind!r}; choose from {MODEL_KINDS}")
+    kind = model_kind(config.kind)
     steps = rates.shape[0]
     warmup = min(spec.day, steps // 4)
     calibration_start = steps - calibration_steps(steps, spec, config)
@@ -197,17 +178,14 @@ def fit_forecaster(
             if len(fit_origins) < 2:
                 raise ValueError(f"not enough history to train horizon {h}")
             x, target, weight = _rows(rates, start, spec, fit_origins, h)
-            models[h] = HorizonModel(
-                h, _fit(_estimator(config.kind, config, None), config.kind, x, target, weight)
-            )
-            if config.kind == "hgb" and h in upper_horizons:
-                upper = _estimator(config.kind, config, config.upper_model_quantile)
-                models[h].upper = _fit(upper, config.kind, x, target, weight)
+            models[h] = HorizonModel(h, _fit(kind, kind.central(config), x, target, weight))
+            if kind.upper is not None and h in upper_horizons:
+                models[h].upper = _fit(kind, kind.upper(config), x, target, weight)
             if progress is not None:
-                progress(f"{config.kind}: horizon {h} fitted on {len(target)} rows")
+                progress(f"{kind.name}: horizon {h} fitted on {len(target)} rows")
     target_miss = (1.0 - config.quantile) * config.calibration_margin
     forecaster = Forecaster(
-        config.kind, spec, config.quantile, models, target_miss, config.min_pair_level
+        kind.name, spec, config.quantile, models, target_miss, config.min_pair_level
     )
     # calibrate on origins whose targets the models never saw
     cal_origins = np.arange(calibration_start - min(config.horizons), steps)

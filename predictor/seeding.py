@@ -61,10 +61,8 @@ def host_addresses(nodes: tuple[str, ...], first_ip: str = DEFAULT_FIRST_IP) -> 
         return [str(first + i) for i in range(len(nodes))]
 
 
-def seed_from_trace(
-    trace: Trace, until: float, first_ip: str = DEFAULT_FIRST_IP, scale: float = 1.0
-) -> SeedHistory:
-    """The steps of ``trace`` that end at or before ``until``, rates times ``scale``.
+def seed_from_trace(trace: Trace, until: float, first_ip: str = DEFAULT_FIRST_IP) -> SeedHistory:
+    """The steps of ``trace`` that end at or before ``until``.
 
     Raises ValueError when no step ends by ``until``.
     """
@@ -74,5 +72,5 @@ def seed_from_trace(
     ips = host_addresses(trace.nodes, first_ip)
     n = len(ips)
     pairs = [PairId(ips[i], ips[j]) for i in range(n) for j in range(n) if i != j]
-    rates = trace.series()[:steps] * scale
+    rates = trace.series()[:steps]
     return SeedHistory(rates, pairs, trace.start, trace.step_seconds)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sklearn  # type: ignore[import-untyped]
+import sklearn
 
 from predictor.features import FEATURE_VERSION
 from predictor.models import Forecaster

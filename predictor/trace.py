@@ -119,7 +119,7 @@ def load_trace(path: str | Path) -> Trace:
 
 
 def save_npz(trace: Trace, path: str | Path) -> None:
-    """Write a trace in the ``.npz`` layout of the Abilene file."""
+    """Write a trace in the ``.npz`` layout :func:`load_npz` reads (rates as float32 Mbit/s)."""
     times = [format_time(trace.start + t * trace.step_seconds) for t in range(trace.steps)]
     np.savez_compressed(
         path,

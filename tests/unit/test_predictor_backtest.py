@@ -9,40 +9,39 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from predictor.backtest import run_backtest
+from predictor.backtest import BacktestReport, run_backtest
 from predictor.cli import main
 from predictor.generator import GeneratorConfig, generate
+from predictor.model_kinds import MODEL_KINDS
 from predictor.trace import save_npz
 
 SMALL = GeneratorConfig(nodes=3, days=5, step_minutes=60, seed=4)
 
 
 @pytest.fixture(scope="module")
-def report() -> dict[str, object]:
+def report() -> BacktestReport:
     return run_backtest(generate(SMALL), train_days=4).report
 
 
-def test_report_has_the_stable_layout(report: dict[str, object]) -> None:
+def test_report_has_the_stable_layout(report: BacktestReport) -> None:
     assert list(report) == ["chosen_model", "horizons", "forecasters", "provisioning"]
     assert report["horizons"] == [1, 3, 6, 12]
     forecasters = report["forecasters"]
-    assert isinstance(forecasters, dict)
-    assert {"last_value", "seasonal_naive", "ewma", "hgb", "ridge"} <= set(forecasters)
+    assert {"last_value", "seasonal_naive", "ewma", *MODEL_KINDS} <= set(forecasters)
     for scores in forecasters.values():
         assert list(scores) == ["mae", "rmse", "nmae"]
         assert all(len(v) == 4 and all(math.isfinite(x) for x in v) for v in scores.values())
-    assert report["chosen_model"] in ("hgb", "ridge")
+    assert report["chosen_model"] in MODEL_KINDS
     provisioning = report["provisioning"]
-    assert isinstance(provisioning, dict)
-    assert {"static_peak", "hgb_p95", "ridge_p95", "last_value_p95"} <= set(provisioning)
+    learned = {f"{kind}_p95" for kind in MODEL_KINDS}
+    assert {"static_peak", "last_value_p95", *learned} <= set(provisioning)
     for figures in provisioning.values():
         assert list(figures) == ["reserved_over_actual", "under_provisioned_share"]
 
 
-def test_chosen_model_is_the_one_with_lower_mean_nmae(report: dict[str, object]) -> None:
+def test_chosen_model_is_the_kind_with_the_lowest_mean_nmae(report: BacktestReport) -> None:
     forecasters = report["forecasters"]
-    assert isinstance(forecasters, dict)
-    nmae = {k: np.mean(forecasters[k]["nmae"]) for k in ("hgb", "ridge")}
+    nmae = {k: np.mean(forecasters[k]["nmae"]) for k in MODEL_KINDS}
     assert report["chosen_model"] == min(nmae, key=lambda k: nmae[k])
 
 

@@ -7,7 +7,7 @@ import pytest
 from predictor.classes import classifier_from_dict
 from predictor.engine import FALLBACK_VERSION, EngineConfig, PredictorEngine
 from predictor.generator import GeneratorConfig, generate
-from predictor.jobs import RecalibrationJob, TrainingJob
+from predictor.model_updates import RecalibrationJob, TrainingJob
 from predictor.models import Forecaster, TrainConfig
 from predictor.trace import Trace
 from predictor.training import train

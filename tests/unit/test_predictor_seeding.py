@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from predictor.engine import BEFORE_SEED, EngineConfig, PredictorEngine
+from predictor.publisher import RunConfig, build_engine
 from predictor.seeding import host_addresses, parse_moment, seed_from_trace
-from predictor.service import RunConfig, build_engine
 from predictor.trace import Trace, save_npz
 from vnstitch.messages import ForecastBatch, Observations, PairId, PairSample
 
@@ -98,7 +98,7 @@ def test_a_seed_mismatching_the_model_step_is_refused() -> None:
         engine().seed(seed_from_trace(halved, START + 5 * STEP))
 
 
-def test_the_service_seeds_from_a_trace_file(tmp_path: Path) -> None:
+def test_the_publisher_seeds_its_engine_from_a_trace_file(tmp_path: Path) -> None:
     path = tmp_path / "seed.npz"
     save_npz(small_trace(), path)
     config = RunConfig(

@@ -1,4 +1,4 @@
-"""The predictor process: ZeroMQ sockets around the engine, retraining in a worker thread.
+"""The predictor process: ZeroMQ sockets around the engine, model updates in a worker thread.
 
 The controller binds both sockets; this process connects a SUB (observations) and a PUSH
 (forecasts), so either side may restart and ZeroMQ reconnects. Frames that do not decode are
@@ -21,7 +21,7 @@ import zmq
 
 from predictor.classes import load_classifier
 from predictor.engine import EngineConfig, PredictorEngine
-from predictor.jobs import Job, TrainingJob
+from predictor.model_updates import ModelUpdate, TrainingJob
 from predictor.models import Forecaster
 from predictor.seeding import DEFAULT_FIRST_IP, seed_from_trace
 from predictor.store import latest_tag, load_model, save_model
@@ -71,14 +71,14 @@ def _connect(
     return sub, push
 
 
-class PredictorService:
-    """Runs the engine on the sockets until ``stop`` is set."""
+class ForecastPublisher:
+    """Feeds observations to the engine and publishes its forecasts until ``stop`` is set."""
 
     def __init__(self, config: RunConfig, engine: PredictorEngine) -> None:
         self.config = config
         self.engine = engine
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrain")
-        self._job: tuple[Job, Future[Forecaster]] | None = None
+        self._update: tuple[ModelUpdate, Future[Forecaster]] | None = None
 
     def _send(self, push: zmq.Socket[bytes], messages: list[Message]) -> None:
         for msg in messages:
@@ -105,37 +105,34 @@ class PredictorService:
 
     def _background(self) -> None:
         """Install a finished retraining or recalibration; start the next one when due."""
-        if self._job is not None and self._job[1].done():
-            job, future = self._job
-            self._job = None
+        if self._update is not None and self._update[1].done():
+            update, future = self._update
+            self._update = None
             try:
                 forecaster = future.result()
             except Exception:
                 log.exception("background job failed; keeping %s", self.engine.model_version)
                 self.engine.install(None, self.engine.model_version)
             else:
-                self._install(job, forecaster)
-        if self._job is None:
+                self._install(update, forecaster)
+        if self._update is None:
             due = self.engine.next_job()
             if due is not None:
                 if isinstance(due, TrainingJob):
                     log.info("retraining on %d steps x %d pairs", *due.rates.shape)
-                self._job = (due, self._worker.submit(due.run))
+                self._update = (due, self._worker.submit(due.run))
 
-    def _install(self, job: Job, forecaster: Forecaster) -> None:
-        if not isinstance(job, TrainingJob):
+    def _install(self, update: ModelUpdate, forecaster: Forecaster) -> None:
+        if not isinstance(update, TrainingJob):
             self.engine.install_recalibration(forecaster)
             return
-        rows, pairs = job.rates.shape
-        info = save_model(forecaster, self.config.model_dir, job.trained_until, rows, pairs)
+        rows, pairs = update.rates.shape
+        info = save_model(forecaster, self.config.model_dir, update.trained_until, rows, pairs)
         self.engine.install(forecaster, info.tag)
 
-    def run(
-        self, stop: threading.Event, context: zmq.Context[zmq.Socket[bytes]] | None = None
-    ) -> None:
+    def run(self, stop: threading.Event) -> None:
         """Receive, forecast, send and retrain until ``stop`` is set."""
-        context = context or zmq.Context.instance()
-        sub, push = _connect(context, self.config)
+        sub, push = _connect(zmq.Context.instance(), self.config)
         poller = zmq.Poller()
         poller.register(sub, zmq.POLLIN)
         next_status = 0.0
@@ -188,7 +185,7 @@ def _load_latest(engine: PredictorEngine, model_dir: Path) -> None:
     engine.install(forecaster, info.tag)
 
 
-def run_service(config: RunConfig) -> int:
+def run_publisher(config: RunConfig) -> int:
     """Run until SIGINT or SIGTERM; returns the exit status."""
     stop = threading.Event()
 
@@ -205,5 +202,5 @@ def run_service(config: RunConfig) -> int:
         config.forecasts,
         engine.model_version,
     )
-    PredictorService(config, engine).run(stop)
+    ForecastPublisher(config, engine).run(stop)
     return 0

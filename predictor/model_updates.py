@@ -1,4 +1,8 @@
-"""Background work of the live predictor: retraining and recalibration on recent history."""
+"""Model updates the live predictor runs in the background: retraining and recalibration.
+
+The engine decides when one is due and hands it out as data (a copy of recent history);
+the publisher runs it in a worker thread and gives the resulting forecaster back to the engine.
+"""
 
 from __future__ import annotations
 
@@ -41,4 +45,5 @@ class RecalibrationJob:
         return self.forecaster.recalibrated(self.rates, self.start, self.origins, self.pair_names)
 
 
-Job = TrainingJob | RecalibrationJob
+ModelUpdate = TrainingJob | RecalibrationJob
+"""Either update; ``run()`` returns the forecaster to install."""
