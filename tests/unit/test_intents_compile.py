@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar, cast
+
+import pytest
 
 from topology.database import TopologyDatabase
 from topology.model import Attachment, Host, LinkId, Port
 from vnstitch.intents.compile import Objective, compile_intent
+from vnstitch.intents.conflicts import find_conflicts
 from vnstitch.intents.lifecycle import new_intent
-from vnstitch.intents.model import (
+from vnstitch.intents.model import Intent
+from vnstitch.intents.resolve import NtdDirectory
+from vnstitch.intents.specs import (
     ConnectivitySpec,
-    Intent,
+    IntentKind,
     IntentSpec,
     IsolationSpec,
     LowLatencySpec,
     ZoneRef,
+    isolates,
 )
-from vnstitch.intents.resolve import NtdDirectory
 from vnstitch.rules.cookies import KIND_ISOLATION, Cookie
 from vnstitch.rules.fake_table import FakeNetwork
 from vnstitch.rules.model import ETH_TYPE_ARP, ETH_TYPE_IPV4, FlowRule, Match, Output
@@ -39,8 +45,8 @@ def _directory(extra: list[Host] | None = None) -> NtdDirectory:
     db = TopologyDatabase()
     for dpid in (1, 2):
         db.add_switch(dpid, [Port(1), Port(2), Port(10)], 0.0, f"s{dpid}")
-    db.link_seen(LINK, 0.0)
-    db.link_seen(LINK.reverse(), 0.0)
+    db.link_seen(LINK, 0.0, 0.0)
+    db.link_seen(LINK.reverse(), 0.0, 0.0)
     for name, mac, ip, dpid, port, zone in HOSTS:
         db.add_inventory_host(Host(name, mac, ip, Attachment(dpid, port), zone), 0.0)
     for host in extra or []:
@@ -114,6 +120,7 @@ def test_low_latency_asks_for_every_pair_port_and_protocol_on_latency() -> None:
     assert services == {(p, proto, 5060) for p in pairs for proto in (6, 17)}
     for req in out.requests:
         assert req.bidirectional and req.bandwidth_mbps == 0 and req.max_latency_ms == 10
+        assert req.prefer_latency
         assert (req.origin, req.origin_ref) == (Origin.INTENT, "intent-7")
 
 
@@ -200,3 +207,39 @@ def test_dry_run_document_is_json() -> None:
     assert doc["isolated_pairs"] == [sorted((MAC["h1"], MAC["h3"]))]
     assert {d["dpid"] for d in doc["drops"]} == {"0000000000000001", "0000000000000002"}
     assert all(d["actions"] == "drop" and d["priority"] == ISOLATION for d in doc["drops"])
+
+
+@dataclass(frozen=True)
+class _TeleportSpec:
+    """A kind this code does not know (a spec added without teaching compile about it)."""
+
+    a: tuple[str, ...] = ("h1",)
+    b: tuple[str, ...] = ("h3",)
+    kind: ClassVar[str] = "teleport"
+
+    def to_body(self) -> dict[str, Any]:
+        return {"kind": self.kind, "a": list(self.a), "b": list(self.b)}
+
+
+def test_an_unknown_kind_is_refused_never_compiled_as_an_isolation() -> None:
+    stranger = Intent("intent-9", cast(IntentSpec, _TeleportSpec()))
+    with pytest.raises(AssertionError):
+        compile_intent(stranger, _directory())
+    with pytest.raises(AssertionError):
+        isolates(stranger.spec)
+    with pytest.raises(AssertionError):
+        find_conflicts(stranger, [_intent(ConnectivitySpec("h1", "h3"))], _directory())
+
+
+def test_every_kind_compiles() -> None:
+    specs: dict[IntentKind, IntentSpec] = {
+        IntentKind.CONNECTIVITY: ConnectivitySpec("h1", "h3"),
+        IntentKind.LOW_LATENCY: LowLatencySpec(("h1", "h3")),
+        IntentKind.ISOLATION: IsolationSpec(("h1",), ("h3",)),
+    }
+    assert set(specs) == set(IntentKind)
+    for kind, spec in specs.items():
+        assert spec.kind is kind
+        out = compile_intent(_intent(spec), _directory())
+        assert out.complete
+        assert (bool(out.drops), bool(out.requests)) == (isolates(spec), not isolates(spec))

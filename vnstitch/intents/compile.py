@@ -1,9 +1,10 @@
 """Compile an intent into reservation requests (connectivity, low latency) or drops (isolation).
 
-Compilation returns data only: the lead's adapter submits the requests to the stitcher (asking
-for the lowest-latency path when ``objective`` is LATENCY) and installs the drops. Requests and
-drops cover whatever resolves now; anything unresolved makes the compilation incomplete, so the
-intent is FAILED with ``reason`` and compiled again when the topology changes.
+Compilation returns data only: the lead's adapter submits the requests to the stitcher and
+installs the drops. Requests that want the lowest-latency path say so (``prefer_latency``; the
+``objective`` is then LATENCY). Requests and drops cover whatever resolves now; anything
+unresolved makes the compilation incomplete, so the intent is FAILED with ``reason`` and compiled
+again when the topology changes.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, assert_never
 
 from topology.model import Host, dpid_str
-from vnstitch.intents.model import ConnectivitySpec, Intent, IsolationSpec, LowLatencySpec
+from vnstitch.intents.model import Intent
 from vnstitch.intents.resolve import HostDirectory, resolve_group
+from vnstitch.intents.specs import ConnectivitySpec, IsolationSpec, LowLatencySpec
 from vnstitch.rules.cookies import KIND_ISOLATION, Cookie
 from vnstitch.rules.model import ETH_TYPE_IPV4, IP_PROTO_TCP, IP_PROTO_UDP, FlowRule, Match
 from vnstitch.rules.priorities import ISOLATION
@@ -86,11 +88,15 @@ def isolation_cookie(intent_number: int) -> int:
 def compile_intent(intent: Intent, directory: HostDirectory) -> Compilation:
     """Compile ``intent`` against the hosts ``directory`` knows now."""
     spec = intent.spec
-    if isinstance(spec, ConnectivitySpec):
-        return _connectivity(intent.id, spec, directory)
-    if isinstance(spec, LowLatencySpec):
-        return _low_latency(intent.id, spec, directory)
-    return _isolation(intent, spec, directory)
+    match spec:
+        case ConnectivitySpec():
+            return _connectivity(intent.id, spec, directory)
+        case LowLatencySpec():
+            return _low_latency(intent.id, spec, directory)
+        case IsolationSpec():
+            return _isolation(intent, spec, directory)
+        case _:
+            assert_never(spec)
 
 
 def _unknown(out: Compilation, endpoints: tuple[str, ...] | list[str]) -> None:
@@ -100,33 +106,20 @@ def _unknown(out: Compilation, endpoints: tuple[str, ...] | list[str]) -> None:
 
 
 def _connectivity(ident: str, spec: ConnectivitySpec, directory: HostDirectory) -> Compilation:
-    out = Compilation(ident, Objective.COST)
+    """The spec's whole reservation request, owned by the intent."""
+    out = Compilation(ident, Objective.LATENCY if spec.prefer_latency else Objective.COST)
     src, dst = directory.find_host(spec.src), directory.find_host(spec.dst)
     _unknown(out, [e for e, h in ((spec.src, src), (spec.dst, dst)) if h is None])
     if src is not None and dst is not None and src.mac == dst.mac:
         out.problems.append(f"src {spec.src!r} and dst {spec.dst!r} are the same host")
     if out.problems:
         return out
-    out.requests.append(
-        ReservationRequest(
-            src=spec.src,
-            dst=spec.dst,
-            bandwidth_mbps=spec.bandwidth_mbps,
-            max_latency_ms=spec.max_latency_ms,
-            zones=spec.zones,
-            avoid_zones=spec.avoid_zones,
-            bidirectional=spec.bidirectional,
-            ip_proto=spec.ip_proto,
-            dst_port=spec.dst_port,
-            origin=Origin.INTENT,
-            origin_ref=ident,
-        )
-    )
+    out.requests.append(spec.to_request(origin_ref=ident))
     return out
 
 
 def _low_latency(ident: str, spec: LowLatencySpec, directory: HostDirectory) -> Compilation:
-    """One bidirectional request per unordered pair, per port and protocol (or all IPv4)."""
+    """A lowest-latency request per unordered pair, per port and protocol (or all IPv4)."""
     out = Compilation(ident, Objective.LATENCY)
     group = resolve_group(spec.endpoints, directory)
     _unknown(out, group.missing)
@@ -146,6 +139,7 @@ def _low_latency(ident: str, spec: LowLatencySpec, directory: HostDirectory) -> 
                     dst_port=port,
                     origin=Origin.INTENT,
                     origin_ref=ident,
+                    prefer_latency=True,
                 )
             )
     return out

@@ -5,18 +5,18 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import assert_never
 
-from vnstitch.intents.model import (
+from vnstitch.intents.model import Intent, IntentState
+from vnstitch.intents.resolve import HostDirectory, endpoint_key
+from vnstitch.intents.specs import (
     ConnectivitySpec,
     Group,
-    Intent,
-    IntentKind,
-    IntentState,
     IsolationSpec,
     LowLatencySpec,
     ZoneRef,
+    isolates,
 )
-from vnstitch.intents.resolve import HostDirectory, endpoint_key
 
 INACTIVE = frozenset({IntentState.WITHDRAWING, IntentState.WITHDRAWN})
 
@@ -59,14 +59,18 @@ class _Names:
     def pairs(self, intent: Intent) -> set[Pair]:
         """The unordered endpoint pairs the intent connects, or isolates."""
         spec = intent.spec
-        if isinstance(spec, ConnectivitySpec):
-            ends = self.group((spec.src, spec.dst))
-            return {frozenset(ends)} if len(ends) == 2 else set()
-        if isinstance(spec, LowLatencySpec):
-            return {frozenset(p) for p in itertools.combinations(self.group(spec.endpoints), 2)}
-        assert isinstance(spec, IsolationSpec)
-        a, b = self.group(spec.a), self.group(spec.b)
-        return {frozenset((x, y)) for x, y in itertools.product(a, b) if x != y}
+        match spec:
+            case ConnectivitySpec():
+                ends = self.group((spec.src, spec.dst))
+                return {frozenset(ends)} if len(ends) == 2 else set()
+            case LowLatencySpec():
+                ends = self.group(spec.endpoints)
+                return {frozenset(p) for p in itertools.combinations(ends, 2)}
+            case IsolationSpec():
+                a, b = self.group(spec.a), self.group(spec.b)
+                return {frozenset((x, y)) for x, y in itertools.product(a, b) if x != y}
+            case _:
+                assert_never(spec)
 
     def show(self, pair: Pair) -> str:
         x, y = sorted(self.shown.get(k, k) for k in pair)
@@ -79,12 +83,12 @@ def find_conflicts(
     """Live intents that ``new`` contradicts: isolation against connectivity or low latency."""
     names = _Names(directory)
     new_pairs = names.pairs(new)
-    new_isolates = new.kind is IntentKind.ISOLATION
+    new_isolates = isolates(new.spec)
     out: list[Conflict] = []
     for other in existing:
         if other.id == new.id or other.state in INACTIVE:
             continue
-        if (other.kind is IntentKind.ISOLATION) == new_isolates:
+        if isolates(other.spec) == new_isolates:
             continue
         shared = sorted(new_pairs & names.pairs(other), key=sorted)
         if not shared:

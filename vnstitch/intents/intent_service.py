@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from vnstitch.intents.compile import Compilation, Objective, compile_intent
+from vnstitch.intents.compile import Compilation, compile_intent
 from vnstitch.intents.conflicts import Conflict, find_conflicts
 from vnstitch.intents.lifecycle import advance, can_advance, is_live, new_intent, with_reservations
 from vnstitch.intents.model import Intent, IntentSpec, IntentState
 from vnstitch.intents.resolve import HostDirectory
+from vnstitch.intents.specs import isolates
 from vnstitch.rules.cookies import OWNER_MAX
 from vnstitch.rules.model import FlowRule
 from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, Job, JobKind
@@ -112,9 +113,7 @@ class IntentService:
         if not compilation.complete:
             self._save(advance(self.intents[ident], S.FAILED, now, compilation.reason))
             return []
-        requests = compilation.requests
-        if compilation.objective is Objective.LATENCY:
-            requests = [replace(r, prefer_latency=True) for r in requests]
+        requests = compilation.requests  # a latency objective already prefers latency
         jobs: list[Job] = []
         ids: list[int] = []
         for request in requests:
@@ -175,7 +174,7 @@ class IntentService:
     def _recompute_isolation(self) -> None:
         self.isolated = set()
         for intent in self.intents.values():
-            if is_live(intent) and intent.kind.value == "isolation":
+            if is_live(intent) and isolates(intent.spec):
                 self.isolated |= compile_intent(intent, self.directory).isolated_pairs
 
     # ---- keeping intents true ----------------------------------------------------------------
@@ -225,8 +224,6 @@ class IntentService:
         conflicts = find_conflicts(intent, live, self.directory)
         paths, refusals = [], []
         for request in compilation.requests:
-            if compilation.objective is Objective.LATENCY:
-                request = replace(request, prefer_latency=True)
             plan = self.stitcher.dry_plan(request, now)
             if isinstance(plan, Refusal):
                 refusals.append({"src": request.src, "dst": request.dst, **plan.to_dict()})

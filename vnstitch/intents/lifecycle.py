@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from vnstitch.intents.model import (
-    HISTORY_LIMIT,
-    HistoryEntry,
-    Intent,
-    IntentSpec,
-    IntentState,
-    intent_id,
-)
+from vnstitch.intents.model import HISTORY_LIMIT, HistoryEntry, Intent, IntentState, intent_id
+from vnstitch.intents.specs import IntentSpec
 
 S = IntentState
 

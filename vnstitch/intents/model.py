@@ -1,13 +1,45 @@
-"""The intent, its three kinds of spec, and its REST and storage forms."""
+"""The intent: its spec, where it is in its lifecycle, and its REST and storage forms.
+
+Times are wall-clock seconds since the epoch inside; users see them as RFC 3339 UTC strings
+(REST and the store alike), at millisecond precision.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, TypedDict
+from typing import Any, TypedDict
+
+from vnstitch.clock import parse_rfc3339, rfc3339
+from vnstitch.intents.parse import parse_intent
+from vnstitch.intents.specs import (
+    ConnectivitySpec,
+    IntentKind,
+    IntentSpec,
+    IsolationSpec,
+    LowLatencySpec,
+    ZoneRef,
+)
+
+__all__ = [  # the specs are re-exported: callers find every part of an intent here
+    "HISTORY_LIMIT",
+    "INTENT_ID_PREFIX",
+    "ConnectivitySpec",
+    "HistoryEntry",
+    "Intent",
+    "IntentHistoryRecord",
+    "IntentKind",
+    "IntentRecord",
+    "IntentSpec",
+    "IntentState",
+    "IsolationSpec",
+    "LowLatencySpec",
+    "ZoneRef",
+    "intent_id",
+    "intent_number",
+]
 
 INTENT_ID_PREFIX = "intent-"
-ZONE_PREFIX = "zone:"
 HISTORY_LIMIT = 20
 
 
@@ -23,106 +55,12 @@ class IntentState(StrEnum):
     WITHDRAWN = "WITHDRAWN"
 
 
-class IntentKind(StrEnum):
-    """The ``kind`` field of an intent body."""
+class IntentHistoryRecord(TypedDict):
+    """One state change of an intent: when (RFC 3339), to which state, and why."""
 
-    CONNECTIVITY = "connectivity"
-    LOW_LATENCY = "low_latency"
-    ISOLATION = "isolation"
-
-
-@dataclass(frozen=True)
-class ZoneRef:
-    """A group written as ``"zone:NAME"``: every host currently in that zone."""
-
-    zone: str
-
-    def to_body(self) -> str:
-        """The JSON form, ``"zone:NAME"``."""
-        return ZONE_PREFIX + self.zone
-
-
-Group = tuple[str, ...] | ZoneRef
-
-
-def group_body(group: Group) -> list[str] | str:
-    """The JSON form of a group: a list of endpoints or ``"zone:NAME"``."""
-    return group.to_body() if isinstance(group, ZoneRef) else list(group)
-
-
-@dataclass(frozen=True)
-class ConnectivitySpec:
-    """Connect ``src`` and ``dst`` with optional bandwidth, latency and zone constraints."""
-
-    src: str
-    dst: str
-    bandwidth_mbps: float = 0.0
-    max_latency_ms: float | None = None
-    zones: frozenset[str] | None = None
-    avoid_zones: frozenset[str] = frozenset()
-    bidirectional: bool = True
-    ip_proto: int | None = None
-    dst_port: int | None = None
-
-    kind: ClassVar[IntentKind] = IntentKind.CONNECTIVITY
-
-    def to_body(self) -> dict[str, Any]:
-        """The canonical JSON body (parses back to an equal spec)."""
-        return {
-            "kind": self.kind.value,
-            "src": self.src,
-            "dst": self.dst,
-            "bandwidth_mbps": self.bandwidth_mbps,
-            "max_latency_ms": self.max_latency_ms,
-            "zones": None if self.zones is None else sorted(self.zones),
-            "avoid_zones": sorted(self.avoid_zones),
-            "bidirectional": self.bidirectional,
-            "ip_proto": self.ip_proto,
-            "dst_port": self.dst_port,
-        }
-
-
-@dataclass(frozen=True)
-class LowLatencySpec:
-    """Every pair of ``endpoints``, for ``ports`` over ``protocols`` (no ports: all IPv4)."""
-
-    endpoints: Group
-    app: str | None = None
-    ports: tuple[int, ...] = ()
-    max_latency_ms: float | None = None
-    protocols: tuple[str, ...] = ("tcp", "udp")
-
-    kind: ClassVar[IntentKind] = IntentKind.LOW_LATENCY
-
-    def to_body(self) -> dict[str, Any]:
-        """The canonical JSON body (parses back to an equal spec)."""
-        body: dict[str, Any] = {
-            "kind": self.kind.value,
-            "app": self.app,
-            "endpoints": group_body(self.endpoints),
-            "ports": list(self.ports),
-            "max_latency_ms": self.max_latency_ms,
-        }
-        if self.ports:
-            body["protocols"] = list(self.protocols)
-        return body
-
-
-@dataclass(frozen=True)
-class IsolationSpec:
-    """Hosts of group ``a`` and hosts of group ``b`` must not reach each other."""
-
-    a: Group
-    b: Group
-
-    kind: ClassVar[IntentKind] = IntentKind.ISOLATION
-
-    def to_body(self) -> dict[str, Any]:
-        """The canonical JSON body (parses back to an equal spec)."""
-        return {"kind": self.kind.value, "a": group_body(self.a), "b": group_body(self.b)}
-
-
-IntentSpec = ConnectivitySpec | LowLatencySpec | IsolationSpec
+    time: str
+    state: str
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -133,23 +71,33 @@ class HistoryEntry:
     state: IntentState
     reason: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {"time": self.time, "state": self.state.value, "reason": self.reason}
+    def to_dict(self) -> IntentHistoryRecord:
+        """JSON form (REST and storage alike), ``time`` in RFC 3339."""
+        return {"time": rfc3339(self.time), "state": self.state.value, "reason": self.reason}
+
+    @staticmethod
+    def from_dict(entry: IntentHistoryRecord) -> HistoryEntry:
+        """Rebuild an entry from :meth:`to_dict`; TimeFormatError if ``time`` is not RFC 3339."""
+        return HistoryEntry(
+            parse_rfc3339(entry["time"]), IntentState(entry["state"]), entry["reason"]
+        )
 
 
 class IntentRecord(TypedDict):
-    """The storage form of an intent (one row of the store's ``intents`` table)."""
+    """The storage form of an intent (one row of the store's ``intents`` table).
+
+    ``created_at``, ``updated_at`` and each history entry's ``time`` are RFC 3339 UTC strings.
+    """
 
     id: str
     kind: str
     body: dict[str, Any]
     state: str
     reason: str | None
-    created_at: float
-    updated_at: float
+    created_at: str
+    updated_at: str
     reservation_ids: list[int]
-    history: list[dict[str, Any]]
+    history: list[IntentHistoryRecord]
 
 
 def intent_id(number: int) -> str:
@@ -191,7 +139,7 @@ class Intent:
         return intent_number(self.id)
 
     def to_dict(self) -> dict[str, Any]:
-        """The REST representation."""
+        """The REST representation (times in RFC 3339 UTC)."""
         return {
             "id": self.id,
             "kind": self.kind.value,
@@ -199,40 +147,38 @@ class Intent:
             "reason": self.reason,
             "spec": self.spec.to_body(),
             "reservations": [str(r) for r in self.reservation_ids],
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
             "history": [h.to_dict() for h in self.history],
         }
 
     def to_record(self) -> IntentRecord:
-        """The storage form; ``Intent.from_record`` restores an equal intent."""
+        """The storage form; ``Intent.from_record`` restores an equal intent (times to the ms)."""
         return {
             "id": self.id,
             "kind": self.kind.value,
             "body": self.spec.to_body(),
             "state": self.state.value,
             "reason": self.reason,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
             "reservation_ids": list(self.reservation_ids),
             "history": [h.to_dict() for h in self.history],
         }
 
     @staticmethod
     def from_record(record: IntentRecord) -> Intent:
-        """Rebuild an intent from its storage form; IntentError if the body is invalid."""
-        from vnstitch.intents.parse import parse_intent  # parse imports this module
+        """Rebuild an intent from its storage form.
 
+        IntentError if the body is invalid, TimeFormatError if a time is not RFC 3339.
+        """
         return Intent(
             id=record["id"],
             spec=parse_intent(record["body"]),
             state=IntentState(record["state"]),
             reason=record["reason"],
-            created_at=record["created_at"],
-            updated_at=record["updated_at"],
+            created_at=parse_rfc3339(record["created_at"]),
+            updated_at=parse_rfc3339(record["updated_at"]),
             reservation_ids=tuple(record["reservation_ids"]),
-            history=tuple(
-                HistoryEntry(h["time"], IntentState(h["state"]), h["reason"])
-                for h in record["history"]
-            ),
+            history=tuple(HistoryEntry.from_dict(h) for h in record["history"]),
         )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, assert_never
 
-from vnstitch.intents.model import (
+from vnstitch.intents.specs import (
     ZONE_PREFIX,
     ConnectivitySpec,
     Group,
@@ -49,11 +49,15 @@ def parse_intent(body: Any) -> IntentSpec:
     unknown = sorted(set(body) - KIND_FIELDS[kind])
     if unknown:
         raise IntentError(f"unknown field {unknown[0]!r} for kind {kind.value!r}", unknown[0])
-    if kind is IntentKind.CONNECTIVITY:
-        return _connectivity(body)
-    if kind is IntentKind.LOW_LATENCY:
-        return _low_latency(body)
-    return _isolation(body)
+    match kind:
+        case IntentKind.CONNECTIVITY:
+            return _connectivity(body)
+        case IntentKind.LOW_LATENCY:
+            return _low_latency(body)
+        case IntentKind.ISOLATION:
+            return _isolation(body)
+        case _:
+            assert_never(kind)
 
 
 def _kind(value: Any) -> IntentKind:
@@ -81,24 +85,12 @@ def _number(body: dict[str, Any], key: str, positive: bool) -> float | None:
 
 
 def _connectivity(body: dict[str, Any]) -> ConnectivitySpec:
-    # Numbers first: parse_request does not guard against integers too large for a float.
-    _number(body, "bandwidth_mbps", positive=False)
-    _number(body, "max_latency_ms", positive=True)
+    """The whole reservation request, parsed and validated by the stitcher's own parser."""
     try:
-        req = parse_request({k: v for k, v in body.items() if k != "kind"})
+        request = parse_request({k: v for k, v in body.items() if k != "kind"})
     except RequestError as exc:
         raise IntentError(str(exc), exc.field) from None
-    return ConnectivitySpec(
-        src=req.src,
-        dst=req.dst,
-        bandwidth_mbps=req.bandwidth_mbps,
-        max_latency_ms=req.max_latency_ms,
-        zones=req.zones,
-        avoid_zones=req.avoid_zones,
-        bidirectional=req.bidirectional,
-        ip_proto=req.ip_proto,
-        dst_port=req.dst_port,
-    )
+    return ConnectivitySpec.from_request(request)
 
 
 def parse_group(value: Any, key: str) -> Group:

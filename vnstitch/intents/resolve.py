@@ -7,7 +7,7 @@ from typing import Protocol
 
 from topology.database import TopologyDatabase
 from topology.model import Host
-from vnstitch.intents.model import Group, ZoneRef
+from vnstitch.intents.specs import Group, ZoneRef
 
 
 class HostDirectory(Protocol):
