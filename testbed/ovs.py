@@ -77,18 +77,8 @@ def kernel_datapath_works() -> bool:
         vsctl("--if-exists", "del-br", bridge, check=False)
 
 
-def datapath_type() -> str:
-    """'system' when the kernel datapath works here, else 'netdev' (userspace)."""
-    return "system" if kernel_datapath_works() else "netdev"
-
-
 def _owner_args(prefix: str) -> list[str]:
     return [f"external_ids:{k}={v}" for k, v in ownership.owner_external_ids(prefix).items()]
-
-
-def record_owner(bridge: str, prefix: str) -> None:
-    """Mark an existing bridge as owned by this process (external_ids:vnstitch-owner=<pid>)."""
-    vsctl("set", "Bridge", bridge, *_owner_args(prefix))
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,8 @@ def ring_with_chord() -> TopologyDatabase:
         linked += [10 * dpid + a for a, b in CABLES if b == dpid]
         db.add_switch(dpid, [Port(p) for p in host_ports + linked], now=0.0)
     for a, b in CABLES:
-        db.link_seen(cable(a, b), 0.0)
-        db.link_seen(cable(a, b).reverse(), 0.0)
+        db.link_seen(cable(a, b), 0.0, 0.0)
+        db.link_seen(cable(a, b).reverse(), 0.0, 0.0)
     for n, (dpid, port) in enumerate([(1, 1), (2, 1), (3, 1), (4, 1), (1, 2)], start=1):
         db.learn_host(mac(n), f"10.0.0.{n}", dpid, port, 0.0)
     return db

@@ -23,8 +23,8 @@ def triangle() -> TopologyDatabase:
     for d in (1, 2, 3):
         db.add_switch(d, [Port(1)] + [Port(10 * d + o) for o in (1, 2, 3) if o != d], now=0.0)
     for a, b in CABLES:
-        db.link_seen(cable(a, b), 0.0)
-        db.link_seen(cable(a, b).reverse(), 0.0)
+        db.link_seen(cable(a, b), 0.0, 0.0)
+        db.link_seen(cable(a, b).reverse(), 0.0, 0.0)
     return db
 
 

@@ -19,8 +19,8 @@ def two_switches() -> TopologyDatabase:
     db = TopologyDatabase()
     for dpid in (1, 2):
         db.add_switch(dpid, [Port(1, speed_mbps=100.0), Port(2)], now=0.0)
-    db.link_seen(S1_S2, now=0.0)
-    db.link_seen(S2_S1, now=0.0)
+    db.link_seen(S1_S2, now=0.0, mono=0.0)
+    db.link_seen(S2_S1, now=0.0, mono=0.0)
     db.add_inventory_host(
         Host("h1", "00:00:00:00:00:01", cpu=4, memory_mb=8192, storage_gb=100), 0.0
     )

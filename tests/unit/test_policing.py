@@ -7,8 +7,9 @@ import pytest
 from topology.database import TopologyDatabase
 from topology.model import Attachment, Host, LinkId, Port
 from vnstitch.forwarding.baseline import BaselineForwarding
-from vnstitch.forwarding.policing import best_effort_meter_id, best_effort_rate_mbps
+from vnstitch.forwarding.policing import best_effort_rate_mbps
 from vnstitch.rules.fake_table import FakeNetwork
+from vnstitch.rules.meters import best_effort_meter_id
 from vnstitch.rules.model import BROADCAST_MAC, ETH_TYPE_IPV4
 
 AB = LinkId(1, 10, 2, 10)
@@ -18,8 +19,8 @@ def _two_switches() -> TopologyDatabase:
     db = TopologyDatabase(default_capacity_mbps=20.0)
     db.add_switch(1, [Port(1), Port(2), Port(10)], 0.0)
     db.add_switch(2, [Port(1), Port(2), Port(10)], 0.0)
-    db.link_seen(AB, 0.0)
-    db.link_seen(AB.reverse(), 0.0)
+    db.link_seen(AB, 0.0, 0.0)
+    db.link_seen(AB.reverse(), 0.0, 0.0)
     return db
 
 

@@ -13,15 +13,11 @@ import networkx as nx
 
 from topology.model import Dpid, Host, LinkId, PortNo, Switch
 from vnstitch.forwarding.control import control_rules
-from vnstitch.forwarding.policing import (
-    BE_METER_BASE,
-    best_effort_meters,
-    best_effort_rate_mbps,
-    police,
-)
+from vnstitch.forwarding.policing import best_effort_meters, best_effort_rate_mbps, police
 from vnstitch.forwarding.spanning_tree import FloodDomain, domain_flood_rules
 from vnstitch.forwarding.unicast import plan_pair, unicast_cookie
 from vnstitch.rules.cookies import MASK_KIND_OWNER
+from vnstitch.rules.meters import BE_METER_BASE, BE_PORT_LIMIT
 from vnstitch.rules.model import FlowRule, Match, MeterSpec
 
 RuleKey = tuple[int, int, int, Match]
@@ -30,9 +26,20 @@ RuleKey = tuple[int, int, int, Match]
 class TopologyView(Protocol):
     """What baseline forwarding reads from the NTD."""
 
-    graph: nx.DiGraph
-    switches: dict[Dpid, Switch]
-    links: dict[LinkId, object]
+    @property
+    def graph(self) -> nx.DiGraph:
+        """Switches and directed links."""
+        ...
+
+    @property
+    def switches(self) -> Mapping[Dpid, Switch]:
+        """Connected switches by dpid."""
+        ...
+
+    @property
+    def links(self) -> Mapping[LinkId, object]:
+        """Live directed links."""
+        ...
 
 
 class BaselineForwarding:
@@ -51,7 +58,7 @@ class BaselineForwarding:
 
     def edge_ports(self) -> set[tuple[Dpid, PortNo]]:
         """Every (switch, port) where hosts may send from, as of the last flood update."""
-        return {(d, p) for d, ports in self.domain.edge.items() for p in ports if p < 0x10000}
+        return {(d, p) for d, ports in self.domain.edge.items() for p in ports if p < BE_PORT_LIMIT}
 
     def _police(self, rules: list[FlowRule]) -> list[FlowRule]:
         return police(rules, self.edge_ports()) if self.police_best_effort else rules

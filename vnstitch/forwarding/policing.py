@@ -9,7 +9,8 @@ carry best-effort traffic from any edge port, so each port's rate is
     rate = min over links L of (capacity(L) - reserved(L)) / number of edge ports
 
 and on every link reservations plus best-effort stay within capacity. The rate is recomputed
-whenever reservations change, never below ``floor_mbps`` (0 keeps the strict guarantee).
+whenever reservations change, never below ``floor_mbps`` (0 keeps the strict guarantee). The
+meters' ids and burst live in ``vnstitch.rules.meters``.
 """
 
 from __future__ import annotations
@@ -18,18 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from topology.model import Dpid, LinkId, PortNo
+from vnstitch.rules.meters import best_effort_meter, best_effort_meter_id
 from vnstitch.rules.model import FlowRule, MeterSpec
-
-BE_METER_BASE = 0x30000  # best-effort meters: BASE + port; reservation meters stay below
-BURST_S = 0.1
-MIN_RATE_KBPS = 64
-
-
-def best_effort_meter_id(port: PortNo) -> int:
-    """The meter id of the best-effort meter of an edge port."""
-    if not 0 < port < 0x10000:
-        raise ValueError(f"edge port {port} out of range for best-effort meters")
-    return BE_METER_BASE + port
 
 
 def best_effort_rate_mbps(
@@ -49,12 +40,7 @@ def best_effort_meters(
     edge_ports: Iterable[tuple[Dpid, PortNo]], rate_mbps: float, cookie: int = 0
 ) -> list[MeterSpec]:
     """One meter per edge port at ``rate_mbps``."""
-    kbps = max(MIN_RATE_KBPS, round(rate_mbps * 1000))
-    burst = max(MIN_RATE_KBPS, round(kbps * BURST_S))
-    return [
-        MeterSpec(dpid, best_effort_meter_id(port), kbps, burst, cookie)
-        for dpid, port in sorted(edge_ports)
-    ]
+    return [best_effort_meter(dpid, port, rate_mbps, cookie) for dpid, port in sorted(edge_ports)]
 
 
 def police(rules: Iterable[FlowRule], edge_ports: set[tuple[Dpid, PortNo]]) -> list[FlowRule]:

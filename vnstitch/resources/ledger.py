@@ -1,8 +1,8 @@
 """The RM ledger: what every reservation holds, and admission that never over-books.
 
 Every owner (a reservation or intent id) holds an amount per resource key (see
-:mod:`resources.keys`). ``allocate`` is all-or-nothing, ``release`` frees everything an owner
-holds, ``check`` answers without changing anything. Links keep ``link_headroom`` of their
+:mod:`vnstitch.resources.keys`). ``allocate`` is all-or-nothing, ``release`` frees everything an
+owner holds, ``check`` answers without changing anything. Links keep ``link_headroom`` of their
 capacity back for control and best-effort traffic; node resources have no headroom.
 
 Invariant (``violations()`` reports breaches): per key, ``reserved`` equals the sum of the
@@ -15,7 +15,8 @@ Make-before-break: ``begin_move`` holds, per key, the larger of the old and new 
 shared by both paths is booked once); ``commit_move`` shrinks to the new demands,
 ``abort_move`` returns to the old ones. Neither can fail.
 
-All amounts are counted in integer thousandths (see :mod:`resources.keys`); nothing drifts.
+All amounts are counted in integer thousandths (see :mod:`vnstitch.resources.keys`); nothing
+drifts.
 """
 
 from __future__ import annotations

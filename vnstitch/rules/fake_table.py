@@ -14,7 +14,8 @@ Semantics follow OpenFlow 1.3 on table 0 (the only table planners use):
 * No matching rule is a table miss; a rule without actions is a drop.
 * A packet reaching the same (switch, in_port) twice is a loop; that branch stops there.
 
-Links are anything with ``src``, ``src_port``, ``dst``, ``dst_port`` (e.g. ``topology.LinkId``).
+Links are anything with ``src``, ``src_port``, ``dst``, ``dst_port`` (e.g.
+``topology.model.LinkId``).
 """
 
 from __future__ import annotations

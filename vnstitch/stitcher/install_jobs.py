@@ -78,7 +78,3 @@ class Job:
     phases: list[list[Op]] = field(default_factory=list)
     confirm_phase: int | None = None
     intent_id: str | None = None  # set on an intent's own jobs (isolation drops)
-
-    def op_count(self) -> int:
-        """How many operations the job sends."""
-        return sum(len(p) for p in self.phases)

@@ -3,11 +3,9 @@
 Rules match IPv4 from src to dst (plus ``in_port`` on every hop, and optionally the L4 protocol
 and destination port), output along the path, and carry a cookie naming the reservation and its
 version (``vnstitch.rules.cookies``). The ingress switch of each direction applies a drop meter,
-so the flow cannot take more than it holds.
-
-Meter sizing: TCP behind a drop meter reaches only 80-90 % of the meter's rate (STACK.md), so
-the meter runs at ``bandwidth * TCP_HEADROOM`` with a burst of ``BURST_S`` seconds of that rate,
-and the ledger books the meter's rate -- what the meter actually lets through.
+so the flow cannot take more than it holds. How that meter is sized (a rate above the bandwidth,
+so TCP reaches it, and a burst) is ``vnstitch.rules.meters``; the ledger books the meter's rate
+-- what the meter actually lets through.
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ import networkx as nx
 from topology.model import Attachment, Host, LinkId
 from vnstitch.resources.keys import NodeResource, ResourceKind
 from vnstitch.rules.cookies import KIND_INTENT, KIND_PREDICTED, KIND_RESERVATION, Cookie
+from vnstitch.rules.meters import meter_rate_mbps, reservation_meter
 from vnstitch.rules.model import (
     ARP_REPLY,
     ARP_REQUEST,
@@ -28,16 +27,11 @@ from vnstitch.rules.model import (
     PORT_IN_PORT,
     FlowRule,
     Match,
-    MeterSpec,
     Output,
     SetField,
 )
 from vnstitch.rules.priorities import ARP_RESPONDER, RESERVATION
 from vnstitch.stitcher.reservation import Origin, PathPlan, ReservationRequest
-
-TCP_HEADROOM = 1.12
-BURST_S = 0.2
-MIN_METER_KBPS = 64
 
 COOKIE_KINDS = {
     Origin.REQUEST: KIND_RESERVATION,
@@ -45,11 +39,6 @@ COOKIE_KINDS = {
     Origin.PREDICTED: KIND_PREDICTED,
     Origin.INTENT: KIND_INTENT,
 }
-
-
-def meter_rate_mbps(bandwidth_mbps: float) -> float:
-    """The meter rate (and booked bandwidth) that lets TCP reach ``bandwidth_mbps``."""
-    return bandwidth_mbps * TCP_HEADROOM
 
 
 def reservation_cookie(origin: Origin, owner: int, version: int) -> int:
@@ -145,7 +134,7 @@ def compile_plan(
     demands: dict[object, float] = {}
     meters = []
     if metered:
-        meters.append(_meter(path[0], meter_ids[path[0]], rate, cookie))
+        meters.append(reservation_meter(path[0], meter_ids[path[0]], rate, cookie))
     for link in path_links(graph, path):
         demands[link] = rate
     if reverse:
@@ -162,7 +151,7 @@ def compile_plan(
         rules += transit_r
         ingress.append(ingress_r)
         if metered:
-            meters.append(_meter(reverse[0], meter_ids[reverse[0]], rate, cookie))
+            meters.append(reservation_meter(reverse[0], meter_ids[reverse[0]], rate, cookie))
         for link in path_links(graph, reverse):
             demands[link] = rate
     rules += arp_responders(src, dst, cookie, request.bidirectional)
@@ -220,9 +209,3 @@ def arp_responders(src: Host, dst: Host, cookie: int, both: bool) -> list[FlowRu
     """Responders for the src side (and the dst side of a bidirectional reservation)."""
     pairs = [(src, dst), (dst, src)] if both else [(src, dst)]
     return [r for a, t in pairs if (r := arp_responder(a, t, cookie)) is not None]
-
-
-def _meter(dpid: int, meter_id: int, rate_mbps: float, cookie: int) -> MeterSpec:
-    kbps = max(MIN_METER_KBPS, round(rate_mbps * 1000))
-    burst_kb = max(MIN_METER_KBPS, round(kbps * BURST_S))
-    return MeterSpec(dpid, meter_id, kbps, burst_kb, cookie)

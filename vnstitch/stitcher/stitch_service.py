@@ -1,6 +1,6 @@
-"""The virtual network stitcher (VNS): the seed's algorithm, reservation lifecycle, re-stitch.
+"""The virtual network stitcher (VNS): the stitching algorithm, reservation lifecycle, re-stitch.
 
-``stitch`` follows SEED.md: candidate paths from the NTD filtered by latency, bandwidth and zone
+``stitch``, step by step: candidate paths from the NTD filtered by latency, bandwidth and zone
 (``vnstitch.stitcher.paths``), the cheapest chosen (``vnstitch.stitcher.cost``), resources
 checked and allocated all-or-nothing with the RM (``vnstitch.resources.ledger``), rules and
 meters compiled (``vnstitch.stitcher.plan``) into an install :class:`Job`, and the segment
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 from topology.database import TopologyDatabase
 from topology.model import Host, LinkId
-from vnstitch.forwarding.policing import BE_METER_BASE
 from vnstitch.resources.admission import InsufficientResources, describe_key
 from vnstitch.resources.inventory import capacities_from_topology, sync_capacities
 from vnstitch.resources.keys import NodeResource, ResourceKind
 from vnstitch.resources.ledger import Ledger
+from vnstitch.rules.meters import RESERVATION_METERS, SWITCH_METERS, meter_rate_mbps
 from vnstitch.rules.model import FlowRule
 from vnstitch.stitcher.cost import DEFAULT_WEIGHTS, CostWeights
 from vnstitch.stitcher.install_jobs import (
@@ -35,7 +35,7 @@ from vnstitch.stitcher.install_jobs import (
 )
 from vnstitch.stitcher.path_results import NoPath, PathFound, PathRequest
 from vnstitch.stitcher.paths import PathSearch
-from vnstitch.stitcher.plan import compile_plan, meter_rate_mbps
+from vnstitch.stitcher.plan import compile_plan
 from vnstitch.stitcher.reservation import (
     Origin,
     PathPlan,
@@ -46,9 +46,7 @@ from vnstitch.stitcher.reservation import (
 
 LOG = logging.getLogger(__name__)
 
-SWITCH_METERS = 262_144  # OVS meter table size (ovs-ofctl meter-features)
 SWITCH_FLOWS = 1_000_000
-RESERVATION_METERS = BE_METER_BASE - 1  # ids above are the edge ports' best-effort meters
 LATENCY_WEIGHTS = CostWeights(utilisation_ms=0.0, hop_ms=0.0)  # lowest latency, nothing else
 _HOST_KINDS = frozenset({ResourceKind.CPU, ResourceKind.MEMORY_MB, ResourceKind.STORAGE_GB})
 TrafficKey = tuple[str, str, int | None, int | None, str]  # src MAC, dst MAC, proto, port, side
