@@ -5,7 +5,10 @@ links. Edge attributes read by path search: ``capacity_mbps``, ``latency_ms`` (N
 unmeasured), ``zone``, ``link`` (the :class:`Link`). Node attribute: ``zone``.
 
 Every change returns and records a versioned :class:`TopologyEvent`. Time is always a
-parameter (``now``); nothing here reads a clock.
+parameter; nothing here reads a clock. ``now`` is wall-clock seconds since the epoch: it stamps
+events, switch connections and last sightings (what users see). Link expiry alone compares
+``mono``, a monotonic reading, so that setting the wall clock neither drops live links nor keeps
+dead ones.
 """
 
 from __future__ import annotations
@@ -142,11 +145,11 @@ class TopologyDatabase:
                 out.append(lid)
         return out
 
-    def link_seen(self, link_id: LinkId, now: float) -> TopologyEvent | None:
-        """A discovery probe crossed ``link_id``: add it if new, else refresh it."""
+    def link_seen(self, link_id: LinkId, now: float, mono: float) -> TopologyEvent | None:
+        """A discovery probe crossed ``link_id`` at ``now`` (wall) / ``mono``: add or refresh."""
         link = self.links.get(link_id)
         if link is not None:
-            link.last_seen = now
+            link.last_seen, link.last_seen_mono = now, mono
             return None
         if link_id.src not in self.switches or link_id.dst not in self.switches:
             return None
@@ -159,7 +162,7 @@ class TopologyDatabase:
                 self._remove_link(stale, now, "replaced")
         capacity = self._capacity_for(link_id)
         zone = self.zones.link_zone(self._name(link_id.src), self._name(link_id.dst))
-        link = Link(link_id, capacity, None, zone, now)
+        link = Link(link_id, capacity, None, zone, now, mono)
         self.links[link_id] = link
         self._sync_edge(link)
         # Hosts wrongly learned on what turns out to be an inter-switch port are forgotten.
@@ -207,9 +210,12 @@ class TopologyDatabase:
                 self.graph.remove_edge(link_id.src, link_id.dst)
         return self._emit(now, "link_remove", reason=reason, **link_id.to_dict())
 
-    def expire_links(self, now: float, timeout_s: float) -> list[TopologyEvent]:
-        """Remove links whose last probe is older than ``timeout_s`` (silent link loss)."""
-        stale = [lid for lid, link in self.links.items() if now - link.last_seen > timeout_s]
+    def expire_links(self, now: float, mono: float, timeout_s: float) -> list[TopologyEvent]:
+        """Remove links whose last probe is older than ``timeout_s`` (silent link loss).
+
+        Age is measured on the monotonic clock (``mono``); the events are stamped with ``now``.
+        """
+        stale = [lid for lid, link in self.links.items() if mono - link.last_seen_mono > timeout_s]
         return [self._remove_link(lid, now, "timeout") for lid in stale]
 
     def set_link_latency(self, link_id: LinkId, latency_ms: float, now: float) -> None:

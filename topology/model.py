@@ -1,9 +1,16 @@
-"""Value types of the network topology database (NTD): switches, ports, links, hosts."""
+"""Value types of the network topology database (NTD): switches, ports, links, hosts.
+
+Times held here are wall-clock seconds since the epoch (what users see, rendered in RFC 3339 by
+``to_dict``), except ``Link.last_seen_mono``: the monotonic reading that link expiry compares,
+so that setting the wall clock never expires (or keeps) a link. It never leaves the process.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from vnstitch.clock import rfc3339, rfc3339_or_none
 
 Dpid = int
 PortNo = int
@@ -76,7 +83,7 @@ class Switch:
     name: str
     zone: str = DEFAULT_ZONE
     ports: dict[PortNo, Port] = field(default_factory=dict)
-    connected_at: float = 0.0
+    connected_at: float = 0.0  # wall clock
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -85,6 +92,7 @@ class Switch:
             "name": self.name,
             "zone": self.zone,
             "ports": [p.to_dict() for p in sorted(self.ports.values(), key=lambda p: p.port_no)],
+            "connected_at": rfc3339(self.connected_at),
         }
 
 
@@ -96,7 +104,8 @@ class Link:
     capacity_mbps: float
     latency_ms: float | None = None
     zone: str = DEFAULT_ZONE
-    last_seen: float = 0.0
+    last_seen: float = 0.0  # wall clock, shown to users
+    last_seen_mono: float = 0.0  # monotonic, for expiry only; never shown
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form; latency is null while unmeasured (never 0)."""
@@ -106,6 +115,7 @@ class Link:
                 "capacity_mbps": self.capacity_mbps,
                 "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 3),
                 "zone": self.zone,
+                "last_seen": rfc3339(self.last_seen),
             }
         )
         return out
@@ -124,7 +134,7 @@ class Host:
     cpu: float = 0.0
     memory_mb: float = 0.0
     storage_gb: float = 0.0
-    last_seen: float = 0.0
+    last_seen: float | None = None  # wall clock; None until the host sends a packet
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -136,6 +146,7 @@ class Host:
             "zone": self.zone,
             "source": self.source,
             "attachment": None if att is None else {"dpid": dpid_str(att.dpid), "port": att.port},
+            "last_seen": rfc3339_or_none(self.last_seen),
         }
 
 
@@ -144,10 +155,15 @@ class TopologyEvent:
     """One versioned change of the topology; later parts subscribe to these."""
 
     version: int
-    time: float
+    time: float  # wall clock
     kind: str
     detail: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"version": self.version, "time": self.time, "kind": self.kind, **self.detail}
+        return {
+            "version": self.version,
+            "time": rfc3339(self.time),
+            "kind": self.kind,
+            **self.detail,
+        }

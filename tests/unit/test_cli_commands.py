@@ -21,8 +21,15 @@ TOPOLOGY = {
             "name": "s1",
             "zone": "blue",
             "ports": [{"port_no": 1, "up": True}, {"port_no": 2, "up": False}],
+            "connected_at": "2026-11-29T21:10:02.250Z",
         },
-        {"dpid": "0000000000000002", "name": "s2", "zone": "default", "ports": []},
+        {
+            "dpid": "0000000000000002",
+            "name": "s2",
+            "zone": "default",
+            "ports": [],
+            "connected_at": "2026-11-29T21:10:03.000Z",
+        },
     ],
     "links": [
         {
@@ -33,6 +40,7 @@ TOPOLOGY = {
             "capacity_mbps": 100.0,
             "latency_ms": None,
             "zone": "blue",
+            "last_seen": "2026-11-29T21:17:34.900Z",
         }
     ],
     "hosts": [
@@ -43,6 +51,7 @@ TOPOLOGY = {
             "zone": "blue",
             "source": "config",
             "attachment": {"dpid": "0000000000000001", "port": 1},
+            "last_seen": None,
         }
     ],
 }
@@ -54,6 +63,9 @@ RESERVATION = {
     "bandwidth_mbps": 10.0,
     "path": ["0000000000000001", "000000000000000a"],
     "reason": None,
+    "created_at": "2026-11-29T21:17:35.123Z",
+    "updated_at": "2026-11-29T21:17:35.456Z",
+    "installed_at": "2026-11-29T21:17:35.456Z",
 }
 INTENT = {
     "id": "intent-3",
@@ -280,7 +292,7 @@ def test_forecasts_table(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> No
         "4.25",
         "7.5",
         "0.95",
-        "2025-11-25 16:30:59Z",
+        "2025-11-25T16:30:59.500Z",
         "2",
         "gbr-v3",
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vnstitch.northbound.tables import cell, intent_text, render_table, short_dpid
+from vnstitch.northbound.tables import cell, intent_text, render_table, short_dpid, utc_time
 
 
 def test_columns_are_padded_and_numbers_right_aligned() -> None:
@@ -34,3 +34,10 @@ def test_intent_with_reservation_ids_lists_them() -> None:
     text = intent_text({"id": "intent-1", "kind": "isolation", "reservations": ["3", "4"]})
     assert text.splitlines()[-1] == "reservations: 3, 4"
     assert "state: -" in text.splitlines()
+
+
+def test_times_show_as_rfc3339_utc_whatever_form_they_come_in() -> None:
+    assert utc_time("2026-11-29T21:17:35.123Z") == "2026-11-29T21:17:35.123Z"
+    assert utc_time("2026-11-29T22:17:35.123+01:00") == "2026-11-29T21:17:35.123Z"
+    assert utc_time(1764088259.5) == "2025-11-25T16:30:59.500Z"  # a Unix time
+    assert [utc_time(None), utc_time("soon"), utc_time(True)] == [None, "soon", True]

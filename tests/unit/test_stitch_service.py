@@ -29,7 +29,7 @@ def _db(zones: ZoneMap | None = None, capacity: float = 100.0) -> TopologyDataba
         db.add_switch(d, ports, 0.0, f"s{d}")
     for a, b in CABLES:
         for lid in (LinkId(a, 10 + b, b, 10 + a), LinkId(b, 10 + a, a, 10 + b)):
-            db.link_seen(lid, 0.0)
+            db.link_seen(lid, 0.0, 0.0)
             db.set_link_latency(lid, 1.0 if 3 not in (a, b) else 5.0, 0.0)
     db.add_inventory_host(Host("h1", "00:00:00:00:00:01", "10.0.0.1", Attachment(1, 1)), 0.0)
     db.add_inventory_host(Host("h4", "00:00:00:00:00:04", "10.0.0.4", Attachment(4, 1)), 0.0)
@@ -110,6 +110,21 @@ def test_lifecycle_books_and_releases_the_meter_rate() -> None:
     assert removal is not None and res.state is State.RELEASED
     assert svc.ledger.reserved(lid) == 0
     assert all(isinstance(op, FlowDelete) for op in removal.phases[0])
+
+
+def test_lifecycle_times_are_the_wall_clock_now_given_in_rfc3339() -> None:
+    svc = _service(_db())
+    wall = 1_795_000_000.0
+    res, outcome = svc.submit(ReservationRequest("h1", "h4", 5.0), wall)
+    assert isinstance(outcome, Job)
+    assert res.to_dict()["installed_at"] is None
+    svc.confirmed(res.id, outcome.version, wall + 2)
+    doc = res.to_dict()
+    assert (doc["created_at"], doc["updated_at"], doc["installed_at"]) == (
+        "2026-11-18T11:06:40.000Z",
+        "2026-11-18T11:06:42.000Z",
+        "2026-11-18T11:06:42.000Z",
+    )
 
 
 def test_error_rolls_back_and_frees() -> None:

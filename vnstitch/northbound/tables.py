@@ -1,11 +1,15 @@
-"""Aligned text tables for the CLI: topology, reservations, intents and forecasts."""
+"""Aligned text tables for the CLI: topology, reservations, intents and forecasts.
+
+Times are shown as the API gives them, wall-clock UTC in RFC 3339 (``2026-11-29T21:17:35.123Z``).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
+
+from vnstitch.clock import TimeFormatError, parse_rfc3339, rfc3339
 
 Row = Sequence[Any]
 
@@ -26,12 +30,14 @@ def cell(value: Any) -> str:
 
 
 def utc_time(value: Any) -> Any:
-    """A Unix time as ``YYYY-MM-DD HH:MM:SSZ`` (UTC); anything else unchanged."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-        except (OverflowError, OSError, ValueError):
-            return value
+    """An RFC 3339 time (any offset) or a Unix time, as RFC 3339 UTC; anything else unchanged."""
+    try:
+        if isinstance(value, str):
+            return rfc3339(parse_rfc3339(value))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return rfc3339(value)
+    except (TimeFormatError, OverflowError, OSError, ValueError):  # not a time: shown as is
+        pass
     return value
 
 

@@ -1,4 +1,8 @@
-"""Reservations: what was asked, what was granted, and where in its lifecycle it is."""
+"""Reservations: what was asked, what was granted, and where in its lifecycle it is.
+
+Times are wall-clock seconds since the epoch (the ``now`` the core is given); the REST form
+renders them in RFC 3339.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from vnstitch.clock import rfc3339, rfc3339_or_none
 from vnstitch.rules.model import FlowRule, MeterSpec
 
 
@@ -125,9 +130,9 @@ class Reservation:
     plan: PathPlan | None = None
     reason: str | None = None
     version: int = 0
-    created_at: float = 0.0
+    created_at: float = 0.0  # wall clock, like every time here
     updated_at: float = 0.0
-    installed_at: float | None = None
+    installed_at: float | None = None  # None until first installed
     history: list[tuple[float, str, str | None]] = field(default_factory=list)
 
     def set_state(self, state: State, now: float, reason: str | None = None) -> None:
@@ -154,6 +159,7 @@ class Reservation:
             "version": self.version,
             "reason": self.reason,
             "predicted": self.request.origin is Origin.PREDICTED,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
+            "installed_at": rfc3339_or_none(self.installed_at),
         }

@@ -1,4 +1,8 @@
-"""The records the store keeps: one TypedDict per table, and everything loaded at start."""
+"""The records the store keeps: one TypedDict per table, and everything loaded at start.
+
+Every time in a record is wall-clock UTC as RFC 3339 text (``vnstitch.clock.rfc3339``), exactly
+as users see it; the store refuses a record whose time is anything else.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,14 @@ Counter = Literal["intent", "reservation"]
 COUNTERS: tuple[Counter, ...] = ("intent", "reservation")
 
 
+class IntentHistoryRecord(TypedDict):
+    """One state change of an intent: when (RFC 3339), to which state, and why."""
+
+    time: str
+    state: str
+    reason: str | None
+
+
 class IntentRecord(TypedDict):
     """An intent (same shape as ``vnstitch.intents.model.IntentRecord``)."""
 
@@ -17,10 +29,10 @@ class IntentRecord(TypedDict):
     body: dict[str, Any]
     state: str
     reason: str | None
-    created_at: float
-    updated_at: float
+    created_at: str
+    updated_at: str
     reservation_ids: list[int]
-    history: list[dict[str, Any]]
+    history: list[IntentHistoryRecord]
 
 
 class ReservationRecord(TypedDict):
@@ -32,8 +44,8 @@ class ReservationRecord(TypedDict):
     reason: str | None
     origin: str
     origin_ref: str | None
-    created_at: float
-    updated_at: float
+    created_at: str
+    updated_at: str
 
 
 class HostRecord(TypedDict):

@@ -3,7 +3,13 @@
 Every public write is one transaction, committed (``synchronous=FULL``, WAL journal) before the
 call returns, so whatever the controller has acknowledged survives a ``kill -9``. ``atomic()``
 groups several writes into one transaction. Readers in other connections see only committed
-data. Time is never read here: records carry their own timestamps.
+data.
+
+Time is never read here: records carry their own timestamps, wall-clock UTC as RFC 3339 text
+(the store refuses any other form, so a monotonic number can never be stored). The opener
+passes ``now`` (wall clock): opening a file of an older schema migrates it in place, and times
+the old schema could not give meaning to become that ``now`` (``vnstitch.store.migration``
+explains why this, and not a fixed marker such as the epoch).
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from vnstitch.store import schema
+from vnstitch.clock import TimeFormatError, parse_rfc3339
+from vnstitch.store import migration, schema
 from vnstitch.store.records import (
     COUNTERS,
     Counter,
     HostRecord,
+    IntentHistoryRecord,
     IntentRecord,
     ReservationRecord,
     StoredState,
@@ -34,10 +42,46 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+def _time(value: Any, what: str) -> str:
+    """``value`` if it is an RFC 3339 time; else StoreError naming ``what``."""
+    if isinstance(value, str):
+        try:
+            parse_rfc3339(value)
+        except TimeFormatError:
+            pass
+        else:
+            return value
+    raise StoreError(
+        f"{what} not stored: times must be RFC 3339 text such as 2026-11-29T21:17:35.123Z,"
+        f" got {value!r}"
+    )
+
+
+def _loaded_time(value: Any) -> str:
+    """A stored time, checked (a ValueError marks the record as damaged)."""
+    if not isinstance(value, str):
+        raise TimeFormatError(f"time {value!r} is not RFC 3339 text")
+    parse_rfc3339(value)
+    return value
+
+
+def _loaded_history(text: str) -> list[IntentHistoryRecord]:
+    """Stored intent history, as stored, once every entry's time is checked."""
+    entries = json.loads(text)
+    if not isinstance(entries, list):
+        raise ValueError("intent history is not a list")
+    for entry in entries:
+        _loaded_time(entry["time"])
+    return entries
+
+
 class StateStore:
     """The controller's durable state in the SQLite file at ``path``."""
 
-    def __init__(self, path: str | os.PathLike[str], timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], timeout_s: float = 10.0, *, now: float
+    ) -> None:
+        """Open (creating or migrating) the store; ``now`` is the wall-clock time of opening."""
         self.path = os.fspath(path)
         self._lock = threading.RLock()
         self._depth = 0
@@ -57,6 +101,8 @@ class StateStore:
             self._conn.execute("BEGIN IMMEDIATE")
             if self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
                 schema.create(self._conn, COUNTERS)
+            else:
+                migration.upgrade(self._conn, self.path, now)
             schema.check(self._conn, self.path, COUNTERS)
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -162,14 +208,17 @@ class StateStore:
 
     @staticmethod
     def _intent_row(r: IntentRecord) -> tuple[Any, ...]:
+        what = f"intent {r['id']}"
+        for entry in r["history"]:
+            _time(entry["time"], f"{what} history")
         return (
             r["id"],
             r["kind"],
             _json(r["body"]),
             r["state"],
             r["reason"],
-            r["created_at"],
-            r["updated_at"],
+            _time(r["created_at"], f"{what} created_at"),
+            _time(r["updated_at"], f"{what} updated_at"),
             _json(r["reservation_ids"]),
             _json(r["history"]),
         )
@@ -177,6 +226,9 @@ class StateStore:
     # ---- reservations ---------------------------------------------------------------------
     def put_reservation(self, record: ReservationRecord) -> None:
         """Store a reservation, replacing the stored one with the same id."""
+        what = f"reservation {record['id']}"
+        created_at = _time(record["created_at"], f"{what} created_at")
+        updated_at = _time(record["updated_at"], f"{what} updated_at")
         with self.atomic():
             self._conn.execute(
                 "INSERT OR REPLACE INTO reservations (id, request, state, reason, origin,"
@@ -188,8 +240,8 @@ class StateStore:
                     record["reason"],
                     record["origin"],
                     record["origin_ref"],
-                    record["created_at"],
-                    record["updated_at"],
+                    created_at,
+                    updated_at,
                 ),
             )
 
@@ -265,10 +317,10 @@ class StateStore:
             "body": json.loads(row["body"]),
             "state": row["state"],
             "reason": row["reason"],
-            "created_at": row["created_at"],
-            "updated_at": row["updated_at"],
+            "created_at": _loaded_time(row["created_at"]),
+            "updated_at": _loaded_time(row["updated_at"]),
             "reservation_ids": json.loads(row["reservation_ids"]),
-            "history": json.loads(row["history"]),
+            "history": _loaded_history(row["history"]),
         }
 
     @staticmethod
@@ -280,8 +332,8 @@ class StateStore:
             "reason": row["reason"],
             "origin": row["origin"],
             "origin_ref": row["origin_ref"],
-            "created_at": row["created_at"],
-            "updated_at": row["updated_at"],
+            "created_at": _loaded_time(row["created_at"]),
+            "updated_at": _loaded_time(row["updated_at"]),
         }
 
     @staticmethod
