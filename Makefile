@@ -24,7 +24,7 @@ integration: setup
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy topology vnstitch
+	.venv/bin/mypy ryu_apps predictor topology vnstitch testbed mininet_scenarios bench
 	.venv/bin/lint-imports
 
 bench: setup

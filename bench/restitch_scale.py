@@ -92,7 +92,7 @@ def build_db(data: Path, now: float) -> Built:
         if latency is None:
             latency, filled = fill, filled + 1
         for lid in (fwd, fwd.reverse()):
-            db.link_seen(lid, now)
+            db.link_seen(lid, now, now)
             db.set_link_latency(lid, float(latency), now)
         cables.append((fwd, fwd.reverse()))
     for name, me in dpid.items():

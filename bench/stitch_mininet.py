@@ -2,9 +2,9 @@
 
 Usage: python -m bench.stitch_mininet [--runs N] [--pairs P] [--json PATH]
 
-Network: a line of 5 switches s1-s2-s3-s4-s5 under the real controller (``testbed.Stack``,
-userspace OVS where there is no kernel datapath); hosts hang off s1 and s5 only, so every
-pair used below is 4 switch-to-switch hops apart (5 switches on the path).
+Network: a line of 5 switches s1-s2-s3-s4-s5 under the real controller
+(``testbed.stack.Stack``, userspace OVS where there is no kernel datapath); hosts hang off s1
+and s5 only, so every pair used below is 4 switch-to-switch hops apart (5 switches on the path).
 
 (a) Request to ACTIVE: ``POST /v1/reservations`` (10 Mbit/s, bidirectional) for one 4-hop
     pair, timed until the 201 ACTIVE answer arrives (the controller answers only after every
@@ -45,6 +45,7 @@ import networkx as nx
 from testbed.network import HostInfo
 from testbed.stack import Stack
 from testbed.wait import wait_until
+from vnstitch.clock import rfc3339
 from vnstitch.store.records import ReservationRecord
 from vnstitch.store.sqlite import StateStore
 
@@ -123,7 +124,7 @@ def sqlite_commit_ms(directory: Path, count: int = 30) -> list[float]:
     out = []
     with (
         tempfile.TemporaryDirectory(dir=directory) as scratch,
-        StateStore(Path(scratch) / "yardstick.db") as store,
+        StateStore(Path(scratch) / "yardstick.db", now=time.time()) as store,
     ):
         for i in range(1, count + 1):
             record: ReservationRecord = {
@@ -133,8 +134,8 @@ def sqlite_commit_ms(directory: Path, count: int = 30) -> list[float]:
                 "reason": None,
                 "origin": "request",
                 "origin_ref": None,
-                "created_at": 0.0,
-                "updated_at": 0.0,
+                "created_at": rfc3339(time.time()),
+                "updated_at": rfc3339(time.time()),
             }
             t0 = time.perf_counter()
             with store.atomic():

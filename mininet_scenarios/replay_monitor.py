@@ -21,6 +21,7 @@ import zmq
 
 from testbed.stack import RestError, Stack
 from testbed.wait import wait_until
+from vnstitch.clock import parse_rfc3339
 from vnstitch.messages import DecodeError, Observations, decode
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,9 @@ class ControllerMonitor(threading.Thread):
             state = res["state"]
             if state == "ACTIVE":
                 if track.activated_mono is None:
-                    track.activated_mono = float(res["updated_at"])
+                    # the API shows wall-clock UTC; the senders time on this host's monotonic clock
+                    confirmed = parse_rfc3339(res.get("installed_at") or res["updated_at"])
+                    track.activated_mono = confirmed - (time.time() - time.monotonic())
                 track.rate_mbps = float(res["bandwidth_mbps"])
             moving = state == "INSTALLING" and res.get("reason") == "moving"
             if track.activated_mono is not None and (state == "ACTIVE" or moving):

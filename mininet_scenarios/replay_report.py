@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from mininet_scenarios.replay_monitor import MonitorRecord, ReservationTrack
+from vnstitch.clock import parse_rfc3339
 
 BITS_PER_MEGABIT = 1e6
 
@@ -118,7 +119,7 @@ def forecasts_in_force(
             column = index[pair]
             mean[step, column] = entry["mean_mbps"]
             upper[step, column] = entry["upper_mbps"]
-            made = (now - entry["valid_from"]) // timeline.trace_step_s
+            made = (now - parse_rfc3339(entry["valid_from"])) // timeline.trace_step_s
             ahead[step, column] = max(made, 0) + 1
     return mean, upper, ahead
 

@@ -4,8 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from ryu_apps.frames import arp_frame, probe_frame
+from vnstitch.core.actions import (
+    ArpFrame,
+    Barrier,
+    EchoRequest,
+    FlowDeleteCookie,
+    FlowStatsRequest,
+    MeterModify,
+    PacketOut,
+    PortDescRequest,
+    PortStatsRequest,
+    ProbeFrame,
+    SwitchMessage,
+)
 from vnstitch.rules.cookies import MASK_ALL
 from vnstitch.rules.model import FlowRule, MeterSpec, Output
+from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, MeterAdd, MeterDelete
 
 
 def _instructions(dp: Any, rule: FlowRule) -> list[Any]:
@@ -104,3 +119,41 @@ def packet_out(dp: Any, port: int, data: bytes, in_port: int | None = None) -> A
         actions=[parser.OFPActionOutput(port, 0)],
         data=data,
     )
+
+
+def _frame(frame: bytes | ArpFrame | ProbeFrame) -> bytes:
+    if isinstance(frame, ArpFrame):
+        return arp_frame(frame)
+    if isinstance(frame, ProbeFrame):
+        return probe_frame(frame)
+    return frame
+
+
+def to_ofp(dp: Any, message: SwitchMessage) -> Any:
+    """The Ryu message for one of the core's switch messages."""
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    match message:
+        case FlowAdd(rule):
+            return flow_add(dp, rule)
+        case FlowDelete(rule):
+            return flow_delete_strict(dp, rule)
+        case FlowDeleteCookie(_, cookie, mask):
+            return flow_delete_cookie(dp, cookie, mask)
+        case MeterAdd(meter):
+            return meter_add(dp, meter)
+        case MeterModify(meter):
+            return meter_add(dp, meter, modify=True)
+        case MeterDelete(_, meter_id):
+            return meter_delete(dp, meter_id)
+        case PacketOut(_, port, frame):
+            return packet_out(dp, port, _frame(frame))
+        case Barrier():
+            return parser.OFPBarrierRequest(dp)
+        case PortDescRequest():
+            return parser.OFPPortDescStatsRequest(dp, 0)
+        case PortStatsRequest():
+            return parser.OFPPortStatsRequest(dp, 0, ofp.OFPP_ANY)
+        case FlowStatsRequest():
+            return parser.OFPFlowStatsRequest(dp, table_id=0)
+        case EchoRequest(_, data):
+            return parser.OFPEchoRequest(dp, data=data)

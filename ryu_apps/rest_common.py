@@ -1,4 +1,4 @@
-"""JSON responses and error bodies shared by the REST controllers."""
+"""What every REST resource shares: the guard, body reading and turning replies into responses."""
 
 from __future__ import annotations
 
@@ -8,9 +8,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from ryu.app.wsgi import ControllerBase
 from webob import Response
 
+from vnstitch.core.actions import Reply
+from vnstitch.core.commands import Command, ControllerApi
+
 LOG = logging.getLogger("vnstitch.rest")
+API_KEY = "vnstitch_api"
+MAX_BODY = 64 * 1024
 Handler = Callable[..., Any]
 
 
@@ -29,6 +35,27 @@ def error_response(status: int, message: str, field: str | None = None) -> Respo
     return json_response({"error": message, "field": field}, status)
 
 
+class Resource(ControllerBase):
+    """A REST resource: routes that turn requests into commands for the controller."""
+
+    def __init__(self, req: Any, link: Any, data: dict[str, Any], **config: Any) -> None:
+        super().__init__(req, link, data, **config)
+        self.api: ControllerApi = data[API_KEY]
+
+    def ask(self, command: Command) -> Response:
+        """Send ``command`` and answer with its reply."""
+        return respond(self.api.call(command))
+
+
+def respond(reply: Reply) -> Response:
+    """The HTTP response for a core reply."""
+    if reply.content_type == "application/json":
+        return json_response(reply.body, reply.status)
+    return Response(
+        status=reply.status, body=str(reply.body).encode(), content_type=reply.content_type
+    )
+
+
 def guarded(write: bool) -> Callable[[Handler], Handler]:
     """Check the bearer token (always for writes; for reads unless opened) and never leak a 500.
 
@@ -37,10 +64,9 @@ def guarded(write: bool) -> Callable[[Handler], Handler]:
 
     def wrap(method: Handler) -> Handler:
         @functools.wraps(method)
-        def inner(self: Any, req: Any, **kwargs: Any) -> Any:
-            app = self.app
-            if write or not app.config.api.open_reads:
-                status = app.api_token.check(req.headers.get("Authorization"))
+        def inner(self: Resource, req: Any, **kwargs: Any) -> Any:
+            if write or not self.api.open_reads:
+                status = self.api.authorize(req.headers.get("Authorization"))
                 if status == 401:
                     return error_response(
                         401,
@@ -51,6 +77,8 @@ def guarded(write: bool) -> Callable[[Handler], Handler]:
                     return error_response(403, "the bearer token is not valid", "Authorization")
             try:
                 return method(self, req, **kwargs)
+            except BodyError as exc:
+                return error_response(exc.status, str(exc), None)
             except Exception:  # a bug must not take the API down or leak a traceback
                 LOG.exception("REST %s %s failed", req.method, req.path)
                 return error_response(500, "internal error: see the controller log", None)
@@ -60,16 +88,12 @@ def guarded(write: bool) -> Callable[[Handler], Handler]:
     return wrap
 
 
-MAX_BODY = 64 * 1024
-
-
 class BodyError(ValueError):
     """A request body that cannot be read: too large (413) or not JSON (400)."""
 
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
-        self.field: str | None = None
 
 
 def read_json_body(req: Any) -> Any:
@@ -84,3 +108,8 @@ def read_json_body(req: Any) -> Any:
         return json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise BodyError(f"the body is not valid JSON: {exc}", 400) from exc
+
+
+def flag(req: Any, name: str) -> bool:
+    """A boolean query parameter (``1``, ``true``, ``yes``)."""
+    return str(req.GET.get(name, "false")).lower() in ("1", "true", "yes")

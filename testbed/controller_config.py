@@ -37,9 +37,9 @@ def config_for(
         lines.append(f"{key} = {value}")
     if predictor:
         lines += ["", "[predictor]"]
-        for key, value in predictor.items():
-            text = _q(value) if isinstance(value, str) else str(value).lower()
-            lines.append(f"{key} = {text}")
+        for option, setting in predictor.items():
+            text = _q(setting) if isinstance(setting, str) else str(setting).lower()
+            lines.append(f"{option} = {text}")
     for node in nodes:
         zone = (switch_zones or {}).get(node, graph.nodes[node].get("zone", "default"))
         lines += ["", "[[switch]]", f"name = {_q(names[node])}", f"zone = {_q(zone)}"]

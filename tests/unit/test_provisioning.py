@@ -6,9 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vnstitch.messages import ForecastBatch, PairForecast, PairId
+from vnstitch.predictive.forecast_book import ForecastBook
 from vnstitch.predictive.provisioning import (
     CreateReservation,
-    ForecastBook,
     PredictedReservation,
     ProvisioningPolicy,
     Reason,

@@ -18,6 +18,7 @@ from mininet_scenarios.replay_report import (
     sent_rates,
     summarize,
 )
+from vnstitch.clock import rfc3339
 
 T0 = 1000.0  # wall time of replay step 0
 TRAFFIC0 = 1_700_000_100.0
@@ -113,10 +114,16 @@ def test_the_forecast_in_force_is_read_in_the_middle_of_each_step() -> None:
     rec = MonitorRecord()
     entry = {"pair": [A, B], "mean_mbps": 1.2, "upper_mbps": 1.5}
     rec.forecasts = [
-        (T0 - 1.0, [{**entry, "valid_from": TRAFFIC0, "mean_mbps": 7.0}]),  # before the replay
-        (T0 + 0.5, [{**entry, "valid_from": TRAFFIC0 - 300.0}]),  # made two steps ahead
-        (T0 + 0.9, [{**entry, "valid_from": TRAFFIC0, "mean_mbps": 9.0}]),  # not the middle
-        (T0 + 1.4, [{**entry, "valid_from": TRAFFIC0 + 300.0, "mean_mbps": 2.0}]),
+        (
+            T0 - 1.0,
+            [{**entry, "valid_from": rfc3339(TRAFFIC0), "mean_mbps": 7.0}],
+        ),  # before the replay
+        (T0 + 0.5, [{**entry, "valid_from": rfc3339(TRAFFIC0 - 300.0)}]),  # made two steps ahead
+        (
+            T0 + 0.9,
+            [{**entry, "valid_from": rfc3339(TRAFFIC0), "mean_mbps": 9.0}],
+        ),  # not the middle
+        (T0 + 1.4, [{**entry, "valid_from": rfc3339(TRAFFIC0 + 300.0), "mean_mbps": 2.0}]),
     ]
     mean, upper, ahead = forecasts_in_force(rec, PAIRS, 3, timeline())
     assert mean[:2, 0].tolist() == [1.2, 2.0] and np.isnan(mean[2, 0])

@@ -6,7 +6,7 @@ made by request or intent are passed as ``protected`` and are never given a fore
 reservation. The caller applies the actions through the ledger's all-or-nothing allocation, so
 a forecast reservation that does not fit is simply not made; it never displaces another one.
 Releases come first, then shrinking resizes, then creates and growing resizes, so capacity is
-freed before it is asked for.
+freed before it is asked for. The forecasts come from ``vnstitch.predictive.forecast_book``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from vnstitch.messages import ForecastBatch, PairForecast, PairId
+from vnstitch.messages import PairForecast, PairId
 
 
 class Reason(StrEnum):
@@ -167,44 +167,6 @@ def plan_provisioning(
             actions.append(_create(forecast, upper, policy))
     # stable sort: a class change keeps its release before its create
     return sorted(actions, key=_order)
-
-
-class ForecastBook:
-    """The controller's latest forecast per pair, from batches that may arrive out of order.
-
-    A pair's forecast is replaced only by one that starts later (or as late, from a later
-    batch of the same predictor): a restarted predictor's first batch therefore wins as soon as
-    it is newer in time. Pass :attr:`forecasts` to :func:`plan_provisioning`, then
-    :meth:`prune` what has expired.
-    """
-
-    def __init__(self) -> None:
-        self.forecasts: dict[PairId, PairForecast] = {}
-        self._order: dict[PairId, tuple[float, str, int]] = {}
-
-    def update(self, batch: ForecastBatch) -> int:
-        """Take the newer forecasts of a batch; returns how many replaced or added one."""
-        taken = 0
-        for forecast in batch.forecasts:
-            held = self._order.get(forecast.pair)
-            newer = held is None or forecast.valid_from > held[0]
-            same_time_later = (
-                held is not None
-                and forecast.valid_from == held[0]
-                and batch.source == held[1]
-                and batch.seq > held[2]
-            )
-            if newer or same_time_later:
-                self.forecasts[forecast.pair] = forecast
-                self._order[forecast.pair] = (forecast.valid_from, batch.source, batch.seq)
-                taken += 1
-        return taken
-
-    def prune(self, now: float) -> None:
-        """Forget forecasts whose validity has ended."""
-        for pair in [p for p, f in self.forecasts.items() if f.valid_until <= now]:
-            del self.forecasts[pair]
-            del self._order[pair]
 
 
 def unordered(pair: PairId) -> PairId:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from topology.database import TopologyDatabase
 from topology.model import Attachment, Host
+from vnstitch.clock import parse_rfc3339, rfc3339
 from vnstitch.intents.intent_service import IntentService
 from vnstitch.intents.lifecycle import recover
 from vnstitch.intents.model import Intent
@@ -30,10 +31,11 @@ _NOT_PERSISTED = (Origin.PREDICTED, Origin.INTENT, Origin.CONFIG)  # rebuilt, no
 class DurableState:
     """The SQLite store, and the translation between it and the live services."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, now: float) -> None:
+        """Open the store at ``path`` (or the default); ``now`` is the wall-clock time."""
         self.path = Path(path) if path else DEFAULT_STATE_DB
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.store = StateStore(self.path)
+        self.store = StateStore(self.path, now=now)
         self._intent_ids: set[str] = set()
 
     def next_intent_number(self) -> int:
@@ -66,8 +68,8 @@ class DurableState:
             "reason": res.reason,
             "origin": res.request.origin.value,
             "origin_ref": res.request.origin_ref,
-            "created_at": res.created_at,
-            "updated_at": res.updated_at,
+            "created_at": rfc3339(res.created_at),
+            "updated_at": rfc3339(res.updated_at),
         }
         with self.store.atomic():
             self.store.put_reservation(record)
@@ -123,7 +125,8 @@ class DurableState:
             except (RequestError, ValueError) as exc:
                 LOG.error("stored reservation %d is unreadable, skipped: %s", res_rec["id"], exc)
                 continue
-            stitcher.restore(res_rec["id"], request, now)
+            res = stitcher.restore(res_rec["id"], request, now)
+            res.created_at = parse_rfc3339(res_rec["created_at"])
         for int_rec in state.intents:
             intent = Intent.from_record(int_rec)
             self._intent_ids.add(intent.id)

@@ -1,0 +1,193 @@
+"""Drive the controller core with recorded event sequences against fake switches.
+
+:class:`Harness` feeds events (and commands) to a real :class:`ControllerCore`, applies every
+switch message it returns to a :class:`FakeNetwork` (flow tables joined by links), answers
+barriers the way a switch would, and posts the core's own follow-ups (``Settle``). No Ryu, no
+switch, no clock: time moves only when a test advances it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from topology.model import Port
+from vnstitch.clock import Instant
+from vnstitch.core.actions import (
+    Action,
+    Barrier,
+    FlowDeleteCookie,
+    MeterModify,
+    Publish,
+    Reply,
+    SettleLater,
+    ToSwitch,
+    WakeAt,
+)
+from vnstitch.core.commands import Command
+from vnstitch.core.controller import ControllerCore
+from vnstitch.core.events import (
+    ArpIn,
+    BarrierReply,
+    Event,
+    PortChanged,
+    ProbeIn,
+    Settle,
+    SwitchFeatures,
+    SwitchPorts,
+    SwitchUp,
+)
+from vnstitch.forwarding.arp import ArpPacket
+from vnstitch.messages import Message
+from vnstitch.northbound.config import ApiOptions, Config, ControllerOptions, PredictorOptions
+from vnstitch.rules.fake_table import FakeNetwork
+from vnstitch.rules.model import ETH_TYPE_IPV4
+from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, MeterAdd, MeterDelete
+
+NONCE = 7
+START = Instant(wall=1_800_000_000.0, mono=100.0)
+# A square 1-2-4 / 1-3-4; switch a reaches b on port 10 + b; hosts on port 1.
+CABLES = [(1, 2), (2, 4), (1, 3), (3, 4)]
+HOSTS = {1: ("00:00:00:00:00:01", "10.0.0.1"), 4: ("00:00:00:00:00:04", "10.0.0.4")}
+
+
+@dataclass(frozen=True)
+class Cable:
+    """One direction of a cable, as the fake network wants it."""
+
+    src: int
+    src_port: int
+    dst: int
+    dst_port: int
+
+
+def ipv4(src: str, dst: str) -> dict[str, Any]:
+    """Header fields of an IPv4 packet for :meth:`FakeNetwork.trace`."""
+    return {"eth_type": ETH_TYPE_IPV4, "ipv4_src": src, "ipv4_dst": dst}
+
+
+def config(tmp: Path, predictor: bool = False, **controller: Any) -> Config:
+    """A controller configuration with its state in ``tmp``."""
+    return Config(
+        controller=ControllerOptions(**controller),
+        api=ApiOptions(state_db=str(tmp / "state.db")),
+        predictor=PredictorOptions(enabled=predictor, threshold_mbps=1.0),
+    )
+
+
+@dataclass
+class Harness:
+    """A core, fake switches, and what came out."""
+
+    tmp: Path
+    predictor: bool = False
+    answer_barriers: bool = True
+    now: Instant = START
+    core: ControllerCore = field(init=False)
+    net: FakeNetwork = field(init=False)
+    replies: dict[int, Reply] = field(default_factory=dict)
+    published: list[Message] = field(default_factory=list)
+    sent: list[ToSwitch] = field(default_factory=list)
+    wakes: list[float] = field(default_factory=list)
+    held_barriers: list[BarrierReply] = field(default_factory=list)
+    _queue: deque[Event] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        source = "controller-test" if self.predictor else None
+        self.core = ControllerCore(config(self.tmp, self.predictor), self.now, NONCE, source)
+        self.net = FakeNetwork()
+        self._carry_out(self.core.pending())
+
+    # ---- time and input ------------------------------------------------------------------
+    def advance(self, seconds: float) -> None:
+        """Both clocks move on."""
+        self.now = Instant(self.now.wall + seconds, self.now.mono + seconds)
+
+    def feed(self, *events: Event) -> None:
+        """Hand events to the core, then everything they caused, until nothing is left."""
+        self._queue.extend(events)
+        while self._queue:
+            self._carry_out(self.core.handle(self._queue.popleft(), self.now))
+
+    def call(self, command: Command, ticket: int = 1) -> Reply | None:
+        """A northbound command; its reply if it came (now or while events ran)."""
+        self._carry_out(self.core.call(command, ticket, self.now))
+        self.feed()
+        return self.replies.get(ticket)
+
+    def release_barriers(self) -> None:
+        """Answer the barriers held while ``answer_barriers`` was off."""
+        held, self.held_barriers = self.held_barriers, []
+        self.feed(*held)
+
+    # ---- output --------------------------------------------------------------------------
+    def _carry_out(self, actions: list[Action]) -> None:
+        for action in actions:
+            match action:
+                case ToSwitch(message, xid):
+                    self.sent.append(action)
+                    self._apply(message, xid)
+                case Publish(message):
+                    self.published.append(message)
+                case Reply(ticket):
+                    self.replies[ticket] = action
+                case WakeAt(mono):
+                    self.wakes.append(mono)
+                case SettleLater():
+                    self._queue.append(Settle())
+
+    def _apply(self, message: Any, xid: int) -> None:
+        match message:
+            case FlowAdd(rule):
+                self.net.apply([rule])
+            case FlowDelete(rule):
+                self.net.remove([rule])
+            case FlowDeleteCookie(dpid, cookie, mask):
+                self.net.delete(cookie, mask, dpid)
+            case MeterAdd(meter) | MeterModify(meter):
+                self.net.apply_meters([meter])
+            case MeterDelete(dpid, meter_id):
+                self.net.delete_meter(dpid, meter_id)
+            case Barrier(dpid):
+                reply = BarrierReply(dpid, xid)
+                if self.answer_barriers:
+                    self._queue.append(reply)
+                else:
+                    self.held_barriers.append(reply)
+
+    # ---- a network ---------------------------------------------------------------------------
+    def connect_square(self) -> None:
+        """Switches up, links discovered by probes, both hosts announced by ARP."""
+        for dpid in (1, 2, 3, 4):
+            ports = [Port(1, f"s{dpid}-eth1")] + [
+                Port(10 + other, f"s{dpid}-eth{10 + other}")
+                for a, b in CABLES
+                for other in (a, b)
+                if dpid in (a, b) and other != dpid
+            ]
+            self.feed(
+                SwitchFeatures(dpid), SwitchUp(dpid), SwitchPorts(dpid, f"s{dpid}", tuple(ports))
+            )
+        for a, b in CABLES:
+            self.cable(a, b, up=True)
+        for dpid, (mac, ip) in HOSTS.items():
+            arp = ArpPacket(1, mac, ip, "00:00:00:00:00:00", "10.0.0.254", dpid, 1)
+            self.feed(ArpIn(arp, b""))
+
+    def cable(self, a: int, b: int, up: bool) -> None:
+        """A cable comes up (both directions probed) or goes down (port down on both ends)."""
+        ends = [Cable(a, 10 + b, b, 10 + a), Cable(b, 10 + a, a, 10 + b)]
+        for end in ends:
+            if up:
+                self.net.add_link(end)
+                self.feed(
+                    ProbeIn(end.dst, end.dst_port, end.src, end.src_port, NONCE, self.now.mono)
+                )
+            else:
+                self.net.remove_link(end)
+        if not up:
+            for end in ends:
+                port = Port(end.src_port, f"s{end.src}-eth{end.src_port}", up=False)
+                self.feed(PortChanged(end.src, end.src_port, port))

@@ -1,0 +1,339 @@
+"""The predictor link, core side: observations out, forecasts in, predicted reservations made.
+
+Forecast batches go into the :class:`~vnstitch.predictive.forecast_book.ForecastBook` (newest
+per pair, out-of-order and restarted-predictor safe) and from there — nothing else keeps a copy
+— into provisioning (``vnstitch.predictive.provisioning``), which creates, resizes or releases
+the reservations of origin ``predicted``. Time on this link is traffic time: wall time, or a
+time-compressed replay's (``time_scale``, ``time_origin``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from vnstitch.clock import Instant, rfc3339
+from vnstitch.core.actions import Outbox, Publish
+from vnstitch.core.discovery import Discovery
+from vnstitch.core.events import FlowCounters
+from vnstitch.core.stitching import Stitching
+from vnstitch.messages import (
+    Anomaly,
+    DecodeError,
+    DropCounter,
+    Endpoint,
+    ForecastBatch,
+    Message,
+    Observations,
+    PairId,
+    PredictorStatus,
+    ReservationChange,
+    TopologyChange,
+    decode,
+)
+from vnstitch.northbound.config import PredictorOptions
+from vnstitch.northbound.metrics import ControllerMetrics
+from vnstitch.predictive.forecast_book import ForecastBook
+from vnstitch.predictive.observation_rounds import CountedRound, ObservationRounds
+from vnstitch.predictive.pair_counters import FlowSample
+from vnstitch.predictive.provisioning import (
+    CreateReservation,
+    PredictedReservation,
+    ProvisioningPolicy,
+    ReleaseReservation,
+    ResizeReservation,
+    merge_directions,
+    plan_provisioning,
+    unordered,
+)
+from vnstitch.stitcher.reservation import Origin, Reservation, ReservationRequest
+from vnstitch.stitcher.stitch_service import Refusal
+
+LOG = logging.getLogger("vnstitch.predictor")
+ORIGIN_ON_WIRE = {Origin.PREDICTED: "forecast", Origin.INTENT: "intent"}
+
+
+class Prediction:
+    """Everything the controller does with the predictor."""
+
+    def __init__(
+        self,
+        options: PredictorOptions,
+        stats_interval_s: float,
+        source: str,
+        started: Instant,
+        discovery: Discovery,
+        stitching: Stitching,
+        outbox: Outbox,
+        metrics: ControllerMetrics,
+    ) -> None:
+        self.options = options
+        self.stats_interval_s = stats_interval_s
+        self.source = source
+        self.started = started
+        self.discovery = discovery
+        self.stitching = stitching
+        self.outbox = outbox
+        self.metrics = metrics
+        self.policy = ProvisioningPolicy(
+            threshold_mbps=options.threshold_mbps, hysteresis=options.hysteresis
+        )
+        self.book = ForecastBook()
+        self.rounds = ObservationRounds()
+        self.last_rate: dict[PairId, float] = {}
+        self.anomalies: list[Anomaly] = []
+        self.status: PredictorStatus | None = None
+        self.refusals = 0
+        self._seq = 0
+        self._traffic_class: dict[int, str] = {}
+        self.drops = DropCounter()
+        self.received_count = 0
+        self.published_count = 0
+        stitching.on_reservation_change = self.reservation_changed
+
+    def traffic_time(self, at: Instant) -> float:
+        """Time of the traffic: wall time, or a time-compressed replay's."""
+        opts = self.options
+        if opts.time_scale == 1.0 and opts.time_origin is None:
+            return at.wall
+        origin = opts.time_origin if opts.time_origin is not None else self.started.wall
+        return origin + (at.wall - self.started.wall) * opts.time_scale
+
+    def _publish(self, message: Message) -> None:
+        self.published_count += 1
+        self.outbox.add(Publish(message))
+
+    def queue_status(self) -> dict[str, Any]:
+        """Counters of the link for ``/v1/stats`` and ``/v1/forecasts``."""
+        return {
+            "observations_endpoint": self.options.observations_endpoint,
+            "forecasts_endpoint": self.options.forecasts_endpoint,
+            "sent": self.published_count,
+            "received": self.received_count,
+            "dropped": dict(self.drops.by_reason),
+        }
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq - 1
+
+    # ---- what comes in --------------------------------------------------------------------
+    def frames(self, frames: tuple[bytes, ...], at: Instant) -> None:
+        """Raw frames from the socket: a malformed or wrong-version message is counted, dropped."""
+        if len(frames) != 1:
+            self.drops.count("garbage")
+            return
+        try:
+            msg = decode(frames[0])
+        except DecodeError as exc:
+            self.drops.count(exc.reason)
+            LOG.debug("dropped a message from the predictor: %s", exc)
+            return
+        self.received_count += 1
+        self.received(msg, at)
+
+    def received(self, msg: Message, at: Instant) -> None:
+        """A decoded message from the predictor."""
+        match msg:
+            case ForecastBatch():
+                taken = self.book.update(msg, self.traffic_time(at))
+                LOG.debug(
+                    "forecast round %d: %d pairs, %d newer", msg.seq, len(msg.forecasts), taken
+                )
+                self.provision(at, f"{msg.model_version}#{msg.seq}")
+            case Anomaly():
+                LOG.warning(
+                    "anomaly: %s sends %.2f Mbit/s, %s its forecast interval [%.2f, %.2f] "
+                    "for %d steps",
+                    msg.pair,
+                    msg.observed_mbps,
+                    msg.direction,
+                    msg.lower_mbps,
+                    msg.upper_mbps,
+                    msg.steps_outside,
+                )
+                self.anomalies.append(msg)
+                del self.anomalies[:-100]
+                self.metrics.anomalies.inc()
+            case PredictorStatus():
+                self.status = msg
+            case _:
+                LOG.debug("ignored %s from the predictor", type(msg).__name__)
+
+    # ---- statistics rounds -----------------------------------------------------------------
+    def begin_round(self, dpids: list[int], at: Instant) -> None:
+        """A statistics round starts: expire forecasts, provision one round ahead."""
+        traffic = self.traffic_time(at)
+        late = self.rounds.begin(traffic, dpids)
+        if late is not None:
+            self._publish_round(late)
+        self.book.prune(traffic)
+        self.provision(at)
+
+    def flow_stats(self, dpid: int, flows: tuple[FlowCounters, ...]) -> None:
+        """A switch's flow counters for this round."""
+        samples = [
+            FlowSample(dpid, f.priority, f.cookie, f.match, f.byte_count, f.duration_s)
+            for f in flows
+        ]
+        done = self.rounds.flow_stats(
+            dpid,
+            samples,
+            self.discovery.is_host_port,
+            self.discovery.ip_of_mac,
+            self.stats_interval_s,
+        )
+        if done is not None:
+            self._publish_round(done)
+
+    def forget_switch(self, dpid: int) -> None:
+        """A switch went away."""
+        self.rounds.forget_switch(dpid)
+
+    def _publish_round(self, counted: CountedRound) -> None:
+        self._score(counted)
+        self._publish(
+            Observations(self.source, self._next_seq(), counted.start, counted.end, counted.samples)
+        )
+
+    def _score(self, counted: CountedRound) -> None:
+        """Measured rate of every forecast pair over the round, and the forecast's error."""
+        if counted.end <= counted.start:
+            return
+        measured = counted.rates_mbps()
+        for pair, entry in self.book.entries.items():
+            rate = measured.get(pair, 0.0)
+            self.last_rate[pair] = rate
+            mean = entry.forecast.mean_at(counted.start)
+            if mean is not None and entry.forecast.valid_from <= counted.start:
+                self.metrics.forecast_abs_error_mbps.observe(abs(rate - mean))
+
+    # ---- what goes out ------------------------------------------------------------------------
+    def publish_topology(self, at: Instant) -> None:
+        """The endpoints the controller knows."""
+        db = self.discovery.db
+        endpoints = tuple(
+            Endpoint(h.ip, h.name, h.zone) for h in self.discovery.hosts_with_ip() if h.ip
+        )
+        self._publish(
+            TopologyChange(
+                self.source, self._next_seq(), self.traffic_time(at), db.version, endpoints
+            )
+        )
+
+    def reservation_changed(self, res: Reservation, active: bool, at: Instant) -> None:
+        """Tell the predictor a reservation was made, resized or released."""
+        db = self.discovery.db
+        src, dst = db.find_host(res.request.src), db.find_host(res.request.dst)
+        if src is None or dst is None or not src.ip or not dst.ip:
+            return
+        rate = res.plan.meter_rate_mbps if res.plan else 0.0
+        self._publish(
+            ReservationChange(
+                self.source,
+                self._next_seq(),
+                self.traffic_time(at),
+                str(res.id),
+                PairId(src.ip, dst.ip),
+                rate,
+                ORIGIN_ON_WIRE.get(res.request.origin, "request"),
+                active,
+            )
+        )
+        if not active:
+            self._traffic_class.pop(res.id, None)
+
+    # ---- provisioning ---------------------------------------------------------------------------
+    def provision(self, at: Instant, source: str | None = None) -> None:
+        """Create, resize or release predicted reservations to follow the forecasts."""
+        stitcher = self.stitching.stitcher
+        db = self.discovery.db
+        # Look one statistics round ahead, so a step's rules are in place when it begins.
+        ahead = self.traffic_time(at) + self.stats_interval_s * self.options.time_scale
+        forecasts = merge_directions(self.book.forecasts, ahead)
+        held: dict[PairId, PredictedReservation] = {}
+        by_pair: dict[PairId, Reservation] = {}
+        protected: set[PairId] = set()
+        for res in stitcher.live():
+            req = res.request
+            if req.origin is Origin.PREDICTED:
+                pair = unordered(PairId(req.src, req.dst))
+                zone = next(iter(req.zones), "default") if req.zones else "default"
+                held[pair] = PredictedReservation(
+                    pair,
+                    req.bandwidth_mbps,
+                    req.max_latency_ms,
+                    zone,
+                    self._traffic_class.get(res.id, "default"),
+                )
+                by_pair[pair] = res
+            else:
+                src, dst = db.find_host(req.src), db.find_host(req.dst)
+                if src is not None and dst is not None and src.ip and dst.ip:
+                    protected.add(unordered(PairId(src.ip, dst.ip)))
+        actions = plan_provisioning(forecasts, held, ahead, self.policy, protected)
+        if actions:
+            stitcher.sync_capacities()
+        for action in actions:
+            match action:
+                case ReleaseReservation():
+                    self.stitching.withdraw(by_pair[action.pair].id, at)
+                case ResizeReservation():
+                    res = by_pair[action.pair]
+                    request = replace(res.request, bandwidth_mbps=action.rate_mbps)
+                    outcome = stitcher.modify(res.id, request, at.wall)
+                    if isinstance(outcome, Refusal):
+                        LOG.info("forecast resize of %s refused: %s", action.pair, outcome.reason)
+                    else:
+                        self.stitching.run(outcome, at)
+                case CreateReservation():
+                    self._create(action, source, at)
+
+    def _create(self, action: CreateReservation, source: str | None, at: Instant) -> None:
+        zones = None if action.zone == "default" else frozenset({action.zone})
+        request = ReservationRequest(
+            action.pair.src,
+            action.pair.dst,
+            action.rate_mbps,
+            action.latency_bound_ms,
+            zones,
+            origin=Origin.PREDICTED,
+            origin_ref=f"forecast {source or '?'} until {action.valid_until:.0f}",
+        )
+        res, outcome = self.stitching.stitcher.submit_or_refuse(request, at.wall)
+        if isinstance(outcome, Refusal) or res is None:
+            self.refusals += 1
+            LOG.info("no reservation for forecast %s: %s", action.pair, outcome)
+            return
+        self._traffic_class[res.id] = action.traffic_class
+        LOG.info(
+            "pre-provisioning %s at %.2f Mbit/s (%s)", action.pair, action.rate_mbps, action.reason
+        )
+        self.stitching.run(outcome, at)
+
+    # ---- reports ---------------------------------------------------------------------------------
+    def report(self, at: Instant) -> list[dict[str, Any]]:
+        """``GET /v1/forecasts``: the latest forecast of every pair, its age and model."""
+        now = self.traffic_time(at)
+        out = []
+        for pair, entry in sorted(self.book.entries.items()):
+            fc = entry.forecast
+            out.append(
+                {
+                    "pair": [pair.src, pair.dst],
+                    "mean_mbps": fc.mean_at(now),
+                    "upper_mbps": fc.upper_at(now),
+                    "quantile": entry.quantile,
+                    "valid_from": rfc3339(fc.valid_from),
+                    "valid_until": rfc3339(fc.valid_until),
+                    "age_s": round(now - entry.received_at, 3),
+                    "model": entry.model_version,
+                    "traffic_class": fc.traffic_class,
+                    "latency_bound_ms": fc.latency_bound_ms,
+                    "zone": fc.zone,
+                    "seq": entry.seq,
+                    "measured_mbps": self.last_rate.get(pair),
+                }
+            )
+        return out

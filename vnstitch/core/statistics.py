@@ -1,0 +1,110 @@
+"""Statistics rounds: port rates, flow counters for the predictor, and the audit.
+
+Every round asks each switch for its port counters (measured link rates) and, when the
+predictor is linked or an audit is due, its flow entries. The audit compares a switch's
+entries with the rules the controller expects (policy in ``vnstitch.stitcher.audit``) and
+repairs the difference — but never while rules are in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from vnstitch.clock import Instant
+from vnstitch.core.actions import FlowStatsRequest, Outbox, PortStatsRequest
+from vnstitch.core.events import FlowStats, PortStats
+from vnstitch.core.stitching import Stitching
+from vnstitch.northbound.metrics import ControllerMetrics
+from vnstitch.rules.model import Match
+from vnstitch.stitcher.audit import EntryKey, ObservedFlow, audit_switch
+from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, Job, JobKind, Op
+
+LOG = logging.getLogger("vnstitch")
+JOB_TIMEOUT_S = 5.0  # a job whose barriers are not all back by then has failed
+_MATCH_FIELDS = frozenset(Match.__dataclass_fields__)
+
+
+class Statistics:
+    """Port rates, flow-stats requests and the audit of every switch."""
+
+    def __init__(
+        self,
+        stitching: Stitching,
+        outbox: Outbox,
+        metrics: ControllerMetrics,
+        stats_interval_s: float,
+        audit_interval_s: float,
+    ) -> None:
+        self.stitching = stitching
+        self.outbox = outbox
+        self.metrics = metrics
+        self.stats_interval_s = stats_interval_s
+        self.audit_interval_s = audit_interval_s
+        self.port_rate_mbps: dict[tuple[int, int], float] = {}
+        self.audit_repairs = 0
+        self._port_bytes: dict[tuple[int, int], tuple[float, int]] = {}
+        self._since_audit = 0.0
+        self._audit_due: set[int] = set()
+        self._orphans: dict[int, set[EntryKey]] = {}
+
+    def tick(self, dpids: list[int], flows_wanted: bool, at: Instant) -> None:
+        """A round: port stats from every switch, flow stats when wanted or an audit is due."""
+        self._since_audit += self.stats_interval_s
+        audit = self._since_audit >= self.audit_interval_s
+        if audit:
+            self._since_audit = 0.0
+        for dpid in dpids:
+            self.outbox.send(PortStatsRequest(dpid))
+            if audit or flows_wanted:
+                self.request_flows(dpid, audit)
+        self.stitching.runner.expire(JOB_TIMEOUT_S, at)
+
+    def request_flows(self, dpid: int, audit: bool = True) -> None:
+        """Ask a switch for its flow entries (and audit them when they come)."""
+        if audit:
+            self._audit_due.add(dpid)
+        self.outbox.send(FlowStatsRequest(dpid))
+
+    def port_stats(self, ev: PortStats, at: Instant) -> None:
+        """Transmit rate of every port since the previous reply."""
+        for stat in ev.ports:
+            key = (ev.dpid, stat.port_no)
+            prev = self._port_bytes.get(key)
+            self._port_bytes[key] = (at.mono, stat.tx_bytes)
+            if prev is not None and at.mono > prev[0]:
+                rate = (stat.tx_bytes - prev[1]) * 8 / (at.mono - prev[0]) / 1e6
+                self.port_rate_mbps[key] = round(max(rate, 0.0), 3)
+
+    def audit_if_due(self, ev: FlowStats, at: Instant) -> None:
+        """Audit a switch whose entries arrived, if an audit is due and nothing is in flight."""
+        if ev.dpid not in self._audit_due or self.stitching.runner.busy():
+            return  # not due, or rules in flight: audit next round
+        self._audit_due.discard(ev.dpid)
+        stitching = self.stitching
+        expected = stitching.stitcher.expected_rules(ev.dpid)
+        expected += stitching.intents.expected_drops(ev.dpid)
+        observed = [
+            ObservedFlow(
+                f.priority,
+                Match(**{k: v for k, v in f.match.items() if k in _MATCH_FIELDS}),
+                f.cookie,
+            )
+            for f in ev.flows
+        ]
+        settled = stitching.stitcher.settled() and stitching.intents.settled()
+        previous = self._orphans.get(ev.dpid, set())
+        result = audit_switch(ev.dpid, expected, observed, previous, settled)
+        self._orphans[ev.dpid] = result.orphans
+        ops: list[Op] = [FlowDelete(r) for r in result.delete]
+        ops += [FlowAdd(r) for r in result.missing]
+        if ops:
+            self.audit_repairs += len(ops)
+            self.metrics.audit_repairs.inc(len(ops))
+            LOG.info("audit of %016x: %d repairs", ev.dpid, len(ops))
+            stitching.run(Job(0, 0, JobKind.REPAIR, [ops]), at)
+
+    def forget_switch(self, dpid: int) -> None:
+        """A switch went away: its counters start again."""
+        for key in [k for k in self._port_bytes if k[0] == dpid]:
+            del self._port_bytes[key]
+            self.port_rate_mbps.pop(key, None)
