@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ryu.lib.packet import arp, ethernet, ipv4, packet
-
-from ryu_apps.frames import parse_probe
 from topology.model import Port
 from vnstitch.core.events import (
-    ArpIn,
-    Event,
     FlowCounters,
-    Ipv4In,
-    OtherPacketIn,
+    PacketIn,
     PortChanged,
     PortCounters,
-    ProbeIn,
     SwitchPorts,
 )
-from vnstitch.forwarding.arp import ArpPacket
 
 OFPP_MAX = 0xFFFFFF00  # numbers above are reserved ports (LOCAL, CONTROLLER, ...)
-ETH_LLDP = 0x88CC
 
 
 def port(dp: Any, desc: Any) -> Port:
@@ -54,35 +45,9 @@ def port_status(msg: Any) -> PortChanged | None:
     return PortChanged(dp.id, msg.desc.port_no, port(dp, msg.desc))
 
 
-def packet_in(msg: Any) -> Event | None:
-    """A packet-in decoded: a probe, ARP, IPv4, or counted only; None if not Ethernet."""
-    dp = msg.datapath
-    in_port = msg.match["in_port"]
-    pkt = packet.Packet(msg.data)
-    eth = pkt.get_protocol(ethernet.ethernet)
-    if eth is None:
-        return None
-    if eth.ethertype == ETH_LLDP:
-        probe = parse_probe(pkt)
-        if probe is None:
-            return OtherPacketIn("lldp")
-        return ProbeIn(dp.id, in_port, *probe)
-    arp_pkt = pkt.get_protocol(arp.arp)
-    if arp_pkt is not None:
-        decoded = ArpPacket(
-            arp_pkt.opcode,
-            arp_pkt.src_mac,
-            arp_pkt.src_ip,
-            arp_pkt.dst_mac,
-            arp_pkt.dst_ip,
-            dp.id,
-            in_port,
-        )
-        return ArpIn(decoded, bytes(msg.data))
-    ip_pkt = pkt.get_protocol(ipv4.ipv4)
-    if ip_pkt is not None:
-        return Ipv4In(dp.id, in_port, eth.src, eth.dst, ip_pkt.src, bytes(msg.data))
-    return OtherPacketIn("other")
+def packet_in(msg: Any) -> PacketIn:
+    """A packet-in with its switch, port and bytes (the core decodes them)."""
+    return PacketIn(msg.datapath.id, msg.match["in_port"], bytes(msg.data))
 
 
 def port_counters(body: list[Any]) -> tuple[PortCounters, ...]:

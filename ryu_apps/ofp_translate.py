@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ryu_apps.frames import arp_frame, probe_frame
 from vnstitch.core.actions import (
-    ArpFrame,
     Barrier,
     EchoRequest,
     FlowDeleteCookie,
@@ -15,7 +13,6 @@ from vnstitch.core.actions import (
     PacketOut,
     PortDescRequest,
     PortStatsRequest,
-    ProbeFrame,
     SwitchMessage,
 )
 from vnstitch.rules.cookies import MASK_ALL
@@ -121,14 +118,6 @@ def packet_out(dp: Any, port: int, data: bytes, in_port: int | None = None) -> A
     )
 
 
-def _frame(frame: bytes | ArpFrame | ProbeFrame) -> bytes:
-    if isinstance(frame, ArpFrame):
-        return arp_frame(frame)
-    if isinstance(frame, ProbeFrame):
-        return probe_frame(frame)
-    return frame
-
-
 def to_ofp(dp: Any, message: SwitchMessage) -> Any:
     """The Ryu message for one of the core's switch messages."""
     ofp, parser = dp.ofproto, dp.ofproto_parser
@@ -146,7 +135,7 @@ def to_ofp(dp: Any, message: SwitchMessage) -> Any:
         case MeterDelete(_, meter_id):
             return meter_delete(dp, meter_id)
         case PacketOut(_, port, frame):
-            return packet_out(dp, port, _frame(frame))
+            return packet_out(dp, port, frame)
         case Barrier():
             return parser.OFPBarrierRequest(dp)
         case PortDescRequest():

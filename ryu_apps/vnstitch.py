@@ -261,9 +261,7 @@ class VnstitchApp(app_manager.RyuApp):
 
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     def _packet_in(self, ev: Any) -> None:
-        decoded = ofp_events.packet_in(ev.msg)
-        if decoded is not None:
-            self._handle(decoded)
+        self._handle(ofp_events.packet_in(ev.msg))
 
     @set_ev_cls(ofp_event.EventOFPEchoReply, [MAIN_DISPATCHER, CONFIG_DISPATCHER])
     def _echo_reply(self, ev: Any) -> None:

@@ -29,17 +29,16 @@ from vnstitch.core.actions import (
 from vnstitch.core.commands import Command
 from vnstitch.core.controller import ControllerCore
 from vnstitch.core.events import (
-    ArpIn,
     BarrierReply,
     Event,
+    PacketIn,
     PortChanged,
-    ProbeIn,
     Settle,
     SwitchFeatures,
     SwitchPorts,
     SwitchUp,
 )
-from vnstitch.forwarding.arp import ArpPacket
+from vnstitch.core.frames import arp_frame, probe_frame
 from vnstitch.messages import Message
 from vnstitch.northbound.config import ApiOptions, Config, ControllerOptions, PredictorOptions
 from vnstitch.rules.fake_table import FakeNetwork
@@ -172,9 +171,9 @@ class Harness:
             )
         for a, b in CABLES:
             self.cable(a, b, up=True)
-        for dpid, (mac, ip) in HOSTS.items():
-            arp = ArpPacket(1, mac, ip, "00:00:00:00:00:00", "10.0.0.254", dpid, 1)
-            self.feed(ArpIn(arp, b""))
+        for dpid, (mac, ip) in HOSTS.items():  # each host asks for a gateway: learned
+            frame = arp_frame(1, mac, ip, "ff:ff:ff:ff:ff:ff", "10.0.0.254")
+            self.feed(PacketIn(dpid, 1, frame))
 
     def cable(self, a: int, b: int, up: bool) -> None:
         """A cable comes up (both directions probed) or goes down (port down on both ends)."""
@@ -182,9 +181,8 @@ class Harness:
         for end in ends:
             if up:
                 self.net.add_link(end)
-                self.feed(
-                    ProbeIn(end.dst, end.dst_port, end.src, end.src_port, NONCE, self.now.mono)
-                )
+                frame = probe_frame(end.src, end.src_port, "", NONCE, self.now.mono)
+                self.feed(PacketIn(end.dst, end.dst_port, frame))
             else:
                 self.net.remove_link(end)
         if not up:

@@ -32,34 +32,12 @@ class MeterModify:
 
 
 @dataclass(frozen=True, slots=True)
-class ArpFrame:
-    """An ARP frame to build; a request has a broadcast destination and a zero target MAC."""
-
-    opcode: int
-    src_mac: str
-    src_ip: str
-    dst_mac: str
-    dst_ip: str
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeFrame:
-    """A timestamped LLDP discovery probe leaving ``dpid`` on ``port``."""
-
-    dpid: int
-    port: int
-    hw_addr: str
-    nonce: int
-    sent_mono: float
-
-
-@dataclass(frozen=True, slots=True)
 class PacketOut:
-    """Send a frame out of ``port`` of ``dpid``: raw bytes, or one the adapter builds."""
+    """Send a frame (``vnstitch.core.frames``, or a packet-in's bytes) out of ``port``."""
 
     dpid: int
     port: int
-    frame: bytes | ArpFrame | ProbeFrame
+    frame: bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from vnstitch.core.events import (
     FlowStats,
     Ipv4In,
     OtherPacketIn,
+    PacketIn,
     PortChanged,
     PortStats,
     PredictorFrames,
@@ -47,6 +48,7 @@ from vnstitch.core.events import (
     SwitchUp,
     Wake,
 )
+from vnstitch.core.frames import decode_packet_in
 from vnstitch.core.northbound import NorthboundCommands
 from vnstitch.core.prediction import Prediction
 from vnstitch.core.statistics import Statistics
@@ -183,6 +185,10 @@ class ControllerCore:
                     pred.forget_switch(dpid)
             case PortChanged():
                 disc.port_changed(event, at)
+            case PacketIn():
+                decoded = decode_packet_in(event)
+                if decoded is not None:
+                    self._dispatch(decoded, at)
             case ProbeIn():
                 disc.probe_in(event, at)
             case ArpIn():

@@ -18,16 +18,15 @@ from topology.latency import LatencyEstimator
 from topology.model import Attachment, Host, LinkId, Port, TopologyEvent
 from vnstitch.clock import Instant
 from vnstitch.core.actions import (
-    ArpFrame,
     EchoRequest,
     FlowDeleteCookie,
     MeterModify,
     Outbox,
     PacketOut,
     PortDescRequest,
-    ProbeFrame,
 )
 from vnstitch.core.events import ArpIn, Ipv4In, PortChanged, ProbeIn, SwitchPorts
+from vnstitch.core.frames import arp_frame, probe_frame
 from vnstitch.forwarding.arp import Deliver, Flood, Reply, arp_decision
 from vnstitch.forwarding.baseline import BaselineForwarding
 from vnstitch.northbound.config import HostSpec
@@ -129,7 +128,7 @@ class Discovery:
             return
         for port in ports if ports is not None else list(sw.ports.values()):
             if port.up:
-                frame = ProbeFrame(dpid, port.port_no, port.hw_addr, self.nonce, at.mono)
+                frame = probe_frame(dpid, port.port_no, port.hw_addr, self.nonce, at.mono)
                 self.outbox.send(PacketOut(dpid, port.port_no, frame))
 
     def echo_tick(self, at: Instant) -> None:
@@ -217,7 +216,7 @@ class Discovery:
             pkt, edge, self._mac_for_ip, self._attachment_for_mac, self.isolated
         )
         if isinstance(decision, Reply):
-            reply = ArpFrame(ARP_REPLY, decision.mac, pkt.dst_ip, pkt.src_mac, pkt.src_ip)
+            reply = arp_frame(ARP_REPLY, decision.mac, pkt.dst_ip, pkt.src_mac, pkt.src_ip)
             self.outbox.send(PacketOut(pkt.dpid, pkt.in_port, reply))
         elif isinstance(decision, Flood):
             self._send_to_edges(ev.data, exclude=(pkt.dpid, pkt.in_port))

@@ -55,6 +55,15 @@ class PortChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class PacketIn:
+    """A packet a switch sent to the controller, as it came (decoded by the core)."""
+
+    dpid: int
+    in_port: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class ProbeIn:
     """One of the controller's discovery probes came back from switch ``dpid`` on ``in_port``."""
 
@@ -199,6 +208,7 @@ Event = (
     | SwitchPorts
     | SwitchDown
     | PortChanged
+    | PacketIn
     | ProbeIn
     | ArpIn
     | Ipv4In

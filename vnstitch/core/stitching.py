@@ -14,9 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from vnstitch.clock import Instant
-from vnstitch.core.actions import ArpFrame, Outbox, PacketOut
+from vnstitch.core.actions import Outbox, PacketOut
 from vnstitch.core.discovery import Discovery
 from vnstitch.core.durable import DurableState
+from vnstitch.core.frames import arp_frame
 from vnstitch.core.job_runner import JobOutcome, JobRunner
 from vnstitch.intents.conflicts import Conflict
 from vnstitch.intents.intent_service import IntentService
@@ -173,7 +174,7 @@ class Stitching:
                 continue
             if not asker.ip or not target.ip:
                 continue
-            frame = ArpFrame(ARP_REQUEST, asker.mac, asker.ip, BROADCAST_MAC, target.ip)
+            frame = arp_frame(ARP_REQUEST, asker.mac, asker.ip, BROADCAST_MAC, target.ip)
             self.outbox.send(PacketOut(att.dpid, att.port, frame))
 
     # ---- topology -----------------------------------------------------------------------------

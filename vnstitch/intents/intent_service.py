@@ -125,7 +125,7 @@ class IntentService:
                 return jobs
             ids.append(res.id)
             jobs.append(outcome)
-        drop_job = self._install_drops(ident, compilation.drops, now)
+        drop_job = self._install_drops(ident, compilation.drops)
         if drop_job is not None:
             jobs.append(drop_job)
         self.isolated |= compilation.isolated_pairs
@@ -134,7 +134,7 @@ class IntentService:
         self.refresh_states(now)
         return jobs
 
-    def _install_drops(self, ident: str, drops: list[FlowRule], now: float) -> Job | None:
+    def _install_drops(self, ident: str, drops: list[FlowRule]) -> Job | None:
         installed = {r.key for rules in self._drops.values() for r in rules}
         self._drops[ident] = list(drops)
         new = [FlowAdd(r) for r in drops if r.key not in installed]
@@ -224,7 +224,7 @@ class IntentService:
         conflicts = find_conflicts(intent, live, self.directory)
         paths, refusals = [], []
         for request in compilation.requests:
-            plan = self.stitcher.dry_plan(request, now)
+            plan = self.stitcher.dry_plan(request)
             if isinstance(plan, Refusal):
                 refusals.append({"src": request.src, "dst": request.dst, **plan.to_dict()})
             else:

@@ -1,7 +1,7 @@
 """Why no path meets a request: the constraint to blame, in words, and the best near miss.
 
 Called only after the constrained search failed. Constraints are tested in
-:data:`stitcher.path_results.BLAME_ORDER`; each near miss is the best path that meets every
+:data:`vnstitch.stitcher.path_results.BLAME_ORDER`; each near miss is the best path that meets every
 constraint before the blamed one and fails the blamed one:
 
 * zone: the cheapest path with enough free bandwidth that leaves the allowed zones (or, if

@@ -51,8 +51,8 @@ class PathFound:
 
     ``latency_ms`` is the sum of one-way latencies (for a bidirectional path each link's slower
     direction), None when a link is unmeasured; ``cost`` is the documented cost of
-    :mod:`stitcher.cost`; ``bottleneck_free_mbps`` the least free bandwidth on the path before
-    the request is reserved (inf for a single-switch path).
+    :mod:`vnstitch.stitcher.cost`; ``bottleneck_free_mbps`` the least free bandwidth on the path
+    before the request is reserved (inf for a single-switch path).
     """
 
     path: tuple[int, ...]

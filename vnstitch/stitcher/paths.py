@@ -3,7 +3,7 @@
 Algorithm (one request):
 
 1. Endpoints: both switches must exist and sit in zones the request allows.
-2. Prune and search: one Dijkstra on the documented cost (:mod:`stitcher.cost`) that skips
+2. Prune and search: one Dijkstra on the documented cost (:mod:`vnstitch.stitcher.cost`) that skips
    every link failing the zone policy, an excluded link, a link with less free bandwidth than
    requested, and (only when the request has a latency bound) a link whose latency is not
    measured yet. Pruning happens as links are met, so unreached links cost nothing.
@@ -12,7 +12,7 @@ Algorithm (one request):
    with the fastest as near miss); otherwise LARAC (Lagrangian relaxation, at most
    ``LARAC_ITERATIONS`` more searches) trades cost for latency and returns the cheapest path
    it found within the bound, at worst the fastest path itself.
-4. No path at all: :mod:`stitcher.diagnosis` blames a constraint in BLAME_ORDER.
+4. No path at all: :mod:`vnstitch.stitcher.diagnosis` blames a constraint in BLAME_ORDER.
 
 ``PathSearch`` snapshots the graph once (O(links)); build one per topology version and ask it
 many requests. ``find_path`` and ``find_bidirectional_path`` are one-shot conveniences.

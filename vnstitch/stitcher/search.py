@@ -216,7 +216,7 @@ def path_latency(adj: Adjacency, path: Path) -> float | None:
 
 
 def path_cost(adj: Adjacency, path: Path, rule: ArcRule, weights: CostWeights) -> float:
-    """The documented cost (see stitcher.cost) of the path for the rule's request."""
+    """The documented cost (see vnstitch.stitcher.cost) of the path for the rule's request."""
     total = 0.0
     for u, v in itertools.pairwise(path):
         arc = adj.arcs[u, v]

@@ -133,7 +133,7 @@ class StitchService:
 
         return free
 
-    def plan(self, res: Reservation, now: float) -> PathPlan | Refusal:
+    def plan(self, res: Reservation) -> PathPlan | Refusal:
         """Find a path and compile its plan (next version) without booking anything."""
         ends = self._endpoints(res.request)
         if isinstance(ends, Refusal):
@@ -182,9 +182,9 @@ class StitchService:
             self._search[prefer_latency] = cached
         return cached[1]
 
-    def dry_plan(self, request: ReservationRequest, now: float) -> dict[str, object] | Refusal:
+    def dry_plan(self, request: ReservationRequest) -> dict[str, object] | Refusal:
         """What ``request`` would get now (path, resources, rules), booking nothing."""
-        plan = self.plan(Reservation(0, request), now)
+        plan = self.plan(Reservation(0, request))
         if isinstance(plan, Refusal):
             return plan
         self._free_meters(plan)
@@ -279,7 +279,7 @@ class StitchService:
         overlap = self._overlap(res)
         if overlap is not None:
             return overlap
-        plan = self.plan(res, now)
+        plan = self.plan(res)
         if isinstance(plan, Refusal):
             return plan
         old = res.plan if res.state in (State.ACTIVE, State.INSTALLING, State.DEGRADED) else None
