@@ -228,7 +228,13 @@ class VnstitchApp(app_manager.RyuApp):
 
     @set_ev_cls(CoreCommand)
     def _core_command(self, ev: CoreCommand) -> None:
-        self._carry_out(self.core.call(ev.command, ev.ticket, _now()))
+        try:
+            actions = self.core.call(ev.command, ev.ticket, _now())
+        except Exception:  # a bug must not leave the caller waiting, nor stop the loop
+            LOG.exception("command %s failed", type(ev.command).__name__)
+            body = {"error": "internal error: see the controller log", "field": None}
+            actions = [Reply(ev.ticket, 500, body)]
+        self._carry_out(actions)
 
     # ---- OpenFlow events ------------------------------------------------------------------
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)

@@ -18,6 +18,7 @@ import pytest
 from testbed.measure import parse_ping
 from testbed.stack import Stack
 from testbed.wait import wait_until
+from vnstitch.clock import parse_rfc3339
 
 pytestmark = pytest.mark.integration
 
@@ -236,3 +237,17 @@ def test_state_changes_need_the_bearer_token(stack: Stack) -> None:
     status, _ = stack.request("GET", "/v1/topology", token=None)
     assert status == 401  # reads are closed unless [api] open_reads = true
     assert stack.get("/v1/reservations")["reservations"] is not None
+
+
+def test_times_in_the_api_are_wall_clock_utc(stack: Stack) -> None:
+    before = time.time()
+    res = _reserve(stack, bandwidth_mbps=2)
+    try:
+        shown = stack.get(f"/v1/reservations/{res['id']}")
+        for key in ("created_at", "updated_at", "installed_at"):
+            assert shown[key].endswith("Z"), shown
+            assert before - 1.0 <= parse_rfc3339(shown[key]) <= time.time() + 1.0, (key, shown)
+        events = stack.get("/v1/topology/events")["events"]
+        assert events and all(e["time"].endswith("Z") for e in events)
+    finally:
+        _release(stack, res)
