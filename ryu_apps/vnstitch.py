@@ -126,8 +126,8 @@ class VnstitchApp(app_manager.RyuApp):
         register_routes(kwargs["wsgi"], self.api)
         self._carry_out(self.core.pending())
         opts = self.config.controller
-        self._every(lambda: opts.probe_interval_s, ProbeTick)
-        self._every(lambda: opts.echo_interval_s, EchoTick)
+        self._every(opts.probe_interval_s, ProbeTick)
+        self._every(opts.echo_interval_s, EchoTick)
         self.threads.append(hub.spawn(self._stats_clock))
         if self.bridge is not None:
             self.threads.append(hub.spawn(self.bridge.receive_forever))
@@ -177,11 +177,11 @@ class VnstitchApp(app_manager.RyuApp):
     def _from_predictor(self, frames: tuple[bytes, ...]) -> None:
         self.post(PredictorFrames(frames))
 
-    def _every(self, interval: Callable[[], float], make: Callable[[], Event]) -> None:
+    def _every(self, interval_s: float, make: Callable[[], Event]) -> None:
         def loop() -> None:
             while True:
                 self.post(make())
-                hub.sleep(interval())
+                hub.sleep(interval_s)
 
         self.threads.append(hub.spawn(loop))
 

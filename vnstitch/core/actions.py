@@ -12,7 +12,7 @@ from typing import Any
 
 from vnstitch.messages import Message
 from vnstitch.rules.model import MeterSpec
-from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, MeterAdd, MeterDelete
+from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, MeterAdd, MeterDelete, op_dpid
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +95,9 @@ SwitchMessage = (
 def message_dpid(msg: SwitchMessage) -> int:
     """The switch a message goes to."""
     match msg:
-        case FlowAdd(rule) | FlowDelete(rule):
-            return rule.dpid
-        case MeterAdd(meter) | MeterModify(meter):
+        case FlowAdd() | FlowDelete() | MeterAdd() | MeterDelete():
+            return op_dpid(msg)
+        case MeterModify(meter):
             return meter.dpid
         case _:
             return msg.dpid

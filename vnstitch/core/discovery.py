@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from topology.database import TopologyDatabase
 from topology.latency import LatencyEstimator
-from topology.model import Attachment, Host, LinkId, Port, TopologyEvent
+from topology.model import Attachment, LinkId, Port, TopologyEvent
 from vnstitch.clock import Instant
 from vnstitch.core.actions import (
     EchoRequest,
@@ -267,7 +267,3 @@ class Discovery:
         """The IPv4 address of a known host."""
         host = self.db.hosts.get(mac)
         return host.ip if host is not None else None
-
-    def hosts_with_ip(self) -> list[Host]:
-        """Known hosts that have an address."""
-        return [h for h in self.db.hosts.values() if h.ip]

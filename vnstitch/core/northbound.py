@@ -158,13 +158,7 @@ class NorthboundCommands:
         if isinstance(outcome, Refusal):
             self._add(refused(ticket, outcome))
             return
-        res = outcome
-        self.waiters.reply_when(
-            ticket,
-            lambda: res.state is not State.INSTALLING,
-            lambda: Reply(ticket, 202 if res.state is State.INSTALLING else 201, res.to_dict()),
-            at.mono,
-        )
+        self._reply_when_installed(ticket, outcome, 201, at)
 
     def _modify_reservation(self, ticket: int, res_id: str, body: Any, at: Instant) -> None:
         res = self._find(res_id, released=False)
@@ -185,10 +179,14 @@ class NorthboundCommands:
         if refusal is not None:
             self._add(refused(ticket, refusal))
             return
+        self._reply_when_installed(ticket, res, 200, at)
+
+    def _reply_when_installed(self, ticket: int, res: Reservation, done: int, at: Instant) -> None:
+        """Answer with ``done`` once the switches confirmed, or 202 while still installing."""
         self.waiters.reply_when(
             ticket,
             lambda: res.state is not State.INSTALLING,
-            lambda: Reply(ticket, 202 if res.state is State.INSTALLING else 200, res.to_dict()),
+            lambda: Reply(ticket, 202 if res.state is State.INSTALLING else done, res.to_dict()),
             at.mono,
         )
 

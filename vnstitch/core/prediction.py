@@ -213,9 +213,7 @@ class Prediction:
     def publish_topology(self, at: Instant) -> None:
         """The endpoints the controller knows."""
         db = self.discovery.db
-        endpoints = tuple(
-            Endpoint(h.ip, h.name, h.zone) for h in self.discovery.hosts_with_ip() if h.ip
-        )
+        endpoints = tuple(Endpoint(h.ip, h.name, h.zone) for h in db.hosts.values() if h.ip)
         self._publish(
             TopologyChange(
                 self.source, self._next_seq(), self.traffic_time(at), db.version, endpoints
