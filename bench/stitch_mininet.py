@@ -136,6 +136,7 @@ def sqlite_commit_ms(directory: Path, count: int = 30) -> list[float]:
                 "origin_ref": None,
                 "created_at": rfc3339(time.time()),
                 "updated_at": rfc3339(time.time()),
+                "plan": None,
             }
             t0 = time.perf_counter()
             with store.atomic():

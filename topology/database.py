@@ -37,13 +37,22 @@ from topology.zones import ZoneMap
 Subscriber = Callable[[TopologyEvent], None]
 
 EVENT_LOG_SIZE = 10_000
+LINK_PORT_HOLD_S = 30.0  # a port that carried a link is no host port for this long after
 
 
 class TopologyDatabase:
     """Live switches, links and hosts, with a bounded, versioned change log."""
 
-    def __init__(self, zones: ZoneMap | None = None, default_capacity_mbps: float = 1000.0):
+    def __init__(
+        self,
+        zones: ZoneMap | None = None,
+        default_capacity_mbps: float = 1000.0,
+        link_port_hold_s: float = LINK_PORT_HOLD_S,
+    ):
         self.zones = zones or ZoneMap()
+        self.link_port_hold_s = link_port_hold_s
+        # Ports that carried a link: the far switch, and when the link went (wall clock).
+        self._former_link_ports: dict[tuple[Dpid, PortNo], tuple[Dpid, float]] = {}
         self.default_capacity_mbps = default_capacity_mbps
         self.graph: nx.DiGraph = nx.DiGraph()
         self.switches: dict[Dpid, Switch] = {}
@@ -78,6 +87,9 @@ class TopologyDatabase:
     ) -> TopologyEvent:
         """Record a switch that connected (or reconnected) with its ports."""
         port_map = {p.port_no: p for p in ports}
+        for key, (peer, _gone) in list(self._former_link_ports.items()):
+            if peer == dpid:  # the hold time counts from the far switch's return
+                self._former_link_ports[key] = (peer, now)
         label = name or dpid_str(dpid)
         zone = self.zones.switch_zone(dpid, label)
         self.switches[dpid] = Switch(dpid, label, zone, port_map, now)
@@ -86,14 +98,14 @@ class TopologyDatabase:
         return self._emit(now, "switch_add", dpid=dpid_str(dpid), name=label, zone=zone)
 
     def remove_switch(self, dpid: Dpid, now: float) -> list[TopologyEvent]:
-        """Forget a disconnected switch, its links and the hosts attached to it."""
+        """Forget a disconnected switch and its links.
+
+        Hosts attached to it are kept (learned ones too): a switch that lost its controller
+        connection still has them, and they are proven gone only by being seen elsewhere.
+        """
         if dpid not in self.switches:
             return []
         events = [self._remove_link(lid, now, "switch_down") for lid in self._links_of(dpid)]
-        for host in [h for h in self.hosts.values() if h.attachment and h.attachment.dpid == dpid]:
-            if host.source == "learned":
-                del self.hosts[host.mac]
-                events.append(self._emit(now, "host_remove", mac=host.mac, name=host.name))
         del self.switches[dpid]
         self.graph.remove_node(dpid)
         self.graph_generation += 1
@@ -136,6 +148,22 @@ class TopologyDatabase:
         """True if a discovered link leaves or enters this port."""
         return any(True for _ in self._links_of(dpid, port_no))
 
+    def was_link_port(self, dpid: Dpid, port_no: PortNo, now: float) -> bool:
+        """True if this port carried a link lately: no host is learned on it.
+
+        "Lately" lasts while the far switch is disconnected (its link is most likely still
+        cabled: only the controller lost it) and ``link_port_hold_s`` after the link went or
+        the far switch came back, time enough for discovery to find the link again.
+        """
+        former = self._former_link_ports.get((dpid, port_no))
+        if former is None:
+            return False
+        peer, gone_at = former
+        if peer not in self.switches or now - gone_at < self.link_port_hold_s:
+            return True
+        del self._former_link_ports[(dpid, port_no)]
+        return False
+
     def _links_of(self, dpid: Dpid, port_no: PortNo | None = None) -> list[LinkId]:
         out = []
         for lid in self.links:
@@ -166,13 +194,21 @@ class TopologyDatabase:
         self.links[link_id] = link
         self._sync_edge(link)
         # Hosts wrongly learned on what turns out to be an inter-switch port are forgotten.
-        for host in list(self.hosts.values()):
-            if host.source == "learned" and host.attachment in (
+        wrong = [
+            host
+            for host in self.hosts.values()
+            if host.source == "learned"
+            and host.attachment
+            in (
                 Attachment(link_id.src, link_id.src_port),
                 Attachment(link_id.dst, link_id.dst_port),
-            ):
-                del self.hosts[host.mac]
-        return self._emit(now, "link_add", **link.to_dict())
+            )
+        ]
+        event = self._emit(now, "link_add", **link.to_dict())
+        for host in wrong:
+            del self.hosts[host.mac]
+            self._emit(now, "host_remove", mac=host.mac, name=host.name, reason="link_port")
+        return event
 
     def _capacity_for(self, link_id: LinkId) -> float:
         configured = self.zones.link_capacity(self._name(link_id.src), self._name(link_id.dst))
@@ -204,6 +240,8 @@ class TopologyDatabase:
     def _remove_link(self, link_id: LinkId, now: float, reason: str) -> TopologyEvent:
         self.graph_generation += 1
         del self.links[link_id]
+        self._former_link_ports[(link_id.src, link_id.src_port)] = (link_id.dst, now)
+        self._former_link_ports[(link_id.dst, link_id.dst_port)] = (link_id.src, now)
         if self.graph.has_edge(link_id.src, link_id.dst):
             edge_link = self.graph.edges[link_id.src, link_id.dst]["link"]
             if edge_link.link_id == link_id:
@@ -236,11 +274,24 @@ class TopologyDatabase:
         self.hosts[host.mac] = host
         return self._emit(now, "host_add", **host.to_dict())
 
+    def restore_learned_host(self, host: Host, now: float) -> TopologyEvent:
+        """Bring back a host learned before a restart (as learned: traffic may move it)."""
+        host.source = "learned"
+        self.hosts[host.mac] = host
+        return self._emit(now, "host_add", restored=True, **host.to_dict())
+
     def learn_host(
         self, mac: str, ip: str | None, dpid: Dpid, port_no: PortNo, now: float
     ) -> TopologyEvent | None:
-        """Learn or move a host seen sending from an edge port; returns an event on change."""
+        """Learn or move a host seen sending from an edge port; returns an event on change.
+
+        A host is never learned on a port that carries a link, or carried one lately
+        (:meth:`was_link_port`): frames arriving there come from another switch. A host
+        seen sending from a different edge port has moved (``host_move``).
+        """
         if dpid not in self.switches or self.is_inter_switch_port(dpid, port_no):
+            return None
+        if self.was_link_port(dpid, port_no, now):
             return None
         att = Attachment(dpid, port_no)
         host = self.hosts.get(mac)

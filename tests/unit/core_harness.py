@@ -31,6 +31,8 @@ from vnstitch.core.controller import ControllerCore
 from vnstitch.core.events import (
     BarrierReply,
     Event,
+    FlowCounters,
+    FlowStats,
     PacketIn,
     PortChanged,
     Settle,
@@ -42,7 +44,7 @@ from vnstitch.core.frames import arp_frame, probe_frame
 from vnstitch.messages import Message
 from vnstitch.northbound.config import ApiOptions, Config, ControllerOptions, PredictorOptions
 from vnstitch.rules.fake_table import FakeNetwork
-from vnstitch.rules.model import ETH_TYPE_IPV4
+from vnstitch.rules.model import ETH_TYPE_IPV4, Match
 from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, MeterAdd, MeterDelete
 
 NONCE = 7
@@ -116,6 +118,36 @@ class Harness:
         self.feed()
         return self.replies.get(ticket)
 
+    def restarted(self, seconds: float = 5.0) -> Harness:
+        """A new controller on the same state file and the same switches (as after kill -9)."""
+        later = Instant(self.now.wall + seconds, self.now.mono + seconds)
+        fresh = Harness(self.tmp, self.predictor, now=later)
+        fresh.net = self.net
+        return fresh
+
+    def audit(self) -> None:
+        """Every connected switch reports its flow table, and the core audits it."""
+        fields = list(Match.__dataclass_fields__)
+        for dpid in sorted(self.core.discovery.connected):
+            self.core.statistics.request_flows(dpid)
+            flows = tuple(
+                FlowCounters(
+                    r.priority,
+                    r.cookie,
+                    {f: getattr(r.match, f) for f in fields if getattr(r.match, f) is not None},
+                    0,
+                    0.0,
+                )
+                for r in self.net.rules(dpid)
+            )
+            self.feed(FlowStats(dpid, flows))
+
+    def deletes(self) -> list[Any]:
+        """Every flow delete sent so far."""
+        return [
+            a.message for a in self.sent if isinstance(a.message, FlowDelete | FlowDeleteCookie)
+        ]
+
     def release_barriers(self) -> None:
         """Answer the barriers held while ``answer_barriers`` was off."""
         held, self.held_barriers = self.held_barriers, []
@@ -157,8 +189,8 @@ class Harness:
                     self.held_barriers.append(reply)
 
     # ---- a network ---------------------------------------------------------------------------
-    def connect_square(self) -> None:
-        """Switches up, links discovered by probes, both hosts announced by ARP."""
+    def connect_square(self, hosts: bool = True) -> None:
+        """Switches up, links discovered by probes, both hosts announced by ARP (if ``hosts``)."""
         for dpid in (1, 2, 3, 4):
             ports = [Port(1, f"s{dpid}-eth1")] + [
                 Port(10 + other, f"s{dpid}-eth{10 + other}")
@@ -171,7 +203,8 @@ class Harness:
             )
         for a, b in CABLES:
             self.cable(a, b, up=True)
-        for dpid, (mac, ip) in HOSTS.items():  # each host asks for a gateway: learned
+        announced = HOSTS.items() if hosts else ()
+        for dpid, (mac, ip) in announced:  # each host asks for a gateway: learned
             frame = arp_frame(1, mac, ip, "ff:ff:ff:ff:ff:ff", "10.0.0.254")
             self.feed(PacketIn(dpid, 1, frame))
 

@@ -12,24 +12,37 @@ M1, M2 = Match(in_port=1, ipv4_dst="10.0.0.2"), Match(in_port=2, ipv4_dst="10.0.
 RULE = FlowRule(1, 20000, M1, (Output(2),), MINE)
 
 
+def nobody(_cookie: Cookie) -> bool:
+    return False
+
+
 def test_missing_rules_come_back_and_expected_ones_stay() -> None:
-    result = audit_switch(1, [RULE], [], set(), settled=True)
+    result = audit_switch(1, [RULE], [], set(), nobody)
     assert result.missing == [RULE] and not result.delete
-    kept = audit_switch(1, [RULE], [ObservedFlow(20000, M1, MINE)], set(), settled=True)
+    kept = audit_switch(1, [RULE], [ObservedFlow(20000, M1, MINE)], set(), nobody)
     assert not kept.missing and not kept.delete and not kept.orphans
 
 
-def test_an_orphan_is_deleted_only_the_second_time_and_only_when_settled() -> None:
+def test_an_orphan_is_deleted_only_the_second_time() -> None:
     orphan = ObservedFlow(20000, M2, OLD)
-    first = audit_switch(1, [], [orphan], set(), settled=True)
+    first = audit_switch(1, [], [orphan], set(), nobody)
     assert not first.delete and first.orphans
-    unsettled = audit_switch(1, [], [orphan], first.orphans, settled=False)
-    assert not unsettled.delete  # e.g. a restarted controller still restoring its state
-    second = audit_switch(1, [], [orphan], first.orphans, settled=True)
+    second = audit_switch(1, [], [orphan], first.orphans, nobody)
     assert [r.match for r in second.delete] == [M2] and second.delete[0].cookie == OLD
+
+
+def test_rules_claimed_by_their_owner_are_never_deleted() -> None:
+    """An owner being restored or installed keeps its rules; other owners' orphans still go."""
+    claimed = ObservedFlow(20000, M2, OLD)
+    stray = ObservedFlow(20000, M1, Cookie(KIND_RESERVATION, 9, 2).encode())
+    owner_3 = lambda cookie: cookie.owner == 3  # noqa: E731
+    first = audit_switch(1, [], [claimed, stray], set(), owner_3)
+    again = audit_switch(1, [], [claimed, stray], first.orphans | {(20000, M2, OLD)}, owner_3)
+    assert [r.cookie for r in again.delete] == [stray.cookie]
+    assert (20000, M2, OLD) not in again.orphans
 
 
 def test_rules_of_other_owners_are_not_audited() -> None:
     baseline = ObservedFlow(1000, M2, Cookie(KIND_BASELINE, 2, 0).encode())
-    result = audit_switch(1, [], [baseline], {(1000, M2, baseline.cookie)}, settled=True)
+    result = audit_switch(1, [], [baseline], {(1000, M2, baseline.cookie)}, nobody)
     assert not result.delete and not result.orphans

@@ -52,6 +52,12 @@ def _reservation(res_id: int, state: str = "ACTIVE") -> ReservationRecord:
         "origin_ref": "intent-1",
         "created_at": _at(1),
         "updated_at": _at(2),
+        "plan": {
+            "version": 3,
+            "path": ["0000000000000001", "ffffffffffffffff"],
+            "meter_ids": {"0000000000000001": 7},
+            "latency_ms": 1.5,
+        },
     }
 
 
@@ -66,6 +72,8 @@ def _host(mac: str = "00:00:00:00:00:01", switch: int | None = 1) -> HostRecord:
         "cpu": 2.0,
         "memory_mb": 512.0,
         "storage_gb": 8.5,
+        "source": "inventory",
+        "last_seen": None,
     }
 
 
@@ -381,6 +389,7 @@ def test_a_version_1_file_is_migrated_stamping_old_times_with_the_opening_time(
             "origin_ref": None,
             "created_at": stamp,
             "updated_at": stamp,
+            "plan": None,
         }
     ]
     assert state.hosts == [_host()]
@@ -388,11 +397,11 @@ def test_a_version_1_file_is_migrated_stamping_old_times_with_the_opening_time(
     assert [Intent.from_record(r).created_at for r in state.intents] == [NOW, NOW]
 
 
-def test_a_migrated_file_has_version_2_with_text_times_and_is_migrated_once(path: Path) -> None:
+def test_a_migrated_file_has_version_3_with_text_times_and_is_migrated_once(path: Path) -> None:
     _version_1_file(path)
     StateStore(path, now=NOW).close()
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
     for table in ("intents", "reservations"):
         types = {r[1]: r[2] for r in conn.execute(f"PRAGMA table_info({table})")}
         assert (types["created_at"], types["updated_at"]) == ("TEXT", "TEXT")
@@ -415,3 +424,34 @@ def test_a_migration_that_fails_leaves_the_file_as_it_was(path: Path) -> None:
     assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
     assert conn.execute("SELECT created_at FROM intents").fetchall() == [(938.5,), (938.5,)]
     conn.close()
+
+
+def test_learned_hosts_and_plans_round_trip(path: Path) -> None:
+    """A learned host keeps its source and last-seen time; a reservation its plan."""
+    learned: HostRecord = {**_host("00:00:00:00:00:09"), "source": "learned"}
+    learned["last_seen"] = _at(5)
+    with StateStore(path, now=NOW) as st:
+        st.put_host(learned)
+        st.put_reservation(_reservation(4))
+    with StateStore(path, now=NOW) as st:
+        state = st.load()
+    assert state.hosts == [learned]
+    assert state.reservations == [_reservation(4)]
+
+
+def test_a_version_2_file_gains_host_sources_and_plans(path: Path) -> None:
+    """Schema 2 -> 3: stored hosts were inventory, stored reservations have no plan."""
+    with StateStore(path, now=NOW) as st:
+        st.put_host(_host())
+        st.put_reservation({**_reservation(4), "plan": None})
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE hosts DROP COLUMN source")
+    conn.execute("ALTER TABLE hosts DROP COLUMN last_seen")
+    conn.execute("ALTER TABLE reservations DROP COLUMN plan")
+    conn.execute("UPDATE schema_version SET version = 2")
+    conn.commit()
+    conn.close()
+    with StateStore(path, now=NOW) as st:
+        state = st.load()
+    assert state.hosts == [_host()]
+    assert state.reservations == [{**_reservation(4), "plan": None}]

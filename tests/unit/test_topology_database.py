@@ -102,12 +102,14 @@ def test_inventory_host_known_before_it_talks_and_zone_names_apply() -> None:
     assert learned.name == "h1" and learned.zone == "pci"
 
 
-def test_switch_removal_takes_links_and_learned_hosts() -> None:
+def test_switch_removal_takes_links_but_keeps_its_hosts() -> None:
+    """A disconnected switch still has its hosts: they are gone only when seen elsewhere."""
     db = _db()
     db.link_seen(AB, 1.0, 1.0)
     db.learn_host("00:00:00:00:00:02", "10.0.0.2", 2, 1, 1.0)
     db.remove_switch(2, 5.0)
-    assert 2 not in db.graph and AB not in db.links and not db.hosts
+    assert 2 not in db.graph and AB not in db.links
+    assert db.hosts["00:00:00:00:00:02"].attachment == Attachment(2, 1)
     doc = db.to_dict()
     assert [s["name"] for s in doc["switches"]] == ["vns1"]
 
@@ -164,3 +166,28 @@ def test_times_users_see_are_rfc3339_of_the_wall_time_given() -> None:
         WALL + 5,
     ]
     assert events[0]["time"] == "2026-11-18T11:06:40.250Z"
+
+
+def test_no_host_is_learned_on_a_port_that_carried_a_link_lately() -> None:
+    """While the far switch is away, and for the hold time after, a link end is no host port."""
+    db = _db()
+    db.link_seen(AB, 1.0, 1.0)
+    db.remove_switch(2, 5.0)  # the neighbour lost its controller connection
+    mac = "00:00:00:00:00:22"
+    assert db.learn_host(mac, "10.0.0.22", AB.src, AB.src_port, 500.0) is None
+    assert mac not in db.hosts
+    db.add_switch(2, [Port(1, "p1"), Port(2, "p2")], 501.0)  # back, link not yet re-probed
+    assert db.learn_host(mac, "10.0.0.22", AB.src, AB.src_port, 502.0) is None
+    later = 501.0 + db.link_port_hold_s + 1
+    assert db.learn_host(mac, "10.0.0.22", AB.src, AB.src_port, later) is not None
+    assert db.hosts[mac].attachment == Attachment(AB.src, AB.src_port)
+
+
+def test_a_host_learned_on_a_link_end_is_forgotten_with_an_event() -> None:
+    db = _db()
+    events: list[str] = []
+    db.subscribe(lambda e: events.append(e.kind))
+    db.learn_host("00:00:00:00:00:05", "10.0.0.5", AB.src, AB.src_port, 1.0)
+    db.link_seen(AB, 2.0, 2.0)
+    assert "00:00:00:00:00:05" not in db.hosts
+    assert events[-2:] == ["link_add", "host_remove"]

@@ -51,17 +51,22 @@ class CreateReservation:
 
 @dataclass(frozen=True, slots=True)
 class ModifyReservation:
-    """Change a reservation (make-before-break) with the fields of ``body``."""
+    """Change a reservation (make-before-break) with the fields of ``body``.
+
+    ``force`` allows changing a forecast-driven reservation; an intent's never changes here.
+    """
 
     res_id: str
     body: Any
+    force: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class DeleteReservation:
-    """Withdraw a reservation."""
+    """Withdraw a reservation (``force``: also a forecast-driven one)."""
 
     res_id: str
+    force: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ from vnstitch.resources.ledger import Ledger
 from vnstitch.stitcher.stitch_service import StitchService
 
 LOG = logging.getLogger("vnstitch")
+RESTORE_GRACE_S = 20.0  # after a restart, restored reservations wait this long for their paths
 
 
 class ControllerCore:
@@ -84,6 +85,8 @@ class ControllerCore:
         self.ledger: Ledger[int] = Ledger(link_headroom=opts.link_headroom)
         self.stitcher = StitchService(self.db, self.ledger)
         self.durable = DurableState(config.api.state_db, started.wall)
+        self.stitcher.on_new_id = self.durable.cover_id
+        self.stitcher.restore_until = started.wall + RESTORE_GRACE_S
         self.intents = IntentService(
             self.stitcher, NtdDirectory(self.db), self.durable.persist_intent
         )
@@ -217,6 +220,9 @@ class ControllerCore:
                     pred.received(message, at)
             case ProbeTick():
                 disc.probe_tick(at, self.config.controller.link_timeout_s)
+                self.durable.flush_last_seen(self.db.hosts.values())
+                if self.stitcher.restore_waiting() and at.wall >= self.stitcher.restore_until:
+                    self._settle(at)  # the grace is over: what still waits is stitched anew
             case EchoTick():
                 disc.echo_tick(at)
             case StatsTick():
@@ -241,6 +247,12 @@ class ControllerCore:
     def _topology_event(self, event: TopologyEvent) -> None:
         """Immediate reactions; the re-stitch waits until the burst is over (``Settle``)."""
         self.discovery.topology_changed(event)
+        if event.kind in ("host_add", "host_move"):
+            host = self.db.hosts.get(event.detail["mac"])
+            if host is not None and host.source == "learned":
+                self.durable.persist_host(host)  # learned hosts survive a restart
+        elif event.kind == "host_remove":
+            self.durable.forget_host(event.detail["mac"])
         if event.kind != "link_latency" and not self._settle_pending:
             self._settle_pending = True
             self.outbox.add(SettleLater())

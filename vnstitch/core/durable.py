@@ -1,31 +1,63 @@
-"""Durable state for the controller: intents, requested reservations and the host inventory.
+"""Durable state for the controller: intents, reservations with their plans, and hosts.
 
 Every write is one SQLite transaction committed before the REST answer goes out, so nothing
-acknowledged is lost when the controller is killed. On start the stored state is handed back
-to the services; they re-provision as switches connect.
+acknowledged is lost when the controller is killed. What is kept: intents; requested and
+intent-owned reservations with the plan they installed (path, version, meter ids: enough to
+claim the very same rules after a restart); inventory hosts and hosts learned from traffic
+(MAC, IP, attachment, last seen). Forecast-driven and configured reservations are rebuilt,
+not restored, but every reservation id is durable (taken in blocks), so an id, and the
+cookies built from it, is never handed out twice. On start the stored state is handed back
+to the services; they claim their rules again as switches connect.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 from topology.database import TopologyDatabase
 from topology.model import Attachment, Host
-from vnstitch.clock import parse_rfc3339, rfc3339
+from vnstitch.clock import parse_rfc3339, rfc3339, rfc3339_or_none
 from vnstitch.intents.intent_service import IntentService
-from vnstitch.intents.lifecycle import recover
 from vnstitch.intents.model import Intent
 from vnstitch.stitcher.request_body import parse_request
-from vnstitch.stitcher.reservation import Origin, RequestError, Reservation, State
+from vnstitch.stitcher.reservation import Origin, RequestError, Reservation, State, StoredPlan
 from vnstitch.stitcher.stitch_service import StitchService
-from vnstitch.store.records import HostRecord, ReservationRecord
+from vnstitch.store.records import HostRecord, PlanRecord, ReservationRecord
 from vnstitch.store.sqlite import StateStore
 
 LOG = logging.getLogger("vnstitch.state")
 
 DEFAULT_STATE_DB = Path.home() / ".local" / "state" / "vnstitch" / "state.db"
-_NOT_PERSISTED = (Origin.PREDICTED, Origin.INTENT, Origin.CONFIG)  # rebuilt, not restored
+_NOT_PERSISTED = (Origin.PREDICTED, Origin.CONFIG)  # rebuilt, not restored
+ID_BLOCK = 1024  # reservation ids are made durable this many at a time
+LAST_SEEN_EVERY_S = 60.0  # a learned host's last-seen time is written at most this often
+
+
+def plan_record(plan: StoredPlan | None) -> PlanRecord | None:
+    """The stored form of a plan."""
+    if plan is None:
+        return None
+    return {
+        "version": plan.version,
+        "path": [f"{d:016x}" for d in plan.path],
+        "meter_ids": {f"{d:016x}": m for d, m in sorted(plan.meter_ids.items())},
+        "latency_ms": plan.latency_ms,
+    }
+
+
+def stored_plan(record: PlanRecord | None) -> StoredPlan | None:
+    """A stored plan read back (ValueError if damaged)."""
+    if record is None:
+        return None
+    path = tuple(int(d, 16) for d in record["path"])
+    version = int(record["version"])
+    if len(path) < 1 or version < 1:
+        raise ValueError(f"stored plan {record!r} has no path or version")
+    meters = {int(d, 16): int(m) for d, m in record["meter_ids"].items()}
+    latency = record["latency_ms"]
+    return StoredPlan(version, path, meters, None if latency is None else float(latency))
 
 
 class DurableState:
@@ -37,6 +69,14 @@ class DurableState:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.store = StateStore(self.path, now=now)
         self._intent_ids: set[str] = set()
+        self._id_ceiling = 0  # reservation ids below this are durable
+        self._host_written: dict[str, float] = {}  # MAC -> the last_seen last written
+
+    def cover_id(self, res_id: int) -> None:
+        """Make reservation id ``res_id`` durable (a block at a time): never handed out again."""
+        if res_id >= self._id_ceiling:
+            self._id_ceiling = res_id + ID_BLOCK
+            self.store.raise_counter("reservation", self._id_ceiling)
 
     def next_intent_number(self) -> int:
         """A new intent number, durable (never handed out twice, even across restarts)."""
@@ -51,8 +91,16 @@ class DurableState:
             self.store.add_intent(record)
             self._intent_ids.add(intent.id)
 
-    def persist_reservation(self, res: Reservation) -> None:
-        """Write (or, once released, delete) a requested reservation."""
+    def persist_reservations(self, items: Iterable[tuple[Reservation, StoredPlan | None]]) -> None:
+        """Write several reservations in one committed transaction."""
+        kept = [(res, plan) for res, plan in items if res.request.origin not in _NOT_PERSISTED]
+        if kept:
+            with self.store.atomic():
+                for res, plan in kept:
+                    self.persist_reservation(res, plan)
+
+    def persist_reservation(self, res: Reservation, plan: StoredPlan | None) -> None:
+        """Write (or, once released, delete) a reservation and the plan it installs."""
         if res.request.origin in _NOT_PERSISTED:
             return
         if res.state is State.RELEASED:
@@ -70,13 +118,16 @@ class DurableState:
             "origin_ref": res.request.origin_ref,
             "created_at": rfc3339(res.created_at),
             "updated_at": rfc3339(res.updated_at),
+            "plan": plan_record(plan),
         }
         with self.store.atomic():
             self.store.put_reservation(record)
             self.store.raise_counter("reservation", res.id + 1)
 
     def persist_host(self, host: Host) -> None:
-        """Write an inventory host."""
+        """Write a host (inventory, or learned with its attachment and last-seen time)."""
+        if host.last_seen is not None:
+            self._host_written[host.mac] = host.last_seen
         att = host.attachment
         record: HostRecord = {
             "name": host.name,
@@ -88,53 +139,94 @@ class DurableState:
             "cpu": host.cpu,
             "memory_mb": host.memory_mb,
             "storage_gb": host.storage_gb,
+            "source": host.source,
+            "last_seen": rfc3339_or_none(host.last_seen),
         }
         self.store.put_host(record)
+
+    def forget_host(self, mac: str) -> None:
+        """A learned host is gone (e.g. it was learned on what is a link end)."""
+        self._host_written.pop(mac, None)
+        self.store.delete_host(mac)
+
+    def flush_last_seen(self, hosts: Iterable[Host]) -> None:
+        """Write learned hosts whose last-seen time moved on by a while (one transaction)."""
+        stale = [
+            h
+            for h in hosts
+            if h.source == "learned"
+            and h.last_seen is not None
+            and h.last_seen - self._host_written.get(h.mac, 0.0) >= LAST_SEEN_EVERY_S
+        ]
+        if stale:
+            with self.store.atomic():
+                for host in stale:
+                    self.persist_host(host)
 
     def restore(
         self, db: TopologyDatabase, stitcher: StitchService, intents: IntentService, now: float
     ) -> None:
         """Load everything stored into the services (before any switch connects)."""
         state = self.store.load()
+        learned = 0
         for rec in state.hosts:
             if rec["mac"] in db.hosts:
                 continue
             att = None
             if rec["switch"] is not None and rec["port"] is not None:
                 att = Attachment(rec["switch"], rec["port"])
-            db.add_inventory_host(
-                Host(
-                    rec["name"],
-                    rec["mac"],
-                    rec["ip"],
-                    att,
-                    rec["zone"],
-                    "inventory",
-                    rec["cpu"],
-                    rec["memory_mb"],
-                    rec["storage_gb"],
-                ),
-                now,
+            last_seen = None if rec["last_seen"] is None else parse_rfc3339(rec["last_seen"])
+            host = Host(
+                rec["name"],
+                rec["mac"],
+                rec["ip"],
+                att,
+                rec["zone"],
+                rec["source"],
+                rec["cpu"],
+                rec["memory_mb"],
+                rec["storage_gb"],
+                last_seen,
             )
-        stitcher.advance_ids(state.counters.get("reservation", 1))
+            if host.source == "learned":
+                learned += 1
+                db.restore_learned_host(host, now)
+                if last_seen is not None:
+                    self._host_written[host.mac] = last_seen
+            else:
+                db.add_inventory_host(host, now)
+        self._id_ceiling = state.counters.get("reservation", 1)
+        stitcher.advance_ids(self._id_ceiling)
         for res_rec in state.reservations:
             try:
                 request = parse_request(
                     res_rec["request"], Origin(res_rec["origin"]), res_rec["origin_ref"]
                 )
-            except (RequestError, ValueError) as exc:
+                plan = stored_plan(res_rec["plan"])
+            except (RequestError, ValueError, KeyError, TypeError) as exc:
                 LOG.error("stored reservation %d is unreadable, skipped: %s", res_rec["id"], exc)
                 continue
-            res = stitcher.restore(res_rec["id"], request, now)
+            res = stitcher.restore(res_rec["id"], request, now, plan)
             res.created_at = parse_rfc3339(res_rec["created_at"])
         for int_rec in state.intents:
             intent = Intent.from_record(int_rec)
             self._intent_ids.add(intent.id)
-            intents.restore(recover(intent, now))
+            intents.restore(intent, now)
+        strays = [
+            r
+            for r in stitcher.reservations.values()
+            if r.request.origin is Origin.INTENT and not intents.holds(r.id)
+        ]
+        for res in strays:  # an intent's reservation it no longer holds: its rules go
+            stitcher.release(res.id, now)
+            self.persist_reservation(res, None)
         LOG.info(
-            "restored %d intents, %d reservations, %d inventory hosts from %s",
+            "restored %d intents, %d reservations (%d released as strays), %d hosts"
+            " (%d learned) from %s",
             len(state.intents),
             len(state.reservations),
+            len(strays),
             len(state.hosts),
+            learned,
             self.path,
         )

@@ -34,7 +34,13 @@ from vnstitch.intents.model import IntentState
 from vnstitch.intents.parse import IntentError, parse_intent
 from vnstitch.northbound.metrics import CONTENT_TYPE
 from vnstitch.stitcher.request_body import parse_request
-from vnstitch.stitcher.reservation import RequestError, Reservation, State
+from vnstitch.stitcher.reservation import (
+    Origin,
+    RequestError,
+    Reservation,
+    ReservationRequest,
+    State,
+)
 from vnstitch.stitcher.stitch_service import Refusal
 
 if TYPE_CHECKING:
@@ -82,13 +88,13 @@ class NorthboundCommands:
                     self._reply(ticket, 200, res.to_dict())
             case CreateReservation(body):
                 self._create_reservation(ticket, body, at)
-            case ModifyReservation(res_id, body):
-                self._modify_reservation(ticket, res_id, body, at)
-            case DeleteReservation(res_id):
+            case ModifyReservation(res_id, body, force):
+                self._modify_reservation(ticket, res_id, body, force, at)
+            case DeleteReservation(res_id, force):
                 res = self._find(res_id, released=False)
                 if res is None:
                     self._add(error(ticket, 404, f"no reservation {res_id!r}", "id"))
-                else:
+                elif not self._owned_elsewhere(ticket, res, force, "withdraw"):
                     core.stitching.withdraw(res.id, at)
                     self._reply(ticket, 200, res.to_dict())
             case ListIntents():
@@ -135,6 +141,32 @@ class NorthboundCommands:
             return None
         return res
 
+    def _owned_elsewhere(self, ticket: int, res: Reservation, force: bool, verb: str) -> bool:
+        """409 (True) when an intent, or a forecast unless forced, owns ``res``."""
+        origin, ref = res.request.origin, res.request.origin_ref
+        if origin is Origin.INTENT:
+            message = (
+                f"reservation {res.id} belongs to intent {ref}: {verb} the intent instead"
+                f" (DELETE or re-submit /v1/intents/{ref})"
+            )
+        elif origin is Origin.PREDICTED and not force:
+            message = (
+                f"reservation {res.id} is driven by forecasts ({ref}): the next forecast would"
+                f" undo this; add ?force=true to {verb} it anyway"
+            )
+        else:
+            return False
+        self._reply(ticket, 409, {"error": message, "field": None, "owner": ref})
+        return True
+
+    def _same_host(self, request: ReservationRequest) -> RequestError | None:
+        mac = self.core.stitcher.same_host(request)
+        if mac is None:
+            return None
+        return RequestError(
+            f"src {request.src!r} and dst {request.dst!r} name the same host ({mac})", "dst"
+        )
+
     def _events(self, ticket: int, since: str) -> None:
         try:
             version = int(since)
@@ -151,6 +183,9 @@ class NorthboundCommands:
     def _create_reservation(self, ticket: int, body: Any, at: Instant) -> None:
         try:
             request = parse_request(body)
+            same = self._same_host(request)
+            if same is not None:
+                raise same
         except RequestError as exc:
             self._add(error(ticket, 400, str(exc), exc.field))
             return
@@ -160,10 +195,14 @@ class NorthboundCommands:
             return
         self._reply_when_installed(ticket, outcome, 201, at)
 
-    def _modify_reservation(self, ticket: int, res_id: str, body: Any, at: Instant) -> None:
+    def _modify_reservation(
+        self, ticket: int, res_id: str, body: Any, force: bool, at: Instant
+    ) -> None:
         res = self._find(res_id, released=False)
         if res is None:
             self._add(error(ticket, 404, f"no reservation {res_id!r}", "id"))
+            return
+        if self._owned_elsewhere(ticket, res, force, "change"):
             return
         try:
             if not isinstance(body, dict):
@@ -172,6 +211,9 @@ class NorthboundCommands:
             for key in ("origin", "origin_ref"):
                 merged.pop(key, None)
             request = parse_request(merged, res.request.origin, res.request.origin_ref)
+            same = self._same_host(request)
+            if same is not None:
+                raise same
         except RequestError as exc:
             self._add(error(ticket, 400, str(exc), exc.field))
             return

@@ -3,7 +3,10 @@
 Every round asks each switch for its port counters (measured link rates) and, when the
 predictor is linked or an audit is due, its flow entries. The audit compares a switch's
 entries with the rules the controller expects (policy in ``vnstitch.stitcher.audit``) and
-repairs the difference — but never while rules are in flight.
+repairs the difference — but never while rules are in flight. A reservation whose rules are
+missing is not ACTIVE: it is DEGRADED, naming the switch and the rules, until the switch
+confirmed the repair (its meters are re-added with its rules: a meter deleted by hand takes
+its flows with it); a refused repair leaves it DEGRADED with the switch's reason.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from vnstitch.core.actions import FlowStatsRequest, Outbox, PortStatsRequest
 from vnstitch.core.events import FlowStats, PortStats
 from vnstitch.core.stitching import Stitching
 from vnstitch.northbound.metrics import ControllerMetrics
-from vnstitch.rules.model import Match
+from vnstitch.rules.cookies import KIND_ISOLATION, Cookie
+from vnstitch.rules.model import FlowRule, Match
 from vnstitch.stitcher.audit import EntryKey, ObservedFlow, audit_switch
-from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, Job, JobKind, Op
+from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, Job, JobKind, MeterAdd, Op
 
 LOG = logging.getLogger("vnstitch")
 JOB_TIMEOUT_S = 5.0  # a job whose barriers are not all back by then has failed
@@ -91,17 +95,58 @@ class Statistics:
             )
             for f in ev.flows
         ]
-        settled = stitching.stitcher.settled() and stitching.intents.settled()
         previous = self._orphans.get(ev.dpid, set())
-        result = audit_switch(ev.dpid, expected, observed, previous, settled)
+        result = audit_switch(ev.dpid, expected, observed, previous, self._claimed)
         self._orphans[ev.dpid] = result.orphans
-        ops: list[Op] = [FlowDelete(r) for r in result.delete]
-        ops += [FlowAdd(r) for r in result.missing]
-        if ops:
-            self.audit_repairs += len(ops)
-            self.metrics.audit_repairs.inc(len(ops))
-            LOG.info("audit of %016x: %d repairs", ev.dpid, len(ops))
-            stitching.run(Job(0, 0, JobKind.REPAIR, [ops]), at)
+        count = len(result.delete) + len(result.missing)
+        if not count:
+            return
+        self.audit_repairs += count
+        self.metrics.audit_repairs.inc(count)
+        LOG.info("audit of %016x: %d repairs", ev.dpid, count)
+        plain: list[Op] = [FlowDelete(r) for r in result.delete]
+        by_owner: dict[int, list[FlowRule]] = {}
+        for rule in result.missing:
+            cookie = Cookie.decode(rule.cookie)
+            if cookie.kind == KIND_ISOLATION:
+                plain.append(FlowAdd(rule))
+            else:
+                by_owner.setdefault(cookie.owner, []).append(rule)
+        jobs = [self._repair(ev.dpid, owner, rules, at) for owner, rules in by_owner.items()]
+        for job in jobs:
+            if job.reservation_id == 0:
+                plain += job.phases[0]
+        jobs = [j for j in jobs if j.reservation_id != 0]
+        if plain:
+            jobs.append(Job(0, 0, JobKind.AUDIT, [plain]))
+        stitching.run(jobs, at)
+
+    def _claimed(self, cookie: Cookie) -> bool:
+        """True when the cookie's owner claims its rules (installing, moving, restored)."""
+        if cookie.kind == KIND_ISOLATION:
+            return self.stitching.intents.claims_rules(cookie.owner)
+        return self.stitching.stitcher.claims_rules(cookie.owner)
+
+    def _repair(self, dpid: int, owner: int, rules: list[FlowRule], at: Instant) -> Job:
+        """Re-add a reservation's missing rules (and meters); it is DEGRADED until confirmed."""
+        stitcher = self.stitching.stitcher
+        first = rules[0]
+        reason = (
+            f"audit: {len(rules)} rule(s) missing on switch {dpid:016x}"
+            f" (cookie {first.cookie:#x}, priority {first.priority},"
+            f" match {first.match.to_dict()}); re-installing"
+        )
+        version = stitcher.mark_repairing(owner, reason, at.wall)
+        adds: list[Op] = [FlowAdd(r) for r in rules]
+        res = stitcher.reservations.get(owner)
+        if version is None or res is None or res.plan is None:
+            return Job(0, 0, JobKind.AUDIT, [adds])
+        metered = {r.meter_id for r in rules if r.meter_id is not None}
+        meters: list[Op] = [
+            MeterAdd(m) for m in res.plan.meters if m.dpid == dpid and m.meter_id in metered
+        ]
+        self.stitching.intents.refresh_states(at.wall)
+        return Job(owner, version, JobKind.AUDIT, [meters + adds], confirm_phase=0)
 
     def forget_switch(self, dpid: int) -> None:
         """A switch went away: its counters start again."""

@@ -55,9 +55,19 @@ class Stitching:
         self.on_reservation_change: ReservationChanged = lambda _res, _active, _at: None
 
     def run(self, jobs: list[Job] | Job | None, at: Instant) -> None:
-        """Start jobs on the switches."""
-        for job in [jobs] if isinstance(jobs, Job) else jobs or []:
+        """Start jobs on the switches; the plans they install are durable first."""
+        batch = [jobs] if isinstance(jobs, Job) else jobs or []
+        owners = {j.reservation_id for j in batch if j.intent_id is None}
+        found = (self.stitcher.reservations.get(r) for r in sorted(owners))
+        changed = [r for r in found if r is not None]
+        if changed:
+            self.durable.persist_reservations((r, self.stitcher.stored_plan(r)) for r in changed)
+        for job in batch:
             self.runner.run(job, at)
+
+    def persist(self, res: Reservation) -> None:
+        """Write one reservation and its plan."""
+        self.durable.persist_reservation(res, self.stitcher.stored_plan(res))
 
     # ---- reservations ---------------------------------------------------------------------
     def isolated(self, mac_a: str, mac_b: str) -> bool:
@@ -83,7 +93,7 @@ class Stitching:
         if isinstance(outcome, Refusal):
             return outcome
         assert res is not None
-        self.durable.persist_reservation(res)  # durable before it is acknowledged
+        self.persist(res)  # durable before it is acknowledged
         self.run(outcome, at)
         return res
 
@@ -92,7 +102,7 @@ class Stitching:
         outcome = self.stitcher.modify(res_id, request, at.wall)
         if isinstance(outcome, Refusal):
             return outcome
-        self.durable.persist_reservation(self.stitcher.reservations[res_id])
+        self.persist(self.stitcher.reservations[res_id])
         self.run(outcome, at)
         return None
 
@@ -100,7 +110,7 @@ class Stitching:
         """Release a reservation and remove its rules; what it freed may let others stitch."""
         self.run(self.stitcher.release(res_id, at.wall), at)
         res = self.stitcher.reservations[res_id]
-        self.durable.persist_reservation(res)
+        self.persist(res)
         self.on_reservation_change(res, False, at)
         self.discovery.update_best_effort_meters()
         self.run(self.stitcher.on_topology_change(at.wall), at)
@@ -133,6 +143,12 @@ class Stitching:
         job = outcome.job
         if job.intent_id is not None:
             self.intents.drops_confirmed(job.intent_id, at.wall, outcome.ok, outcome.reason)
+            return
+        if job.kind is JobKind.AUDIT:
+            self.stitcher.repair_done(
+                job.reservation_id, job.version, outcome.ok, outcome.reason or "", at.wall
+            )
+            self.intents.refresh_states(at.wall)
             return
         res = self.stitcher.reservations.get(job.reservation_id)
         if outcome.ok and res is not None and res.state is State.INSTALLING:

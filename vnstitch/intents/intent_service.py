@@ -14,14 +14,21 @@ from dataclasses import dataclass, field
 
 from vnstitch.intents.compile import Compilation, compile_intent
 from vnstitch.intents.conflicts import Conflict, find_conflicts
-from vnstitch.intents.lifecycle import advance, can_advance, is_live, new_intent, with_reservations
-from vnstitch.intents.model import Intent, IntentSpec, IntentState
+from vnstitch.intents.lifecycle import (
+    advance,
+    can_advance,
+    is_live,
+    new_intent,
+    recover,
+    with_reservations,
+)
+from vnstitch.intents.model import Intent, IntentSpec, IntentState, intent_id
 from vnstitch.intents.resolve import HostDirectory
 from vnstitch.intents.specs import isolates
 from vnstitch.rules.cookies import OWNER_MAX
 from vnstitch.rules.model import FlowRule
 from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, Job, JobKind
-from vnstitch.stitcher.reservation import State
+from vnstitch.stitcher.reservation import Origin, State
 from vnstitch.stitcher.stitch_service import Refusal, StitchService
 
 S = IntentState
@@ -73,6 +80,7 @@ class IntentService:
         self._drops: dict[str, list[FlowRule]] = {}  # installed isolation drops per intent
         self._pending_drops: set[str] = set()
         self.isolated: set[frozenset[str]] = set()  # MAC pairs no one may connect
+        self._restored: set[str] = set()  # restored, not INSTALLED since: they claim old rules
 
     # ---- submit / withdraw ------------------------------------------------------------------
     def check_conflicts(self, spec: IntentSpec, number: int, now: float) -> list[Conflict]:
@@ -90,15 +98,54 @@ class IntentService:
         self._save(intent)
         return Submission(self.intents[intent.id], [], self._install(intent.id, now))
 
-    def restore(self, intent: Intent) -> None:
-        """Bring back an intent from durable state (compiled on the next refresh)."""
-        self.intents[intent.id] = intent
+    def restore(self, intent: Intent, now: float) -> None:
+        """Bring back an intent from durable state.
+
+        An installed one whose reservations were all restored waits for them (INSTALLING);
+        any other live one is compiled again on the next refresh.
+        """
+        kept = all(self._owned(intent.id, r) for r in intent.reservation_ids)
+        restored = recover(intent, now, reservations_kept=kept)
+        if restored is not intent:
+            self.persist(restored)
+        self.intents[intent.id] = restored
+        if is_live(restored):
+            self._restored.add(intent.id)
+
+    def _owned(self, ident: str, res_id: int) -> bool:
+        res = self.stitcher.reservations.get(res_id)
+        return (
+            res is not None
+            and res.request.origin is Origin.INTENT
+            and res.request.origin_ref == ident
+            and res.state is not State.RELEASED
+        )
+
+    def holds(self, res_id: int) -> bool:
+        """True when an intent-owned reservation belongs to a live intent that holds it."""
+        res = self.stitcher.reservations.get(res_id)
+        if res is None or res.request.origin_ref is None:
+            return False
+        intent = self.intents.get(res.request.origin_ref)
+        return intent is not None and is_live(intent) and res_id in intent.reservation_ids
+
+    def claims_rules(self, number: int) -> bool:
+        """True when intent ``number`` is being installed, withdrawn or restored."""
+        if number < 1:
+            return False
+        ident = intent_id(number)
+        intent = self.intents.get(ident)
+        if intent is None or intent.state is S.WITHDRAWN:
+            return False
+        busy = (S.SUBMITTED, S.COMPILING, S.INSTALLING, S.WITHDRAWING)
+        return ident in self._restored or intent.state in busy
 
     def withdraw(self, ident: str, now: float) -> list[Job]:
         """Withdraw an intent: release its reservations and drops; WITHDRAWN when done."""
         intent = self.intents[ident]
         if not is_live(intent):
             return []
+        self._restored.discard(ident)
         self._save(advance(intent, S.WITHDRAWING, now))
         jobs = self._uninstall(ident, now)
         self._save(advance(self.intents[ident], S.WITHDRAWN, now))
@@ -179,29 +226,44 @@ class IntentService:
 
     # ---- keeping intents true ----------------------------------------------------------------
     def refresh_states(self, now: float) -> None:
-        """Derive INSTALLING/INSTALLED/FAILED from the reservations and drop jobs."""
+        """Derive INSTALLING/INSTALLED/FAILED from the reservations and drop jobs.
+
+        Every installing intent reaches a final state: a reservation that failed, degraded or
+        vanished (released by someone else) fails the intent, with the reason, and the next
+        refresh compiles it again; a failed intent whose reservations all became ACTIVE again
+        (repaired) is INSTALLED again.
+        """
+        reservations = self.stitcher.reservations
         for ident, intent in list(self.intents.items()):
-            if intent.state not in (S.INSTALLING, S.INSTALLED):
+            if intent.state not in (S.INSTALLING, S.INSTALLED, S.FAILED):
                 continue
-            states = [
-                self.stitcher.reservations[r].state
-                for r in intent.reservation_ids
-                if r in self.stitcher.reservations
-            ]
+            held = intent.reservation_ids
+            if intent.state is S.FAILED:
+                recovered = held and all(
+                    self._owned(ident, r) and reservations[r].state is State.ACTIVE for r in held
+                )
+                if recovered:
+                    self._save(advance(intent, S.INSTALLING, now, "its reservations recovered"))
+                    intent = self.intents[ident]
+                if intent.state is S.FAILED:
+                    continue
+            gone = [r for r in held if not self._owned(ident, r)]
             failed = [
-                self.stitcher.reservations[r].reason
-                for r in intent.reservation_ids
-                if r in self.stitcher.reservations
-                and self.stitcher.reservations[r].state in (State.FAILED, State.DEGRADED)
+                reservations[r].reason
+                for r in held
+                if r not in gone and reservations[r].state in (State.FAILED, State.DEGRADED)
             ]
-            if failed:
+            if gone:
+                self._save(advance(intent, S.FAILED, now, f"its reservation {gone[0]} is gone"))
+            elif failed:
                 self._save(advance(intent, S.FAILED, now, failed[0] or "path lost"))
             elif (
-                all(s is State.ACTIVE for s in states)
+                all(reservations[r].state is State.ACTIVE for r in held)
                 and ident not in self._pending_drops
                 and intent.state is S.INSTALLING
             ):
                 self._save(advance(intent, S.INSTALLED, now))
+                self._restored.discard(ident)
 
     def refresh(self, now: float) -> list[Job]:
         """After a topology or capacity change: compile again what is FAILED or restored."""

@@ -14,7 +14,7 @@ TRANSITIONS: dict[IntentState, frozenset[IntentState]] = {
     S.COMPILING: frozenset({S.INSTALLING, S.FAILED, S.WITHDRAWING}),
     S.INSTALLING: frozenset({S.INSTALLED, S.FAILED, S.COMPILING, S.WITHDRAWING}),
     S.INSTALLED: frozenset({S.COMPILING, S.FAILED, S.WITHDRAWING}),
-    S.FAILED: frozenset({S.COMPILING, S.WITHDRAWING}),
+    S.FAILED: frozenset({S.COMPILING, S.INSTALLING, S.WITHDRAWING}),
     S.WITHDRAWING: frozenset({S.WITHDRAWN}),
     S.WITHDRAWN: frozenset(),
 }
@@ -60,8 +60,14 @@ def with_reservations(intent: Intent, reservation_ids: tuple[int, ...], now: flo
     return replace(intent, reservation_ids=tuple(reservation_ids), updated_at=now)
 
 
-def recover(intent: Intent, now: float) -> Intent:
-    """The intent as restored from the store: live ones compile again, withdrawals go on."""
+def recover(intent: Intent, now: float, reservations_kept: bool = False) -> Intent:
+    """The intent as restored from the store; withdrawals go on.
+
+    With ``reservations_kept`` (every reservation it held was restored too) an installed
+    intent waits INSTALLING for them to be confirmed again; other live ones compile again.
+    """
     if intent.state in (S.WITHDRAWING, S.WITHDRAWN):
         return intent
+    if reservations_kept and intent.reservation_ids and intent.state in (S.INSTALLED, S.INSTALLING):
+        return _moved(intent, S.INSTALLING, now, RESTORED_REASON)
     return _moved(intent, S.COMPILING, now, RESTORED_REASON)

@@ -2,13 +2,15 @@
 
 Missing expected rules are re-installed at once. A rule of an audited kind that nobody
 expects is an orphan; it is deleted only when it was already an orphan in the previous audit
-of that switch and the controller is settled (nothing being restored or installed), so a
-controller that restarts never deletes rules it is about to claim again.
+of that switch and its owner (the reservation or intent its cookie names) does not claim it:
+an owner being installed, moved or restored after a restart claims every rule bearing its
+id, so a controller that restarts never deletes rules it is about to claim again, and one
+owner stuck in flight holds back only its own rules, never everyone's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass, field
 
 from vnstitch.rules.cookies import (
@@ -23,6 +25,7 @@ from vnstitch.rules.model import FlowRule, Match
 AUDITED_KINDS = frozenset({KIND_RESERVATION, KIND_PREDICTED, KIND_INTENT, KIND_ISOLATION})
 
 EntryKey = tuple[int, Match, int]  # priority, match, cookie
+Claimed = Callable[[Cookie], bool]  # True: the cookie's owner still claims the rule
 
 
 @dataclass(frozen=True)
@@ -48,21 +51,32 @@ def audit_switch(
     expected: Iterable[FlowRule],
     observed: Iterable[ObservedFlow],
     previous_orphans: Set[EntryKey],
-    settled: bool,
+    claimed: Claimed,
 ) -> AuditResult:
-    """Repairs for one switch: re-add what is missing, delete orphans seen twice when settled."""
-    wanted = {(r.priority, r.match, r.cookie): r for r in expected}
+    """Repairs for one switch: re-add what is missing, delete unclaimed orphans seen twice.
+
+    A switch holds one entry per (priority, match): when several owners expect the same one
+    (e.g. two reservations between one pair of hosts both answer its ARP), an entry bearing
+    any of their cookies serves them all.
+    """
+    wanted: dict[tuple[int, Match], list[FlowRule]] = {}
+    for rule in expected:
+        wanted.setdefault((rule.priority, rule.match), []).append(rule)
     result = AuditResult()
-    seen: set[EntryKey] = set()
+    served: set[tuple[int, Match]] = set()
     for flow in observed:
-        if Cookie.decode(flow.cookie).kind not in AUDITED_KINDS:
+        cookie = Cookie.decode(flow.cookie)
+        if cookie.kind not in AUDITED_KINDS:
             continue
+        entry = (flow.priority, flow.match)
+        if any(r.cookie == flow.cookie for r in wanted.get(entry, ())):
+            served.add(entry)
+            continue
+        if entry in wanted or claimed(cookie):
+            continue  # replaced by the re-add of what is missing, or still claimed
         key = (flow.priority, flow.match, flow.cookie)
-        if key in wanted:
-            seen.add(key)
-            continue
         result.orphans.add(key)
-        if settled and key in previous_orphans:
+        if key in previous_orphans:
             result.delete.append(FlowRule(dpid, flow.priority, flow.match, (), flow.cookie))
-    result.missing = [rule for key, rule in wanted.items() if key not in seen]
+    result.missing = [rules[0] for entry, rules in wanted.items() if entry not in served]
     return result

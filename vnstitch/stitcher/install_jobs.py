@@ -61,7 +61,8 @@ class JobKind(StrEnum):
     MOVE = "move"
     REMOVE = "remove"
     ROLLBACK = "rollback"
-    REPAIR = "repair"
+    REPAIR = "repair"  # the old plan again, after a failed move
+    AUDIT = "audit"  # what the audit found missing (or orphaned) on a switch
 
 
 @dataclass

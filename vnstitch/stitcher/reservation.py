@@ -120,6 +120,26 @@ class PathPlan:
         return self.rules + self.ingress
 
 
+@dataclass(frozen=True)
+class StoredPlan:
+    """What the store keeps of an installed plan: enough to compile the same rules again."""
+
+    version: int
+    path: tuple[int, ...]
+    meter_ids: dict[int, int]  # ingress switch -> meter id
+    latency_ms: float | None
+
+    @staticmethod
+    def of(plan: PathPlan) -> StoredPlan:
+        """The stored form of ``plan``."""
+        return StoredPlan(
+            plan.version,
+            plan.path,
+            {m.dpid: m.meter_id for m in plan.meters},
+            plan.latency_ms,
+        )
+
+
 @dataclass
 class Reservation:
     """A reservation and its current plan."""

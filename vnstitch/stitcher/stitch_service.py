@@ -42,6 +42,7 @@ from vnstitch.stitcher.reservation import (
     Reservation,
     ReservationRequest,
     State,
+    StoredPlan,
 )
 
 LOG = logging.getLogger(__name__)
@@ -79,6 +80,12 @@ class StitchService:
         self._old_plans: dict[int, PathPlan | None] = {}
         self._search: dict[bool, tuple[int, PathSearch]] = {}
         self._claims: dict[TrafficKey, int] = {}  # directed flow -> the reservation matching it
+        # Restored after a restart and not confirmed since: the plan the store held (if any).
+        # Their rules on the switches are theirs until they are confirmed or released.
+        self._restored: dict[int, StoredPlan | None] = {}
+        self.restore_until = 0.0  # wall clock: until then a restored one waits for its path
+        self._repairing: set[int] = set()  # DEGRADED by the audit, its repair on the way
+        self.on_new_id: Callable[[int], None] = lambda _id: None  # ids are made durable
 
     # ---- capacities -----------------------------------------------------------------------
     def sync_capacities(self) -> set[int]:
@@ -91,6 +98,7 @@ class StitchService:
         """Create a reservation and try to stitch it at once."""
         res = Reservation(self._next_id, request, created_at=now, updated_at=now)
         self._next_id += 1
+        self.on_new_id(res.id)
         self.reservations[res.id] = res
         res.set_state(State.PENDING, now)
         outcome = self._stitch(res, now)
@@ -120,7 +128,14 @@ class StitchService:
             ):
                 return Refusal("zone", f"{name} {key!r} is in zone {host.zone!r}, not allowed")
         assert src is not None and dst is not None
+        if src is dst:
+            return Refusal("endpoint", f"src {request.src!r} and dst {request.dst!r} are one host")
         return src, dst
+
+    def same_host(self, request: ReservationRequest) -> str | None:
+        """The MAC when src and dst name one known host (e.g. as MAC and as IP), else None."""
+        src, dst = self.db.find_host(request.src), self.db.find_host(request.dst)
+        return src.mac if src is not None and src is dst else None
 
     def _free_for(self, owner: int) -> Callable[[int, int], float]:
         held = self.ledger.holding(owner)
@@ -133,13 +148,27 @@ class StitchService:
 
         return free
 
-    def plan(self, res: Reservation) -> PathPlan | Refusal:
-        """Find a path and compile its plan (next version) without booking anything."""
+    def plan(self, res: Reservation, now: float | None = None) -> PathPlan | Refusal:
+        """Find a path and compile its plan (next version) without booking anything.
+
+        A reservation restored after a restart takes its stored plan again when that still
+        fits (same rules, cookies and meters as on the switches); until ``restore_until`` it
+        waits for that plan's path to be rediscovered instead of taking another.
+        """
+        waiting = res.id in self._restored and now is not None and now < self.restore_until
         ends = self._endpoints(res.request)
         if isinstance(ends, Refusal):
-            return ends
+            return Refusal("restoring", f"restored, waiting: {ends.reason}") if waiting else ends
         src, dst = ends
         assert src.attachment is not None and dst.attachment is not None
+        stored = self._restored.get(res.id)
+        if stored is not None:
+            adopted = self._stored_plan(res, stored, src, dst)
+            if adopted is not None:
+                return adopted
+            if waiting:
+                path = " -> ".join(f"{d:016x}" for d in stored.path)
+                return Refusal("restoring", f"restored, waiting for its path {path}")
         req = res.request
         path_req = PathRequest(
             src.attachment.dpid,
@@ -171,6 +200,36 @@ class StitchService:
         return compile_plan(
             self.db.graph, res.id, version, found.path, src, dst, req, meter_ids, found.latency_ms
         )
+
+    def _stored_plan(
+        self, res: Reservation, stored: StoredPlan, src: Host, dst: Host
+    ) -> PathPlan | None:
+        """The stored plan compiled again, if its path, meters and bandwidth still fit."""
+        assert src.attachment is not None and dst.attachment is not None
+        req, path, graph = res.request, stored.path, self.db.graph
+        if path[0] != src.attachment.dpid or path[-1] != dst.attachment.dpid:
+            return None
+        hops = list(itertools.pairwise(path))
+        if req.bidirectional:
+            hops += itertools.pairwise(reversed(path))
+        if not all(graph.has_edge(u, v) for u, v in hops):
+            return None
+        ends = {path[0], path[-1]} if req.bidirectional else {path[0]}
+        meter_ids = {d: m for d, m in stored.meter_ids.items() if d in ends}
+        if req.bandwidth_mbps > 0 and (
+            set(meter_ids) != ends
+            or any(m in self._meters.get(d, ()) for d, m in meter_ids.items())
+        ):
+            return None
+        plan = compile_plan(
+            graph, res.id, stored.version, path, src, dst, req, meter_ids, stored.latency_ms
+        )
+        held = self.ledger.holding(res.id)
+        if held is None and not self.ledger.check(plan.demands).ok:
+            return None
+        for dpid, meter_id in meter_ids.items():
+            self._meters.setdefault(dpid, set()).add(meter_id)
+        return plan
 
     def _path_search(self, prefer_latency: bool = False) -> PathSearch:
         """The search snapshot of the current graph, rebuilt only when the graph changed."""
@@ -214,13 +273,50 @@ class StitchService:
         """Never hand out an id below ``next_id`` (ids stay unique across restarts)."""
         self._next_id = max(self._next_id, next_id)
 
-    def restore(self, res_id: int, request: ReservationRequest, now: float) -> Reservation:
-        """Bring back a reservation from durable state; it is stitched on the next change."""
+    def restore(
+        self,
+        res_id: int,
+        request: ReservationRequest,
+        now: float,
+        stored: StoredPlan | None = None,
+    ) -> Reservation:
+        """Bring back a reservation from durable state; it is stitched on the next change.
+
+        With its ``stored`` plan it claims the same rules again (see :meth:`plan`); a new
+        path gets the next version, so its cookies never equal the old rules'.
+        """
         res = Reservation(res_id, request, created_at=now, updated_at=now)
         res.set_state(State.PENDING, now, "restored after a controller restart")
+        res.version = stored.version if stored is not None else 0
         self.reservations[res_id] = res
+        self._restored[res_id] = stored
         self._next_id = max(self._next_id, res_id + 1)
         return res
+
+    def stored_plan(self, res: Reservation) -> StoredPlan | None:
+        """What the store should keep of ``res``'s plan (the restored one while waiting)."""
+        if res.plan is not None:
+            return StoredPlan.of(res.plan)
+        return self._restored.get(res.id)
+
+    def restore_waiting(self) -> bool:
+        """True while a restored reservation waits for its path (until ``restore_until``)."""
+        return any(
+            self.reservations[r].state is State.PENDING
+            for r in self._restored
+            if r in self.reservations
+        )
+
+    def claims_rules(self, res_id: int) -> bool:
+        """True when rules with this owner are being installed, moved or restored.
+
+        The audit never deletes them: a restored reservation keeps the rules it had before
+        the restart (the switch still forwards) until it is confirmed again or released.
+        """
+        res = self.reservations.get(res_id)
+        if res is None or res.state in (State.RELEASED, State.FAILED):
+            return False
+        return res_id in self._restored or res.state in (State.PENDING, State.INSTALLING)
 
     def _meter_ids(
         self, path: tuple[int, ...], bidirectional: bool, old: PathPlan | None
@@ -279,7 +375,7 @@ class StitchService:
         overlap = self._overlap(res)
         if overlap is not None:
             return overlap
-        plan = self.plan(res)
+        plan = self.plan(res, now)
         if isinstance(plan, Refusal):
             return plan
         old = res.plan if res.state in (State.ACTIVE, State.INSTALLING, State.DEGRADED) else None
@@ -322,6 +418,8 @@ class StitchService:
         old = self._old_plans.pop(res_id, None)
         if old is not None and old.version != version:
             self._free_meters(old)
+        self._restored.pop(res_id, None)
+        self._repairing.discard(res_id)
         res.installed_at = now
         res.set_state(State.ACTIVE, now)
 
@@ -332,6 +430,8 @@ class StitchService:
             return []
         jobs = [removal_job(res.id, res.plan, JobKind.ROLLBACK)]
         self._free_meters(res.plan)
+        self._restored.pop(res_id, None)
+        self._repairing.discard(res_id)
         old = self._old_plans.pop(res_id, None)
         if old is not None and self.ledger.in_move(res_id):
             self.ledger.abort_move(res_id)
@@ -352,6 +452,8 @@ class StitchService:
             return None
         job = removal_job(res.id, res.plan, JobKind.REMOVE) if res.plan else None
         self._free_meters(res.plan)
+        self._restored.pop(res_id, None)
+        self._repairing.discard(res_id)
         self.ledger.release(res_id)
         self._release_claims(res_id)
         res.plan = None
@@ -377,11 +479,16 @@ class StitchService:
             if res.state not in LIVE:
                 continue
             broken = res.id in displaced or (res.plan is not None and not self._plan_valid(res))
-            if res.state in (State.ACTIVE, State.INSTALLING) and not broken:
+            if not broken and (
+                res.state in (State.ACTIVE, State.INSTALLING) or res.id in self._repairing
+            ):
                 continue
+            self._repairing.discard(res.id)
             outcome = self._restitch(res, now)
             if isinstance(outcome, Job):
                 jobs.append(outcome)
+            elif outcome.constraint == "restoring":
+                res.reason = outcome.reason
             elif res.state is not State.PENDING or res.request.origin is not Origin.CONFIG:
                 if res.state is not State.DEGRADED:
                     LOG.warning("reservation %d degraded: %s", res.id, outcome.reason)
@@ -421,9 +528,38 @@ class StitchService:
         """Every reservation rule switch ``dpid`` should hold now."""
         out: list[FlowRule] = []
         for res in self.reservations.values():
-            if res.plan is not None and res.state in (State.ACTIVE, State.INSTALLING):
+            if res.plan is None:
+                continue
+            if res.state in (State.ACTIVE, State.INSTALLING) or res.id in self._repairing:
                 out.extend(r for r in res.plan.all_rules() if r.dpid == dpid)
         return out
+
+    def mark_repairing(self, res_id: int, reason: str, now: float) -> int | None:
+        """The audit found rules of ``res_id`` missing: DEGRADED until the repair is confirmed.
+
+        Returns the version the repair installs (None if there is nothing to repair).
+        """
+        res = self.reservations.get(res_id)
+        if res is None or res.plan is None or res.state not in (State.ACTIVE, State.DEGRADED):
+            return None
+        if res.state is State.ACTIVE or res.id in self._repairing:
+            if res.state is State.ACTIVE:
+                LOG.warning("reservation %d degraded: %s", res_id, reason)
+            self._repairing.add(res_id)
+            res.set_state(State.DEGRADED, now, reason)
+            return res.version
+        return None
+
+    def repair_done(self, res_id: int, version: int, ok: bool, reason: str, now: float) -> None:
+        """The switches answered an audit repair: ACTIVE again, or DEGRADED with their reason."""
+        res = self.reservations.get(res_id)
+        if res is None or res_id not in self._repairing or res.version != version:
+            return
+        if ok:
+            self._repairing.discard(res_id)
+            res.set_state(State.ACTIVE, now, "repaired by the audit")
+        else:
+            res.set_state(State.DEGRADED, now, f"the switch refused the repair: {reason}")
 
     def settled(self) -> bool:
         """True when nothing is being restored or installed (the audit may delete orphans)."""

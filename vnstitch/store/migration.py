@@ -9,6 +9,9 @@ the restart, never a 1970 date or an age of decades (as an epoch marker would sh
 ``created_at <= updated_at`` still holds. Times already in RFC 3339 are kept. The columns become
 TEXT; row order (the order intents are restored in) and every other value are kept.
 
+Version 2 to 3: hosts gain ``source`` (every stored host was inventory) and ``last_seen``
+(unknown: NULL); reservations gain ``plan`` (unknown: NULL, so they are stitched afresh).
+
 A step runs inside the opener's transaction: a failure leaves the file as it was.
 """
 
@@ -85,7 +88,22 @@ def _v1_times_to_text(conn: sqlite3.Connection, stamp: str) -> None:
         _rebuild(conn, table, times)
 
 
-STEPS: dict[int, Step] = {1: _v1_times_to_text}  # from version N to N + 1
+def _add_column(conn: sqlite3.Connection, table: str, column: str, ddl: str) -> None:
+    """Add a column unless a rebuild from the current DDL (an earlier step) already did."""
+    if column not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
+
+
+def _v2_learned_hosts_and_plans(conn: sqlite3.Connection, _stamp: str) -> None:
+    _add_column(conn, "hosts", "source", "TEXT NOT NULL DEFAULT 'inventory'")
+    _add_column(conn, "hosts", "last_seen", "TEXT")
+    _add_column(conn, "reservations", "plan", "TEXT")
+
+
+STEPS: dict[int, Step] = {
+    1: _v1_times_to_text,
+    2: _v2_learned_hosts_and_plans,
+}  # from version N to N + 1
 
 
 def upgrade(conn: sqlite3.Connection, path: str, now: float) -> int:

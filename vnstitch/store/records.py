@@ -35,8 +35,20 @@ class IntentRecord(TypedDict):
     history: list[IntentHistoryRecord]
 
 
+class PlanRecord(TypedDict):
+    """The installed plan of a reservation: enough to rebuild its rules exactly.
+
+    Datapath ids are hex strings (they exceed JSON-safe and SQLite integers).
+    """
+
+    version: int
+    path: list[str]
+    meter_ids: dict[str, int]
+    latency_ms: float | None
+
+
 class ReservationRecord(TypedDict):
-    """A reservation: the request as JSON, where it is, and who asked for it."""
+    """A reservation: the request as JSON, where it is, who asked for it, its plan if any."""
 
     id: int
     request: dict[str, Any]
@@ -46,10 +58,15 @@ class ReservationRecord(TypedDict):
     origin_ref: str | None
     created_at: str
     updated_at: str
+    plan: PlanRecord | None
 
 
 class HostRecord(TypedDict):
-    """A host of the inventory; ``switch`` is the datapath id of its attachment, if known."""
+    """A host, of the inventory or learned from its packets (``source``).
+
+    ``switch`` is the datapath id of its attachment, if known; ``last_seen`` (RFC 3339) when it
+    last sent a packet, None if never.
+    """
 
     name: str
     mac: str
@@ -60,6 +77,8 @@ class HostRecord(TypedDict):
     cpu: float
     memory_mb: float
     storage_gb: float
+    source: str
+    last_seen: str | None
 
 
 @dataclass

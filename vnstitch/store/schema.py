@@ -1,14 +1,17 @@
 """The SQLite schema, its version, and the check that an existing file holds it.
 
 Version history: 1 held times as REAL (monotonic seconds, meaningless after a restart);
-2 holds them as RFC 3339 TEXT, wall-clock UTC (``vnstitch.store.migration`` upgrades a 1).
+2 holds them as RFC 3339 TEXT, wall-clock UTC; 3 adds learned hosts (``source``,
+``last_seen``) and each reservation's installed plan (``plan``: path, version, meter ids), so
+a restarted controller claims the rules already on the switches instead of re-deriving them
+(``vnstitch.store.migration`` upgrades older files).
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES: dict[str, str] = {
     "schema_version": "CREATE TABLE schema_version (version INTEGER NOT NULL)",
@@ -19,11 +22,12 @@ TABLES: dict[str, str] = {
     "reservations": """CREATE TABLE reservations (
         id INTEGER PRIMARY KEY, request TEXT NOT NULL, state TEXT NOT NULL, reason TEXT,
         origin TEXT NOT NULL, origin_ref TEXT, created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL)""",
+        updated_at TEXT NOT NULL, plan TEXT)""",
     "hosts": """CREATE TABLE hosts (
         mac TEXT PRIMARY KEY, name TEXT NOT NULL, ip TEXT, switch TEXT, port INTEGER,
         zone TEXT NOT NULL, cpu REAL NOT NULL, memory_mb REAL NOT NULL,
-        storage_gb REAL NOT NULL)""",
+        storage_gb REAL NOT NULL, source TEXT NOT NULL DEFAULT 'inventory',
+        last_seen TEXT)""",
     "counters": "CREATE TABLE counters (name TEXT PRIMARY KEY, next INTEGER NOT NULL)",
 }
 
@@ -49,8 +53,21 @@ COLUMNS: dict[str, set[str]] = {
         "origin_ref",
         "created_at",
         "updated_at",
+        "plan",
     },
-    "hosts": {"mac", "name", "ip", "switch", "port", "zone", "cpu", "memory_mb", "storage_gb"},
+    "hosts": {
+        "mac",
+        "name",
+        "ip",
+        "switch",
+        "port",
+        "zone",
+        "cpu",
+        "memory_mb",
+        "storage_gb",
+        "source",
+        "last_seen",
+    },
     "counters": {"name", "next"},
 }
 

@@ -232,7 +232,7 @@ class StateStore:
         with self.atomic():
             self._conn.execute(
                 "INSERT OR REPLACE INTO reservations (id, request, state, reason, origin,"
-                " origin_ref, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " origin_ref, created_at, updated_at, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record["id"],
                     _json(record["request"]),
@@ -242,6 +242,7 @@ class StateStore:
                     record["origin_ref"],
                     created_at,
                     updated_at,
+                    None if record["plan"] is None else _json(record["plan"]),
                 ),
             )
 
@@ -253,12 +254,16 @@ class StateStore:
 
     # ---- hosts ----------------------------------------------------------------------------
     def put_host(self, record: HostRecord) -> None:
-        """Store an inventory host, replacing the stored one with the same MAC."""
+        """Store a host, replacing the stored one with the same MAC."""
         switch = record["switch"]
+        last_seen = record["last_seen"]
+        if last_seen is not None:
+            last_seen = _time(last_seen, f"host {record['mac']} last_seen")
         with self.atomic():
             self._conn.execute(
                 "INSERT OR REPLACE INTO hosts (mac, name, ip, switch, port, zone, cpu,"
-                " memory_mb, storage_gb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " memory_mb, storage_gb, source, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record["mac"],
                     record["name"],
@@ -269,11 +274,13 @@ class StateStore:
                     record["cpu"],
                     record["memory_mb"],
                     record["storage_gb"],
+                    record["source"],
+                    last_seen,
                 ),
             )
 
     def delete_host(self, mac: str) -> bool:
-        """Forget an inventory host; False if it was not stored."""
+        """Forget a host; False if it was not stored."""
         with self.atomic():
             cur = self._conn.execute("DELETE FROM hosts WHERE mac = ?", (mac,))
         return cur.rowcount == 1
@@ -334,6 +341,7 @@ class StateStore:
             "origin_ref": row["origin_ref"],
             "created_at": _loaded_time(row["created_at"]),
             "updated_at": _loaded_time(row["updated_at"]),
+            "plan": None if row["plan"] is None else json.loads(row["plan"]),
         }
 
     @staticmethod
@@ -349,4 +357,6 @@ class StateStore:
             "cpu": row["cpu"],
             "memory_mb": row["memory_mb"],
             "storage_gb": row["storage_gb"],
+            "source": row["source"],
+            "last_seen": None if row["last_seen"] is None else _loaded_time(row["last_seen"]),
         }
