@@ -28,8 +28,12 @@ def config_for(
     controller: Mapping[str, float] | None = None,
     predictor: Mapping[str, str | float | bool] | None = None,
     extra: str = "",
+    inventory: bool = True,
 ) -> str:
-    """TOML: switches (with zones), link capacities from ``bw_mbps``, the host inventory."""
+    """TOML: switches (with zones), link capacities from ``bw_mbps``, the host inventory.
+
+    Without ``inventory`` the controller knows no host until it sends a packet.
+    """
     nodes = _sorted_nodes(graph)
     names = {node: naming.switch_name(prefix, i) for i, node in enumerate(nodes, 1)}
     lines = ["[controller]"]
@@ -54,6 +58,8 @@ def config_for(
     for node in nodes:
         for port in range(1, int(graph.nodes[node].get("hosts", hosts_per_switch)) + 1):
             index += 1
+            if not inventory:
+                continue
             name = naming.host_name(index)
             lines += [
                 "",

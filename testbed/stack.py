@@ -44,7 +44,9 @@ class Stack:
         extra_config: str = "",
         base_prefix: str = "vns",
         predictor: Mapping[str, str | float | bool] | None = None,
+        inventory: bool = True,
     ) -> None:
+        """``inventory``: False leaves the hosts out of the config (learned from traffic)."""
         self.graph = graph
         self.prefix = naming.unique_prefix(base_prefix)
         self.observations_endpoint = f"tcp://127.0.0.1:{free_tcp_port()}"
@@ -63,6 +65,7 @@ class Stack:
             switch_zones=switch_zones,
             controller=controller or {"probe_interval_s": 0.5, "link_timeout_s": 3.5},
             predictor=predictor_options,
+            inventory=inventory,
             extra=extra_config + f'\n[api]\nstate_db = "{self._dir / "state.db"}"\n',
         )
         self.hosts_per_switch = hosts_per_switch

@@ -182,4 +182,8 @@ class Reservation:
             "created_at": rfc3339(self.created_at),
             "updated_at": rfc3339(self.updated_at),
             "installed_at": rfc3339_or_none(self.installed_at),
+            "history": [
+                {"time": rfc3339(t), "state": state, "reason": reason}
+                for t, state, reason in self.history
+            ],
         }
