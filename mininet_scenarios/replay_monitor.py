@@ -22,7 +22,8 @@ import zmq
 from testbed.stack import RestError, Stack
 from testbed.wait import wait_until
 from vnstitch.clock import parse_rfc3339
-from vnstitch.messages import DecodeError, Observations, decode
+from vnstitch.messages import DEFAULT_MAX_MESSAGE_BYTES, DecodeError, Observations, decode
+from vnstitch.northbound.wire_keys import CURVE_BOX_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,8 @@ class ControllerMonitor(threading.Thread):
         sub = context.socket(zmq.SUB)
         sub.setsockopt(zmq.SUBSCRIBE, b"")
         sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.MAXMSGSIZE, DEFAULT_MAX_MESSAGE_BYTES + CURVE_BOX_BYTES)
+        self.stack.curve_client("replay-monitor").apply(sub)
         sub.connect(self.stack.observations_endpoint)
         next_poll, polls = 0.0, 0
         try:

@@ -26,6 +26,7 @@ def start_predictor(stack: Stack, options: list[str], log: Path) -> subprocess.P
     """``python -m predictor run`` connected to the stack's queue, with extra ``options``."""
     argv = [sys.executable, "-m", "predictor", "run"]
     argv += ["--observations", stack.observations_endpoint, "--forecasts", stack.forecasts_endpoint]
+    argv += ["--key-dir", str(stack.key_dir)]  # our keypair, authorized; the controller's key
     with log.open("wb") as handle:
         return subprocess.Popen(
             [*argv, *options], cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT

@@ -15,7 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from predictor.model_kinds import DEFAULT_MODEL_KIND, MODEL_KINDS
-from vnstitch.messages import DEFAULT_FORECASTS_ENDPOINT, DEFAULT_OBSERVATIONS_ENDPOINT
+from vnstitch.messages import (
+    DEFAULT_FORECASTS_ENDPOINT,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_OBSERVATIONS_ENDPOINT,
+)
+from vnstitch.northbound.wire_keys import DEFAULT_KEY_DIR
 
 DEFAULT_MODEL_DIR = "var/models"
 
@@ -95,6 +100,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         seed_until=parse_moment(args.seed_until) if args.seed_until else None,
         seed_first_ip=args.seed_first_ip,
         bytes_scale=args.bytes_scale,
+        curve=not args.no_curve,
+        key_dir=Path(args.key_dir).expanduser() if args.key_dir else DEFAULT_KEY_DIR,
+        server_key=Path(args.server_key).expanduser() if args.server_key else None,
+        max_message_bytes=args.max_message_bytes,
     )
     return run_publisher(config)
 
@@ -152,6 +161,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=float,
         default=1.0,
         help="multiply observed bytes (a controller replaying N times faster than real time)",
+    )
+    run.add_argument(
+        "--key-dir",
+        help=f"CURVE keys: ours (made at first start), controller.key (default {DEFAULT_KEY_DIR})",
+    )
+    run.add_argument("--server-key", help="the controller's public key file, if not in --key-dir")
+    run.add_argument(
+        "--no-curve", action="store_true", help="plain TCP (controller with curve = false)"
+    )
+    run.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=DEFAULT_MAX_MESSAGE_BYTES,
+        help="larger frames from the controller are refused",
     )
     run.set_defaults(func=_cmd_run)
 

@@ -1,8 +1,10 @@
 """The predictor process: ZeroMQ sockets around the engine, model updates in a worker thread.
 
 The controller binds both sockets; this process connects a SUB (observations) and a PUSH
-(forecasts), so either side may restart and ZeroMQ reconnects. Frames that do not decode are
-dropped and counted; forecasts that cannot be handed to a connected controller are dropped.
+(forecasts), so either side may restart and ZeroMQ reconnects. Both are CURVE clients of the
+controller (``predictor.curve_client``) unless ``--no-curve``, and both bound the frame size.
+Frames that do not decode are dropped and counted; forecasts that cannot be handed to a
+connected controller are dropped.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from types import FrameType
 import zmq
 
 from predictor.classes import load_classifier
+from predictor.curve_client import CurveClient, curve_client
 from predictor.engine import EngineConfig, PredictorEngine
 from predictor.model_updates import ModelUpdate, TrainingJob
 from predictor.models import Forecaster
 from predictor.seeding import DEFAULT_FIRST_IP, seed_from_trace
 from predictor.store import latest_tag, load_model, save_model
-from vnstitch.messages import MAX_MESSAGE_BYTES, DecodeError, Message, decode, encode
+from vnstitch.messages import DEFAULT_MAX_MESSAGE_BYTES, DecodeError, Message, decode, encode
+from vnstitch.northbound.wire_keys import CURVE_BOX_BYTES, DEFAULT_KEY_DIR, KeyFileError
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +54,29 @@ class RunConfig:
     seed_until: float | None = None  # end of the seeded history (epoch s); None: whole trace
     seed_first_ip: str = DEFAULT_FIRST_IP  # trace node i is this address + i
     bytes_scale: float = 1.0  # observed bytes x this (time-compressed replay)
+    curve: bool = True  # False: plain TCP, for a controller with [predictor] curve = false
+    key_dir: Path = DEFAULT_KEY_DIR  # our keypair; the controller's controller.key by default
+    server_key: Path | None = None  # the controller's public key file, if not in key_dir
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
 
 
 def _connect(
-    context: zmq.Context[zmq.Socket[bytes]], config: RunConfig
+    context: zmq.Context[zmq.Socket[bytes]], config: RunConfig, curve: CurveClient | None
 ) -> tuple[zmq.Socket[bytes], zmq.Socket[bytes]]:
     sub = context.socket(zmq.SUB)
     sub.setsockopt(zmq.SUBSCRIBE, b"")
-    sub.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
     sub.setsockopt(zmq.RCVHWM, 10_000)
     push = context.socket(zmq.PUSH)
     push.setsockopt(zmq.IMMEDIATE, 1)  # queue nothing while the controller is away
     push.setsockopt(zmq.SNDHWM, 100)
+    limit = config.max_message_bytes + (CURVE_BOX_BYTES if curve is not None else 0)
     for sock in (sub, push):
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.RECONNECT_IVL, 100)
         sock.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
+        sock.setsockopt(zmq.MAXMSGSIZE, limit)
+        if curve is not None:
+            curve.apply(sock)
     sub.connect(config.observations)
     push.connect(config.forecasts)
     return sub, push
@@ -74,9 +85,12 @@ def _connect(
 class ForecastPublisher:
     """Feeds observations to the engine and publishes its forecasts until ``stop`` is set."""
 
-    def __init__(self, config: RunConfig, engine: PredictorEngine) -> None:
+    def __init__(
+        self, config: RunConfig, engine: PredictorEngine, curve: CurveClient | None = None
+    ) -> None:
         self.config = config
         self.engine = engine
+        self.curve = curve
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrain")
         self._update: tuple[ModelUpdate, Future[Forecaster]] | None = None
 
@@ -96,7 +110,7 @@ class ForecastPublisher:
             try:
                 if len(frames) != 1:
                     raise DecodeError("garbage", f"{len(frames)} frames")
-                msg = decode(frames[0])
+                msg = decode(frames[0], self.config.max_message_bytes)
             except DecodeError as exc:
                 self.engine.drops.count(exc.reason)
                 log.debug("dropped a message: %s", exc)
@@ -132,7 +146,7 @@ class ForecastPublisher:
 
     def run(self, stop: threading.Event) -> None:
         """Receive, forecast, send and retrain until ``stop`` is set."""
-        sub, push = _connect(zmq.Context.instance(), self.config)
+        sub, push = _connect(zmq.Context.instance(), self.config, self.curve)
         poller = zmq.Poller()
         poller.register(sub, zmq.POLLIN)
         next_status = 0.0
@@ -194,6 +208,17 @@ def run_publisher(config: RunConfig) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    curve = None
+    if config.curve:
+        try:
+            curve = curve_client(config.key_dir, config.server_key, stop=stop)
+        except (KeyFileError, OSError) as exc:
+            log.error("predictor: %s", exc)
+            return 2
+        if curve is None:
+            return 0  # stopped while waiting for the controller's key
+    else:
+        log.warning("--no-curve: plain TCP, for a controller with [predictor] curve = false")
     engine = build_engine(config)
     log.info(
         "predictor %s: observations from %s, forecasts to %s, model %s",
@@ -202,5 +227,5 @@ def run_publisher(config: RunConfig) -> int:
         config.forecasts,
         engine.model_version,
     )
-    ForecastPublisher(config, engine).run(stop)
+    ForecastPublisher(config, engine, curve).run(stop)
     return 0

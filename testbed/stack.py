@@ -13,6 +13,7 @@ from typing import Any
 
 import networkx as nx
 
+from predictor.curve_client import CurveClient, curve_client
 from testbed import naming
 from testbed.controller import ControllerProcess, free_tcp_port
 from testbed.controller_config import write_config
@@ -51,12 +52,14 @@ class Stack:
         self.prefix = naming.unique_prefix(base_prefix)
         self.observations_endpoint = f"tcp://127.0.0.1:{free_tcp_port()}"
         self.forecasts_endpoint = f"tcp://127.0.0.1:{free_tcp_port()}"
+        self._dir = Path(tempfile.mkdtemp(prefix="vnstitch-"))
+        self.key_dir = self._dir / "curve"  # the controller's CURVE keys; give the predictor
         predictor_options: dict[str, str | float | bool] = {
             "observations_endpoint": self.observations_endpoint,
             "forecasts_endpoint": self.forecasts_endpoint,
+            "key_dir": str(self.key_dir),
             **(predictor or {}),
         }
-        self._dir = Path(tempfile.mkdtemp(prefix="vnstitch-"))
         self.config_path = write_config(
             self._dir / "controller.toml",
             graph,
@@ -77,6 +80,12 @@ class Stack:
         )
         self.net: Testbed | None = None
         self.restarts = 0
+
+    def curve_client(self, name: str, timeout_s: float = 20.0) -> CurveClient:
+        """An authorized client keypair ``name`` for a ZeroMQ socket to this stack's queue."""
+        client = curve_client(self.key_dir, name=name, timeout_s=timeout_s)
+        assert client is not None
+        return client
 
     def start(self, discover_timeout_s: float = 30.0) -> Stack:
         """Start the controller and the network, and wait until the topology is discovered."""

@@ -54,6 +54,7 @@ class Predictor:
         self.argv += ["--model-dir", str(workdir / "models"), "--step-seconds", str(STEP)]
         self.argv += ["--seed-trace", str(seed), "--seed-until", repr(until)]
         self.argv += ["--bytes-scale", str(SCALE), "--status-interval", "0.5"]
+        self.argv += ["--key-dir", str(stack.key_dir)]  # made here; waits for controller.key
         self.workdir = workdir
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0

@@ -1,6 +1,9 @@
 """The predictor process alone, against a harness that binds the sockets like the controller.
 
-Runs ``python -m predictor run`` on loopback. No Open vSwitch, Mininet or root needed.
+Runs ``python -m predictor run`` on loopback. No Open vSwitch, Mininet or root needed. The
+harness is a CURVE server like the controller (its keypair and allow-list from the same key
+directory, pyzmq's ZAP authenticator asking ``AuthorizedKeys``), so the predictor's keys are
+exercised too.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 import msgpack
 import pytest
 import zmq
+from zmq.auth.thread import ThreadAuthenticator
 
 from predictor.generator import GeneratorConfig, generate
 from predictor.models import TrainConfig
@@ -31,6 +35,12 @@ from vnstitch.messages import (
     decode,
     encode,
 )
+from vnstitch.northbound.wire_keys import (
+    AUTHORIZED_DIR,
+    SERVER_NAME,
+    AuthorizedKeys,
+    load_or_create_keypair,
+)
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 
@@ -40,15 +50,33 @@ T0 = 1_700_000_000.0
 PAIR = PairId("10.0.0.1", "10.0.0.2")
 
 
+class _AllowList:
+    """pyzmq's credentials provider, answered by the controller's allow-list."""
+
+    def __init__(self, authorized: AuthorizedKeys) -> None:
+        self.authorized = authorized
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        return self.authorized.allows(key)
+
+
 class ControllerHarness:
     """Binds PUB (observations) and PULL (forecasts) on loopback, as the controller will."""
 
-    def __init__(self, obs_port: int = 0, fc_port: int = 0) -> None:
+    def __init__(self, key_dir: Path, obs_port: int = 0, fc_port: int = 0) -> None:
+        self.key_dir = key_dir
         self.context = zmq.Context()
+        self.auth = ThreadAuthenticator(self.context)
+        self.auth.start()
+        authorized = AuthorizedKeys(key_dir / AUTHORIZED_DIR)
+        self.auth.configure_curve_callback("*", _AllowList(authorized))
+        server = load_or_create_keypair(key_dir, SERVER_NAME, zmq.curve_keypair)
         self.pub = self.context.socket(zmq.PUB)
         self.pull = self.context.socket(zmq.PULL)
         for sock in (self.pub, self.pull):
             sock.setsockopt(zmq.LINGER, 0)
+            sock.curve_server = True
+            sock.curve_secretkey = server.secret
         self.obs_port = self._bind(self.pub, obs_port)
         self.fc_port = self._bind(self.pull, fc_port)
         self.step = 0
@@ -90,6 +118,7 @@ class ControllerHarness:
     def close(self) -> None:
         self.pub.close()
         self.pull.close()
+        self.auth.stop()
         self.context.term()
 
 
@@ -98,7 +127,7 @@ def start_predictor(harness: ControllerHarness, model_dir: Path) -> subprocess.P
     argv += ["--observations", f"tcp://127.0.0.1:{harness.obs_port}"]
     argv += ["--forecasts", f"tcp://127.0.0.1:{harness.fc_port}"]
     argv += ["--model-dir", str(model_dir), "--step-seconds", str(STEP), "--horizon", "2"]
-    argv += ["--status-interval", "0.2", "--no-retrain"]
+    argv += ["--status-interval", "0.2", "--no-retrain", "--key-dir", str(harness.key_dir)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(argv, cwd=ROOT, env=env, stderr=subprocess.PIPE)
 
@@ -114,8 +143,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture
-def harness() -> Iterator[ControllerHarness]:
-    h = ControllerHarness()
+def harness(tmp_path: Path) -> Iterator[ControllerHarness]:
+    h = ControllerHarness(tmp_path / "curve")
     yield h
     h.close()
 
@@ -167,7 +196,7 @@ def test_the_predictor_reconnects_after_the_controller_restarts(
     harness.first_forecast()
     ports, step = (harness.obs_port, harness.fc_port), harness.step
     harness.close()
-    restarted = ControllerHarness(*ports)
+    restarted = ControllerHarness(harness.key_dir, *ports)
     restarted.step = step
     try:
         batch = restarted.first_forecast()
@@ -175,6 +204,7 @@ def test_the_predictor_reconnects_after_the_controller_restarts(
     finally:
         restarted.close()
     harness.context = zmq.Context()  # the fixture closes what it holds
+    harness.auth = ThreadAuthenticator(harness.context)
     harness.pub, harness.pull = harness.context.socket(zmq.PUB), harness.context.socket(zmq.PULL)
 
 

@@ -1,7 +1,8 @@
 """Forecasts over the real ZeroMQ link become confirmed rules before the pair sends anything.
 
-The forecasts here come from a plain pyzmq PUSH socket speaking the wire contract, so the test
-pins the controller's side; ``test_predictor_live.py`` runs the real predictor process.
+The forecasts here come from a plain pyzmq PUSH socket (an authorized CURVE client) speaking
+the wire contract, so the test pins the controller's side; ``test_predictor_controller_live.py``
+runs the real predictor process.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def pusher(stack: Stack) -> Iterator[Any]:
     ctx = zmq.Context.instance()
     sock = ctx.socket(zmq.PUSH)
     sock.setsockopt(zmq.LINGER, 0)
+    stack.curve_client("test-pusher").apply(sock)  # an authorized CURVE client
     sock.connect(stack.forecasts_endpoint)
     yield sock
     sock.close(0)

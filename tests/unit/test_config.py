@@ -58,6 +58,19 @@ def test_good_config_loads_zones_capacities_and_inventory(tmp_path: Path) -> Non
 def test_no_path_means_defaults() -> None:
     cfg = load_config(None)
     assert cfg.hosts == () and cfg.controller.link_timeout_s > cfg.controller.probe_interval_s
+    assert cfg.predictor.curve and cfg.predictor.key_dir is None  # CURVE unless said otherwise
+    assert cfg.predictor.max_message_bytes == 4 * 1024 * 1024
+    assert cfg.predictor.max_forecast_horizon_s == 6 * 3600
+
+
+def test_predictor_security_options_load(tmp_path: Path) -> None:
+    text = (
+        "[predictor]\ncurve = false\nkey_dir = '/k'\nauthorized_keys_dir = '/k/ok'\n"
+        "max_message_bytes = 1048576\nmax_forecast_horizon_s = 3600\n"
+    )
+    opts = load_config(_write(tmp_path, text)).predictor
+    assert (opts.curve, opts.key_dir, opts.authorized_keys_dir) == (False, "/k", "/k/ok")
+    assert (opts.max_message_bytes, opts.max_forecast_horizon_s) == (1048576, 3600.0)
 
 
 @pytest.mark.parametrize(
@@ -74,6 +87,10 @@ def test_no_path_means_defaults() -> None:
         ("[[switch]]\ndpid='xyz'\n", "dpid must be up to 16 hex digits"),
         ("this is = = not toml", "not valid TOML"),
         ("bogus = 1\n", "unknown option 'bogus'"),
+        ("[predictor]\ncurve = 'no'\n", "curve must be true or false"),
+        ("[predictor]\nmax_message_bytes = 1000\n", "max_message_bytes must be a number >= 65536"),
+        ("[predictor]\nmax_forecast_horizon_s = 0\n", "max_forecast_horizon_s must be a number"),
+        ("[predictor]\nkey_dir = ''\n", "key_dir must be a non-empty string"),
     ],
 )
 def test_bad_config_names_the_problem(tmp_path: Path, text: str, needle: str) -> None:

@@ -5,6 +5,11 @@ per pair, out-of-order and restarted-predictor safe) and from there — nothing 
 — into provisioning (``vnstitch.predictive.provisioning``), which creates, resizes or releases
 the reservations of origin ``predicted``. Time on this link is traffic time: wall time, or a
 time-compressed replay's (``time_scale``, ``time_origin``).
+
+What is refused is counted, never acted on: frames that do not decode (by decode reason), a
+batch valid beyond ``max_forecast_horizon_s`` (``horizon``), and connections the adapter's
+CURVE handshake refused (:class:`~vnstitch.core.events.PredictorRejected`, logged at INFO at
+most once a minute); ``/v1/stats`` (``queue``) and ``/metrics`` show the counts.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from vnstitch.messages import (
 )
 from vnstitch.northbound.config import PredictorOptions
 from vnstitch.northbound.metrics import ControllerMetrics
-from vnstitch.predictive.forecast_book import ForecastBook
+from vnstitch.predictive.forecast_book import ForecastBook, beyond_horizon
 from vnstitch.predictive.observation_rounds import CountedRound, ObservationRounds
 from vnstitch.predictive.pair_counters import FlowSample
 from vnstitch.predictive.provisioning import (
@@ -52,6 +57,27 @@ from vnstitch.stitcher.stitch_service import Refusal
 
 LOG = logging.getLogger("vnstitch.predictor")
 ORIGIN_ON_WIRE = {Origin.PREDICTED: "forecast", Origin.INTENT: "intent"}
+HORIZON = "horizon"  # drop reason: a forecast valid further ahead than max_forecast_horizon_s
+SPARSE_LOG_INTERVAL_S = 60.0
+
+
+class SparseLog:
+    """INFO lines at most once per interval (monotonic time), saying how many were held back."""
+
+    def __init__(self, interval_s: float = SPARSE_LOG_INTERVAL_S) -> None:
+        self.interval_s = interval_s
+        self._next = float("-inf")
+        self._held = 0
+
+    def info(self, at: Instant, text: str) -> bool:
+        """Log ``text`` unless a line went out less than an interval ago; True if logged."""
+        if at.mono < self._next:
+            self._held += 1
+            return False
+        more = f" ({self._held} more since the last report)" if self._held else ""
+        self._next, self._held = at.mono + self.interval_s, 0
+        LOG.info("%s%s", text, more)
+        return True
 
 
 class Prediction:
@@ -88,6 +114,9 @@ class Prediction:
         self._seq = 0
         self._traffic_class: dict[int, str] = {}
         self.drops = DropCounter()
+        self.rejected = DropCounter()
+        self._reject_log = SparseLog()
+        self._horizon_log = SparseLog()
         self.received_count = 0
         self.published_count = 0
         stitching.on_reservation_change = self.reservation_changed
@@ -109,9 +138,25 @@ class Prediction:
         return {
             "observations_endpoint": self.options.observations_endpoint,
             "forecasts_endpoint": self.options.forecasts_endpoint,
+            "curve": self.options.curve,
             "sent": self.published_count,
             "received": self.received_count,
             "dropped": dict(self.drops.by_reason),
+            "rejected": dict(self.rejected.by_reason),
+            "predictor": self._predictor_status(),
+        }
+
+    def _predictor_status(self) -> dict[str, Any] | None:
+        """The last heartbeat of the predictor (None before the first)."""
+        st = self.status
+        if st is None:
+            return None
+        return {
+            "source": st.source,
+            "model_version": st.model_version,
+            "pairs": st.pairs,
+            "forecasts_sent": st.forecasts_sent,
+            "time": rfc3339(st.time),
         }
 
     def _next_seq(self) -> int:
@@ -119,22 +164,44 @@ class Prediction:
         return self._seq - 1
 
     # ---- what comes in --------------------------------------------------------------------
+    def _drop(self, reason: str) -> None:
+        self.drops.count(reason)
+        self.metrics.predictor_dropped.inc(reason=reason)
+
     def frames(self, frames: tuple[bytes, ...], at: Instant) -> None:
         """Raw frames from the socket: a malformed or wrong-version message is counted, dropped."""
         if len(frames) != 1:
-            self.drops.count("garbage")
+            self._drop("garbage")
             return
         try:
-            msg = decode(frames[0])
+            msg = decode(frames[0], self.options.max_message_bytes)
         except DecodeError as exc:
-            self.drops.count(exc.reason)
+            self._drop(exc.reason)
             LOG.debug("dropped a message from the predictor: %s", exc)
             return
-        self.received_count += 1
         self.received(msg, at)
+
+    def rejected_connection(self, reason: str, detail: str, at: Instant) -> None:
+        """The adapter refused a connection in the CURVE handshake: count it, log it sparingly."""
+        self.rejected.count(reason)
+        self.metrics.predictor_rejected.inc(reason=reason)
+        self._reject_log.info(at, f"refused a predictor-queue connection ({reason}): {detail}")
 
     def received(self, msg: Message, at: Instant) -> None:
         """A decoded message from the predictor."""
+        if isinstance(msg, ForecastBatch):
+            latest = self.traffic_time(at) + self.options.max_forecast_horizon_s
+            far = beyond_horizon(msg, latest)
+            if far is not None:
+                self._drop(HORIZON)
+                self._horizon_log.info(
+                    at,
+                    f"dropped forecast batch {msg.source}#{msg.seq}: {far.pair} is valid until "
+                    f"{far.valid_until!r}, more than {self.options.max_forecast_horizon_s:.0f} s "
+                    "ahead ([predictor] max_forecast_horizon_s)",
+                )
+                return
+        self.received_count += 1
         match msg:
             case ForecastBatch():
                 taken = self.book.update(msg, self.traffic_time(at))

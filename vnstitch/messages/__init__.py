@@ -1,7 +1,11 @@
 """The wire contract between the controller and the predictor (schema version 1).
 
 Transport (ZeroMQ, one msgpack frame per message). The controller BINDS both sockets, the
-predictor CONNECTS, so either side can restart and ZeroMQ reconnects by itself:
+predictor CONNECTS, so either side can restart and ZeroMQ reconnects by itself. Both sockets
+use CURVE (the controller is the server; a client whose public key is not authorized is refused
+during the handshake, before any frame is read: ``vnstitch.northbound.wire_keys``), and every
+socket sets ``ZMQ_MAXMSGSIZE`` (:data:`DEFAULT_MAX_MESSAGE_BYTES`, 4 MiB, unless configured),
+so a larger frame disconnects its sender at the frame header instead of being read whole:
 
 - observations, controller -> predictor: controller PUB bound at ``tcp://127.0.0.1:5561``,
   predictor SUB subscribed to everything. Kinds ``observations``, ``topology``,
@@ -36,7 +40,7 @@ truncated, version, schema or too_large) for anything malformed; the receiver co
 version 1); removing or changing a field needs a new version.
 """
 
-from vnstitch.messages.codec import MAX_MESSAGE_BYTES, DropCounter, decode, encode
+from vnstitch.messages.codec import DEFAULT_MAX_MESSAGE_BYTES, DropCounter, decode, encode
 from vnstitch.messages.decoding import DROP_REASONS, DecodeError
 from vnstitch.messages.types import (
     ABOVE,
@@ -64,9 +68,9 @@ __all__ = [
     "ABOVE",
     "BELOW",
     "DEFAULT_FORECASTS_ENDPOINT",
+    "DEFAULT_MAX_MESSAGE_BYTES",
     "DEFAULT_OBSERVATIONS_ENDPOINT",
     "DROP_REASONS",
-    "MAX_MESSAGE_BYTES",
     "ORIGIN_FORECAST",
     "ORIGIN_INTENT",
     "ORIGIN_REQUEST",

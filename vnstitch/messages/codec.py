@@ -29,7 +29,8 @@ from vnstitch.messages.types import (
     TopologyChange,
 )
 
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""Largest frame either side reads unless configured otherwise (sockets and :func:`decode`)."""
 
 
 class DropCounter:
@@ -142,11 +143,11 @@ def _unpack(data: bytes) -> Any:
         raise DecodeError(GARBAGE, f"not msgpack: {type(exc).__name__}") from exc
 
 
-def decode(data: bytes) -> Message:
+def decode(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Message:
     """Decode one frame; raises DecodeError (with a drop reason) for anything malformed."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise DecodeError(GARBAGE, "frame is not bytes")
-    if len(data) > MAX_MESSAGE_BYTES:
+    if len(data) > max_bytes:
         raise DecodeError(TOO_LARGE, f"{len(data)} bytes")
     envelope = _unpack(bytes(data))
     if not isinstance(envelope, dict):

@@ -16,6 +16,15 @@ Example::
     open_reads = false          # true: GETs need no token
     state_db = "/var/lib/vnstitch/state.db"     # durable intents, reservations, inventory
 
+    [predictor]
+    observations_endpoint = "tcp://127.0.0.1:5561"   # PUB, bound by the controller
+    forecasts_endpoint = "tcp://127.0.0.1:5562"      # PULL, bound by the controller
+    curve = true                # CURVE on both sockets; false: plain TCP, anyone local may push
+    key_dir = "/var/lib/vnstitch/curve"  # controller.key(_secret) made here at first start
+    authorized_keys_dir = "/var/lib/vnstitch/curve/authorized"  # client *.key files let in
+    max_message_bytes = 4194304 # larger frames are refused by ZeroMQ before they are read
+    max_forecast_horizon_s = 21600  # a batch valid further ahead than this is dropped
+
     [[switch]]
     name = "vns1"               # or dpid = "0000000000000001"
     zone = "blue"
@@ -46,9 +55,11 @@ from typing import Any
 
 from topology.model import DEFAULT_ZONE
 from topology.zones import ZoneMap
+from vnstitch.messages import DEFAULT_MAX_MESSAGE_BYTES
 from vnstitch.stitcher.request_body import parse_request
 from vnstitch.stitcher.reservation import Origin, RequestError, ReservationRequest
 
+MIN_MESSAGE_BYTES = 64 * 1024  # a forecast batch for a few hundred pairs must fit
 _MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 _DPID = re.compile(r"^[0-9a-f]{1,16}$")
 
@@ -133,6 +144,11 @@ class PredictorOptions:
     max_latency_ms: float | None = None
     time_scale: float = 1.0  # replay: traffic seconds per wall second
     time_origin: float | None = None  # replay: traffic time (epoch s) at controller start
+    curve: bool = True  # CURVE on both sockets (false only for tests of plain TCP)
+    key_dir: str | None = None  # None: vnstitch.northbound.wire_keys.DEFAULT_KEY_DIR
+    authorized_keys_dir: str | None = None  # None: key_dir / "authorized"
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_forecast_horizon_s: float = 6 * 3600.0  # traffic seconds past now
 
 
 @dataclass(frozen=True)
@@ -345,6 +361,17 @@ def _predictor(raw: Any) -> PredictorOptions:
         else None,
         time_scale=_number(raw, "time_scale", where, d.time_scale, 0.001),
         time_origin=_number(raw, "time_origin", where, 0, 0.0) if "time_origin" in raw else None,
+        curve=_bool(raw, "curve", where, d.curve),
+        key_dir=_string(raw, "key_dir", where) if "key_dir" in raw else None,
+        authorized_keys_dir=_string(raw, "authorized_keys_dir", where)
+        if "authorized_keys_dir" in raw
+        else None,
+        max_message_bytes=int(
+            _number(raw, "max_message_bytes", where, d.max_message_bytes, MIN_MESSAGE_BYTES)
+        ),
+        max_forecast_horizon_s=_number(
+            raw, "max_forecast_horizon_s", where, d.max_forecast_horizon_s, 1.0
+        ),
     )
 
 

@@ -3,7 +3,9 @@
 A pair's forecast is replaced only by one that starts later (or as late, from a later batch of
 the same predictor): a restarted predictor's first batch therefore wins as soon as it is newer
 in time, and a late, older batch never overwrites a newer one. Provisioning reads
-:attr:`ForecastBook.forecasts`; :meth:`ForecastBook.prune` drops what has expired.
+:attr:`ForecastBook.forecasts`; :meth:`ForecastBook.prune` drops what has expired. A batch
+with a forecast valid further ahead than the configured horizon (:func:`beyond_horizon`) is
+not taken at all: a predicted reservation holds capacity until its forecast ends.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ class BookedForecast:
     model_version: str
     quantile: float
     received_at: float  # traffic time it was taken
+
+
+def beyond_horizon(batch: ForecastBatch, latest: float) -> PairForecast | None:
+    """The first forecast of ``batch`` still valid after ``latest`` (now + horizon), if any."""
+    return next((f for f in batch.forecasts if f.valid_until > latest), None)
 
 
 class ForecastBook:
