@@ -1,14 +1,19 @@
 """The controller as the REST routes see it (:class:`vnstitch.core.commands.ControllerApi`).
 
 Routes get this object and nothing else of the app: they authorise with it and send it
-commands, which run on the app's event queue; the route waits for the reply.
+commands, which run on the app's event queue; the route waits for the reply. Every path also
+answers the methods it does not serve: 405 with ``Allow`` (``OPTIONS``: 204 with ``Allow``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import inspect
+from collections.abc import Iterable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from ryu.app.wsgi import WSGIApplication
+from ryu.app.wsgi import ControllerBase, WSGIApplication
+from webob import Response
 
 from ryu_apps import (
     rest_forecasts,
@@ -18,14 +23,15 @@ from ryu_apps import (
     rest_stats,
     rest_topology,
 )
-from ryu_apps.rest_common import API_KEY
+from ryu_apps.rest_common import API_KEY, error_response
 from vnstitch.core.actions import Reply
-from vnstitch.core.commands import Command
+from vnstitch.core.commands import Command, ControllerApi
 from vnstitch.northbound.auth import ApiToken
 
 if TYPE_CHECKING:
     from ryu_apps.vnstitch import VnstitchApp
 
+METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")  # as ``Allow`` lists them
 REPLY_TIMEOUT_S = 30.0  # a command's reply waits at most this long (the core holds it <= 2 s)
 
 
@@ -50,14 +56,59 @@ class RyuControllerApi:
         return self._app.request(command, REPLY_TIMEOUT_S)
 
 
-def register_routes(wsgi: WSGIApplication, api: RyuControllerApi) -> None:
-    """Register every REST resource with Ryu's WSGI application."""
-    for module in (
-        rest_topology,
-        rest_reservations,
-        rest_intents,
-        rest_forecasts,
-        rest_stats,
-        rest_openapi,
-    ):
+RESOURCES = (
+    rest_topology,
+    rest_reservations,
+    rest_intents,
+    rest_forecasts,
+    rest_stats,
+    rest_openapi,
+)
+
+
+def register_routes(wsgi: WSGIApplication, api: ControllerApi) -> None:
+    """Register every REST resource with Ryu's WSGI application, then the 405 answers.
+
+    Routes match in the order they were connected, so each path's fallback (any method) comes
+    after its real routes and only catches the methods the path does not serve.
+    """
+    for module in RESOURCES:
         wsgi.register(module.ROUTES, {API_KEY: api})
+    for path, methods in allowed_methods(RESOURCES).items():
+        wsgi.mapper.connect(
+            "method_not_allowed",
+            path,
+            controller=MethodNotAllowed,
+            action="refuse",
+            allow=", ".join([*methods, "OPTIONS"]),
+            conditions={},
+        )
+
+
+def allowed_methods(modules: Iterable[ModuleType]) -> dict[str, list[str]]:
+    """Each routed path and the HTTP methods its ``@route``s serve (GET, POST, PATCH, DELETE)."""
+    allowed: dict[str, set[str]] = {}
+    for module in modules:
+        for _, method in inspect.getmembers(module.ROUTES, inspect.isfunction):
+            info = getattr(method, "routing_info", None)
+            if info:
+                allowed.setdefault(info["path"], set()).update(info["methods"])
+    return {path: sorted(methods, key=METHOD_ORDER.index) for path, methods in allowed.items()}
+
+
+class MethodNotAllowed(ControllerBase):
+    """A method the path does not serve: 405 with ``Allow``; ``OPTIONS``: 204 with ``Allow``.
+
+    Answered before the bearer token is checked, like a path that does not exist: the allowed
+    methods are those of the public OpenAPI document.
+    """
+
+    def refuse(self, req: Any, allow: str, **_kwargs: Any) -> Response:
+        """The answer to a method no route of this path serves."""
+        if req.method == "OPTIONS":
+            response = Response(status=204)
+        else:
+            message = f"{req.method} is not allowed on {req.path}; allowed: {allow}"
+            response = error_response(405, message, None)
+        response.headers["Allow"] = allow
+        return response

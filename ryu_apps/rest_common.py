@@ -1,4 +1,4 @@
-"""What every REST resource shares: the guard, body reading and turning replies into responses."""
+"""What every REST resource shares: the guard, body and query reading, replies to responses."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from vnstitch.core.commands import Command, ControllerApi
 
 LOG = logging.getLogger("vnstitch.rest")
 API_KEY = "vnstitch_api"
-MAX_BODY = 64 * 1024
+MAX_BODY = 64 * 1024  # bytes; every valid body is a few hundred
+MAX_DEPTH = 32  # nesting of arrays and objects; every valid body nests 3 deep at most
+BOOLEANS = {"true": True, "false": False}
 Handler = Callable[..., Any]
 
 
@@ -77,8 +79,8 @@ def guarded(write: bool) -> Callable[[Handler], Handler]:
                     return error_response(403, "the bearer token is not valid", "Authorization")
             try:
                 return method(self, req, **kwargs)
-            except BodyError as exc:
-                return error_response(exc.status, str(exc), None)
+            except ClientError as exc:
+                return error_response(exc.status, str(exc), exc.field)
             except Exception:  # a bug must not take the API down or leak a traceback
                 LOG.exception("REST %s %s failed", req.method, req.path)
                 return error_response(500, "internal error: see the controller log", None)
@@ -88,28 +90,76 @@ def guarded(write: bool) -> Callable[[Handler], Handler]:
     return wrap
 
 
-class BodyError(ValueError):
-    """A request body that cannot be read: too large (413) or not JSON (400)."""
+class ClientError(ValueError):
+    """A request the route refuses before it becomes a command: 400 or 413, naming the field."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int = 400, field: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.field = field
+
+
+def read_body(req: Any) -> bytes:
+    """The raw body, at most MAX_BODY bytes (413 beyond), chunked or with a Content-Length.
+
+    A chunked body is read (eventlet decodes the chunks) only up to one byte past the limit;
+    whatever is left the server discards after the answer. No length and not chunked: no body.
+    """
+    too_large = ClientError(f"the body is larger than {MAX_BODY} bytes", 413)
+    encoding = str(req.environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+    if "chunked" in encoding:
+        raw = req.environ["wsgi.input"].read(MAX_BODY + 1)
+    else:
+        length = req.content_length
+        if length is not None and length > MAX_BODY:
+            raise too_large
+        raw = req.body if length else b""
+    if len(raw) > MAX_BODY:
+        raise too_large
+    return bytes(raw)
 
 
 def read_json_body(req: Any) -> Any:
-    """The decoded JSON body; BodyError if it is larger than MAX_BODY or not JSON."""
-    length = req.content_length
-    if length is not None and length > MAX_BODY:
-        raise BodyError(f"body larger than {MAX_BODY} bytes", 413)
-    raw = req.body_file.read(MAX_BODY + 1) if length is None else req.body
-    if len(raw) > MAX_BODY:
-        raise BodyError(f"body larger than {MAX_BODY} bytes", 413)
+    """The decoded JSON body; ClientError if too large (413), not JSON or nested too deep (400)."""
+    raw = read_body(req)
+    too_deep = ClientError(f"the body nests arrays and objects deeper than {MAX_DEPTH} levels")
     try:
-        return json.loads(raw or b"null")
+        body = json.loads(raw or b"null")
+    except RecursionError:  # the decoder recurses once per level: thousands of '[' end here
+        raise too_deep from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BodyError(f"the body is not valid JSON: {exc}", 400) from exc
+        raise ClientError(f"the body is not valid JSON: {exc}") from exc
+    if nesting(body) > MAX_DEPTH:
+        raise too_deep
+    return body
 
 
-def flag(req: Any, name: str) -> bool:
-    """A boolean query parameter (``1``, ``true``, ``yes``)."""
-    return str(req.GET.get(name, "false")).lower() in ("1", "true", "yes")
+def nesting(value: Any) -> int:
+    """How deep arrays and objects nest in a decoded JSON value (a scalar: 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth + 1)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def boolean_query(req: Any, name: str, default: bool = False) -> bool:
+    """A boolean query parameter: exactly ``true`` or ``false`` (400 otherwise, or if repeated)."""
+    values = req.GET.getall(name)
+    if not values:
+        return default
+    if len(values) > 1 or values[0] not in BOOLEANS:
+        shown = "&".join(f"{name}={v}" for v in values)[:60]
+        raise ClientError(f"{name} must be true or false, got {shown!r}", 400, name)
+    return BOOLEANS[values[0]]
+
+
+def refuse_query(req: Any, name: str, why: str) -> None:
+    """400 if query parameter ``name`` is present: it means nothing on this route."""
+    if name in req.GET:
+        raise ClientError(f"{name} is not a parameter of {req.method} {req.path}: {why}", 400, name)

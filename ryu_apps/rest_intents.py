@@ -6,7 +6,7 @@ from typing import Any
 
 from ryu.app.wsgi import route
 
-from ryu_apps.rest_common import Resource, flag, guarded, read_json_body
+from ryu_apps.rest_common import Resource, boolean_query, guarded, read_json_body
 from vnstitch.core.commands import CreateIntent, DeleteIntent, GetIntent, ListIntents
 
 
@@ -16,8 +16,13 @@ class IntentResource(Resource):
     @route("intents", "/v1/intents", methods=["POST"])
     @guarded(write=True)
     def create(self, req: Any, **_kwargs: Any) -> Any:
-        """Accept an intent: 201 with its state (FAILED with a reason is still accepted)."""
-        return self.ask(CreateIntent(read_json_body(req), flag(req, "dry_run")))
+        """Accept an intent: 201 with its state (FAILED with a reason is still accepted).
+
+        ``?dry_run=true`` only plans it (200 with paths, resources and rules); ``dry_run`` is
+        exactly ``true`` or ``false``: anything else is a 400 rather than a guess.
+        """
+        dry_run = boolean_query(req, "dry_run")
+        return self.ask(CreateIntent(read_json_body(req), dry_run))
 
     @route("intents", "/v1/intents", methods=["GET"])
     @guarded(write=False)

@@ -34,3 +34,9 @@ def test_check_distinguishes_missing_and_wrong() -> None:
     assert token.check("Basic s3cret") == 401
     assert token.check("Bearer nope") == 403
     assert token.check("Bearer s3cret") is None
+
+
+def test_the_scheme_name_is_case_insensitive_the_token_is_not() -> None:
+    token = ApiToken("s3cret", "test")
+    assert token.check("bearer s3cret") is None and token.check("BEARER s3cret") is None
+    assert token.check("Bearer S3CRET") == 403

@@ -16,7 +16,7 @@ from vnstitch.intents.specs import (
     ZoneRef,
 )
 from vnstitch.stitcher.request_body import FIELDS as REQUEST_FIELDS
-from vnstitch.stitcher.request_body import parse_request
+from vnstitch.stitcher.request_body import parse_request, shown, trimmed
 from vnstitch.stitcher.reservation import RequestError
 
 PROTOCOLS = ("tcp", "udp")
@@ -48,7 +48,7 @@ def parse_intent(body: Any) -> IntentSpec:
     kind = _kind(body.get("kind"))
     unknown = sorted(set(body) - KIND_FIELDS[kind])
     if unknown:
-        raise IntentError(f"unknown field {unknown[0]!r} for kind {kind.value!r}", unknown[0])
+        raise IntentError(f"unknown field {shown(unknown[0])} for kind {kind.value!r}", unknown[0])
     match kind:
         case IntentKind.CONNECTIVITY:
             return _connectivity(body)
@@ -63,7 +63,7 @@ def parse_intent(body: Any) -> IntentSpec:
 def _kind(value: Any) -> IntentKind:
     kinds = ", ".join(k.value for k in IntentKind)
     if not isinstance(value, str) or value not in {k.value for k in IntentKind}:
-        raise IntentError(f"kind must be one of {kinds}; got {value!r}", "kind")
+        raise IntentError(f"kind must be one of {kinds}; got {shown(value)}", "kind")
     return IntentKind(value)
 
 
@@ -74,13 +74,13 @@ def _number(body: dict[str, Any], key: str, positive: bool) -> float | None:
         return None
     bound = "> 0" if positive else ">= 0"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise IntentError(f"{key} must be a number {bound}, got {value!r}", key)
+        raise IntentError(f"{key} must be a number {bound}, got {shown(value)}", key)
     try:
         number = float(value)
     except OverflowError:
         raise IntentError(f"{key} is too large", key) from None
     if not math.isfinite(number) or number < 0 or (positive and number == 0):
-        raise IntentError(f"{key} must be a number {bound}, got {value!r}", key)
+        raise IntentError(f"{key} must be a number {bound}, got {shown(value)}", key)
     return number
 
 
@@ -96,22 +96,26 @@ def _connectivity(body: dict[str, Any]) -> ConnectivitySpec:
 def parse_group(value: Any, key: str) -> Group:
     """A group: a non-empty list of endpoints (duplicates dropped) or ``"zone:NAME"``."""
     if isinstance(value, str):
-        zone = value.removeprefix(ZONE_PREFIX).strip()
+        zone = trimmed(value.removeprefix(ZONE_PREFIX))
         if value.startswith(ZONE_PREFIX) and zone:
             return ZoneRef(zone)
-        raise IntentError(f'{key} must be a list of endpoints or "zone:NAME", got {value!r}', key)
+        raise IntentError(
+            f'{key} must be a list of endpoints or "zone:NAME", got {shown(value)}', key
+        )
     if not isinstance(value, list):
-        raise IntentError(f'{key} must be a list of endpoints or "zone:NAME", got {value!r}', key)
+        raise IntentError(
+            f'{key} must be a list of endpoints or "zone:NAME", got {shown(value)}', key
+        )
     if not value:
         raise IntentError(f"{key} must name at least one endpoint", key)
     members: list[str] = []
     for i, item in enumerate(value):
         where = f"{key}[{i}]"
-        if not isinstance(item, str) or not item.strip():
+        if not isinstance(item, str) or not trimmed(item):
             raise IntentError(f"{where} must be a host name, IPv4 or MAC address", where)
         if item.startswith(ZONE_PREFIX):
-            raise IntentError(f'{where}: write a zone as the whole group, "{item}"', where)
-        members.append(item.strip())
+            raise IntentError(f"{where}: write a zone as the whole group, {shown(item)}", where)
+        members.append(trimmed(item))
     return tuple(dict.fromkeys(members))
 
 
@@ -119,10 +123,12 @@ def _ports(value: Any) -> tuple[int, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise IntentError(f"ports must be a list of port numbers, got {value!r}", "ports")
+        raise IntentError(f"ports must be a list of port numbers, got {shown(value)}", "ports")
     for i, port in enumerate(value):
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-            raise IntentError(f"ports[{i}] must be an integer in 1..65535, got {port!r}", "ports")
+            raise IntentError(
+                f"ports[{i}] must be an integer in 1..65535, got {shown(port)}", "ports"
+            )
     return tuple(dict.fromkeys(value))
 
 
@@ -133,7 +139,7 @@ def _protocols(value: Any, ports: tuple[int, ...]) -> tuple[str, ...]:
         raise IntentError("protocols applies only to ports; give ports as well", "protocols")
     if not isinstance(value, list) or not value or not all(p in PROTOCOLS for p in value):
         raise IntentError(
-            f'protocols must be a non-empty list of "tcp"/"udp", got {value!r}', "protocols"
+            f'protocols must be a non-empty list of "tcp"/"udp", got {shown(value)}', "protocols"
         )
     return tuple(p for p in PROTOCOLS if p in value)
 
@@ -143,12 +149,12 @@ def _low_latency(body: dict[str, Any]) -> LowLatencySpec:
     if isinstance(endpoints, tuple) and len(endpoints) < 2:
         raise IntentError("endpoints must name at least two different endpoints", "endpoints")
     app = body.get("app")
-    if app is not None and (not isinstance(app, str) or not app.strip()):
-        raise IntentError(f"app must be a non-empty name, got {app!r}", "app")
+    if app is not None and (not isinstance(app, str) or not trimmed(app)):
+        raise IntentError(f"app must be a non-empty name, got {shown(app)}", "app")
     ports = _ports(body.get("ports"))
     return LowLatencySpec(
         endpoints=endpoints,
-        app=None if app is None else app.strip(),
+        app=None if app is None else trimmed(app),
         ports=ports,
         max_latency_ms=_number(body, "max_latency_ms", positive=True),
         protocols=_protocols(body.get("protocols"), ports),

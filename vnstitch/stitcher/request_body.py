@@ -1,4 +1,8 @@
-"""Parse and validate a ``POST /v1/reservations`` JSON body into a ReservationRequest."""
+"""Parse and validate a ``POST /v1/reservations`` JSON body into a ReservationRequest.
+
+A ``PATCH`` body is checked on its own first (:func:`check_patch`), then merged into the
+reservation's request and parsed like a new one.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,24 @@ FIELDS = {
     "storage_gb",
     "prefer_latency",
 }
+# Amounts to book: in a change, null cannot mean "as before" or "none" without guessing.
+AMOUNTS = ("bandwidth_mbps", "cpu", "memory_mb", "storage_gb")
+SHOWN = 40  # characters of an offending value quoted back in an error
+# Trimmed from the ends of a name, and a name of nothing else is blank: ASCII white space, the
+# same set in every regex engine (Python's str.strip() would also take \x1c-\x1f, which the
+# OpenAPI document's patterns, ECMA-262 regexes, do not see as space).
+BLANK = " \t\n\r\f\v"
+
+
+def trimmed(value: str) -> str:
+    """``value`` without leading and trailing :data:`BLANK` characters."""
+    return value.strip(BLANK)
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, cut to a few dozen characters: an error quotes a value, not a body."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
 
 
 def _number(body: dict[str, Any], key: str) -> float | None:
@@ -34,7 +56,7 @@ def _number(body: dict[str, Any], key: str) -> float | None:
     except OverflowError:
         number = math.inf
     if not math.isfinite(number):
-        raise RequestError(f"{key} must be a finite number, got {str(value)[:40]!r}", key)
+        raise RequestError(f"{key} must be a finite number, got {shown(value)}", key)
     return number
 
 
@@ -49,9 +71,9 @@ def _zones(body: dict[str, Any], key: str) -> frozenset[str] | None:
 
 def _endpoint(body: dict[str, Any], key: str) -> str:
     value = body.get(key)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not trimmed(value):
         raise RequestError(f"{key} is required: a host name, IPv4 or MAC address", key)
-    return value.strip()
+    return trimmed(value)
 
 
 def _int(body: dict[str, Any], key: str, low: int, high: int) -> int | None:
@@ -59,8 +81,26 @@ def _int(body: dict[str, Any], key: str, low: int, high: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise RequestError(f"{key} must be an integer in {low}..{high}, got {value!r}", key)
+        raise RequestError(f"{key} must be an integer in {low}..{high}, got {shown(value)}", key)
     return value
+
+
+def check_patch(body: Any) -> dict[str, Any]:
+    """Validate a ``PATCH /v1/reservations/{id}`` body before it is merged; RequestError if bad.
+
+    Only known fields; an absent field keeps its value. ``null`` clears a constraint
+    (``max_latency_ms``, ``zones``, ``avoid_zones``, ``ip_proto``, ``dst_port``) but is refused
+    for an amount: ``{"bandwidth_mbps": null}`` once silently became 0 Mbit/s; send 0 for that.
+    """
+    if not isinstance(body, dict):
+        raise RequestError("the body must be a JSON object", None)
+    unknown = sorted(set(body) - FIELDS)
+    if unknown:
+        raise RequestError(f"unknown field {shown(unknown[0])}", unknown[0])
+    for key in AMOUNTS:
+        if key in body and body[key] is None:
+            raise RequestError(f"{key} cannot be null in a change: give a number (0: none)", key)
+    return body
 
 
 def parse_request(
@@ -71,7 +111,7 @@ def parse_request(
         raise RequestError("the body must be a JSON object", None)
     unknown = sorted(set(body) - FIELDS)
     if unknown:
-        raise RequestError(f"unknown field {unknown[0]!r}", unknown[0])
+        raise RequestError(f"unknown field {shown(unknown[0])}", unknown[0])
     bidirectional = body.get("bidirectional", True)
     if not isinstance(bidirectional, bool):
         raise RequestError("bidirectional must be true or false", "bidirectional")
