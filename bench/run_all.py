@@ -13,8 +13,15 @@ import sys
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-PURE = ["zoo_load", "stitch_planning", "ledger_scale", "forecast_round", "restitch_scale"]
-NEEDS_DATA = {"zoo_load", "stitch_planning", "restitch_scale"}
+PURE = [
+    "zoo_load",
+    "stitch_planning",
+    "ledger_scale",
+    "forecast_round",
+    "restitch_scale",
+    "verify_trace",
+]
+NEEDS_DATA = {"zoo_load", "stitch_planning", "restitch_scale", "verify_trace"}
 MININET = ["discovery", "stitch_mininet"]
 
 

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from ryu.ofproto import ofproto_v1_3 as ofp13
+from ryu.ofproto import ofproto_v1_3_parser as parser13
 
 from topology.model import Port
 from vnstitch.core.events import (
     FlowCounters,
+    GroupDescs,
+    MeterBand,
+    MeterConfig,
+    MeterConfigs,
     PacketIn,
     PortChanged,
     PortCounters,
     SwitchPorts,
+)
+from vnstitch.rules.model import (
+    Bucket,
+    Group,
+    GroupKind,
+    GroupSpec,
+    Output,
+    ReportedAction,
+    SetField,
+    UnknownAction,
 )
 
 OFPP_MAX = 0xFFFFFF00  # numbers above are reserved ports (LOCAL, CONTROLLER, ...)
@@ -56,11 +74,107 @@ def port_counters(body: list[Any]) -> tuple[PortCounters, ...]:
 
 
 def flow_counters(stat: Any) -> FlowCounters:
-    """One entry of a flow-stats reply."""
+    """One entry of a flow-stats reply: counters, match and instructions as plain data."""
+    meter_id: int | None = None
+    goto: int | None = None
+    apply: tuple[ReportedAction, ...] = ()
+    write: tuple[ReportedAction, ...] = ()
+    other: list[str] = []
+    for inst in stat.instructions or ():
+        if isinstance(inst, parser13.OFPInstructionMeter):
+            meter_id = inst.meter_id
+        elif isinstance(inst, parser13.OFPInstructionGotoTable):
+            goto = inst.table_id
+        elif isinstance(inst, parser13.OFPInstructionActions):
+            if inst.type == ofp13.OFPIT_APPLY_ACTIONS:
+                apply = actions(inst.actions)
+            elif inst.type == ofp13.OFPIT_WRITE_ACTIONS:
+                write = actions(inst.actions)
+            # OFPIT_CLEAR_ACTIONS empties an action set that only this one table could fill
+        else:
+            other.append(_snake(type(inst).__name__.removeprefix("OFPInstruction")))
     return FlowCounters(
         stat.priority,
         stat.cookie,
         dict(stat.match.items()),
         stat.byte_count,
         stat.duration_sec + stat.duration_nsec / 1e9,
+        table_id=stat.table_id,
+        meter_id=meter_id,
+        actions=apply,
+        write_actions=write,
+        goto_table=goto,
+        other_instructions=tuple(other),
     )
+
+
+def actions(ryu_actions: list[Any]) -> tuple[ReportedAction, ...]:
+    """Ryu action objects as the rule model's actions (anything else kept by name)."""
+    out: list[ReportedAction] = []
+    for action in ryu_actions or ():
+        if isinstance(action, parser13.OFPActionOutput):
+            out.append(Output(action.port))
+        elif isinstance(action, parser13.OFPActionGroup):
+            out.append(Group(action.group_id))
+        elif isinstance(action, parser13.OFPActionSetField) and hasattr(action, "key"):
+            out.append(SetField(action.key, action.value))
+        else:
+            out.append(UnknownAction(_snake(type(action).__name__.removeprefix("OFPAction"))))
+    return tuple(out)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() or "unknown"
+
+
+_BAND_KINDS = {
+    ofp13.OFPMBT_DROP: "drop",
+    ofp13.OFPMBT_DSCP_REMARK: "dscp_remark",
+    ofp13.OFPMBT_EXPERIMENTER: "experimenter",
+}
+
+
+def meter_configs(dpid: int, body: list[Any]) -> MeterConfigs:
+    """A meter-config reply (every part's ``OFPMeterConfigStats``) as plain data."""
+    meters = tuple(
+        MeterConfig(
+            stat.meter_id,
+            tuple(
+                MeterBand(_BAND_KINDS.get(band.type, str(band.type)), band.rate, band.burst_size)
+                for band in stat.bands
+            ),
+            per_packet=bool(stat.flags & ofp13.OFPMF_PKTPS),
+        )
+        for stat in body
+    )
+    return MeterConfigs(dpid, meters)
+
+
+_GROUP_KINDS = {
+    ofp13.OFPGT_ALL: GroupKind.ALL,
+    ofp13.OFPGT_SELECT: GroupKind.SELECT,
+    ofp13.OFPGT_INDIRECT: GroupKind.INDIRECT,
+    ofp13.OFPGT_FF: GroupKind.FAST_FAILOVER,
+}
+
+
+def group_descs(dpid: int, body: list[Any]) -> GroupDescs:
+    """A group-description reply (every part's ``OFPGroupDescStats``) as plain data."""
+    groups = tuple(
+        GroupSpec(
+            dpid,
+            stat.group_id,
+            _GROUP_KINDS[stat.type],
+            tuple(
+                Bucket(
+                    actions(bucket.actions),
+                    None if bucket.watch_port == ofp13.OFPP_ANY else bucket.watch_port,
+                    None if bucket.watch_group == ofp13.OFPG_ANY else bucket.watch_group,
+                    bucket.weight,
+                )
+                for bucket in stat.buckets
+            ),
+        )
+        for stat in body
+    )
+    return GroupDescs(dpid, groups)

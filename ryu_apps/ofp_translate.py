@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 from vnstitch.core.actions import (
     Barrier,
     EchoRequest,
     FlowDeleteCookie,
     FlowStatsRequest,
+    GroupDescRequest,
+    MeterConfigRequest,
     MeterModify,
     PacketOut,
     PortDescRequest,
@@ -16,8 +18,21 @@ from vnstitch.core.actions import (
     SwitchMessage,
 )
 from vnstitch.rules.cookies import MASK_ALL
-from vnstitch.rules.model import FlowRule, MeterSpec, Output
+from vnstitch.rules.model import Action, FlowRule, Group, MeterSpec, Output, SetField
 from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, MeterAdd, MeterDelete
+
+
+def _action(dp: Any, action: Action) -> Any:
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    match action:
+        case Output(port):
+            return parser.OFPActionOutput(port, ofp.OFPCML_NO_BUFFER)
+        case SetField(field, value):
+            return parser.OFPActionSetField(**{field: value})
+        case Group(group_id):
+            return parser.OFPActionGroup(group_id)
+        case _:
+            assert_never(action)
 
 
 def _instructions(dp: Any, rule: FlowRule) -> list[Any]:
@@ -26,12 +41,7 @@ def _instructions(dp: Any, rule: FlowRule) -> list[Any]:
     if rule.meter_id is not None:
         inst.append(parser.OFPInstructionMeter(rule.meter_id, ofp.OFPIT_METER))
     if rule.actions:
-        actions = [
-            parser.OFPActionOutput(a.port, ofp.OFPCML_NO_BUFFER)
-            if isinstance(a, Output)
-            else parser.OFPActionSetField(**{a.field: a.value})
-            for a in rule.actions
-        ]
+        actions = [_action(dp, a) for a in rule.actions]
         inst.append(parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions))
     return inst
 
@@ -144,5 +154,9 @@ def to_ofp(dp: Any, message: SwitchMessage) -> Any:
             return parser.OFPPortStatsRequest(dp, 0, ofp.OFPP_ANY)
         case FlowStatsRequest():
             return parser.OFPFlowStatsRequest(dp, table_id=0)
+        case MeterConfigRequest():
+            return parser.OFPMeterConfigStatsRequest(dp, 0, ofp.OFPM_ALL)
+        case GroupDescRequest():
+            return parser.OFPGroupDescStatsRequest(dp, 0)
         case EchoRequest(_, data):
             return parser.OFPEchoRequest(dp, data=data)

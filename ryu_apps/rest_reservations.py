@@ -6,7 +6,14 @@ from typing import Any
 
 from ryu.app.wsgi import route
 
-from ryu_apps.rest_common import Resource, guarded, read_json_body
+from ryu_apps.rest_common import (
+    ClientError,
+    Resource,
+    boolean_query,
+    guarded,
+    read_json_body,
+    refuse_query,
+)
 from vnstitch.core.commands import (
     CreateReservation,
     DeleteReservation,
@@ -14,6 +21,13 @@ from vnstitch.core.commands import (
     GetReservation,
     ListReservations,
     ModifyReservation,
+    TraceReservation,
+)
+from vnstitch.stitcher.request_body import check_patch
+from vnstitch.stitcher.reservation import RequestError
+
+NO_DRY_RUN = (
+    "reservations have no dry run; plan one as POST /v1/intents?dry_run=true (connectivity)"
 )
 
 
@@ -23,7 +37,11 @@ class ReservationResource(Resource):
     @route("reservations", "/v1/reservations", methods=["POST"])
     @guarded(write=True)
     def create(self, req: Any, **_kwargs: Any) -> Any:
-        """Stitch a reservation: 201 ACTIVE/FAILED, 202 INSTALLING, 409 no path, 400 bad."""
+        """Stitch a reservation: 201 ACTIVE/FAILED, 202 INSTALLING, 409 no path, 400 bad.
+
+        ``?dry_run`` is refused rather than ignored: ignoring it would install for real.
+        """
+        refuse_query(req, "dry_run", NO_DRY_RUN)
         return self.ask(CreateReservation(read_json_body(req)))
 
     @route("reservations", "/v1/reservations", methods=["GET"])
@@ -38,17 +56,32 @@ class ReservationResource(Resource):
         """One reservation."""
         return self.ask(GetReservation(res_id))
 
+    @route("reservations", "/v1/reservations/{res_id}/trace", methods=["GET"])
+    @guarded(write=False)
+    def trace(self, req: Any, res_id: str, **_kwargs: Any) -> Any:
+        """Each direction's packet, hop by hop, through the tables the switches reported."""
+        return self.ask(TraceReservation(res_id))
+
     @route("reservations", "/v1/reservations/{res_id}", methods=["DELETE"])
     @guarded(write=True)
     def delete(self, req: Any, res_id: str, **_kwargs: Any) -> Any:
-        """Withdraw a reservation: its rules go (ingress first), its resources are freed."""
-        return self.ask(DeleteReservation(res_id))
+        """Withdraw a reservation: its rules go (ingress first), its resources are freed.
+
+        An intent's reservation is withdrawn through its intent (409); a forecast-driven one
+        only with ``?force=true``.
+        """
+        return self.ask(DeleteReservation(res_id, boolean_query(req, "force")))
 
     @route("reservations", "/v1/reservations/{res_id}", methods=["PATCH"])
     @guarded(write=True)
     def modify(self, req: Any, res_id: str, **_kwargs: Any) -> Any:
         """Change bandwidth or constraints: a make-before-break move onto the new plan."""
-        return self.ask(ModifyReservation(res_id, read_json_body(req)))
+        body = read_json_body(req)
+        try:
+            check_patch(body)
+        except RequestError as exc:
+            raise ClientError(str(exc), 400, exc.field) from None
+        return self.ask(ModifyReservation(res_id, body, boolean_query(req, "force")))
 
     @route("links", "/v1/links", methods=["GET"])
     @guarded(write=False)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from eventlet.green import zmq
 from ryu import cfg
 from ryu.app.wsgi import WSGIApplication
 from ryu.base import app_manager
@@ -34,10 +35,18 @@ from ryu.ofproto import ofproto_v1_3
 
 from ryu_apps import ofp_events
 from ryu_apps.ofp_translate import to_ofp
-from ryu_apps.queue_bridge import QueueBridge
+from ryu_apps.queue_bridge import CurveServer, QueueBridge
 from ryu_apps.rest_api import RyuControllerApi, register_routes
 from vnstitch.clock import Instant
-from vnstitch.core.actions import Action, Publish, Reply, SettleLater, ToSwitch, WakeAt
+from vnstitch.core.actions import (
+    Action,
+    Publish,
+    Reply,
+    SettleLater,
+    ToSwitch,
+    VerifyLater,
+    WakeAt,
+)
 from vnstitch.core.commands import Command
 from vnstitch.core.controller import ControllerCore
 from vnstitch.core.events import (
@@ -48,6 +57,7 @@ from vnstitch.core.events import (
     FlowStats,
     PortStats,
     PredictorFrames,
+    PredictorRejected,
     ProbeTick,
     Settle,
     StatsTick,
@@ -55,11 +65,19 @@ from vnstitch.core.events import (
     SwitchError,
     SwitchFeatures,
     SwitchUp,
+    VerifyMore,
     Wake,
 )
 from vnstitch.messages import encode
 from vnstitch.northbound.auth import load_or_create_token
 from vnstitch.northbound.config import Config, ConfigError, PredictorOptions, load_config
+from vnstitch.northbound.wire_keys import (
+    AUTHORIZED_DIR,
+    DEFAULT_KEY_DIR,
+    SERVER_NAME,
+    AuthorizedKeys,
+    load_or_create_keypair,
+)
 
 LOG = logging.getLogger("vnstitch")
 
@@ -80,6 +98,32 @@ def _load_config() -> Config:
     except ConfigError as exc:
         LOG.error("vnstitch: %s", exc)
         raise SystemExit(f"vnstitch: {exc}") from exc
+
+
+def _curve_server(opts: PredictorOptions) -> CurveServer | None:
+    """The controller's keypair (made at first start) and the authorized client keys."""
+    if not opts.curve:
+        LOG.warning(
+            "predictor queue WITHOUT CURVE ([predictor] curve = false): any process that "
+            "reaches the sockets can push forecasts"
+        )
+        return None
+    key_dir = Path(opts.key_dir).expanduser() if opts.key_dir else DEFAULT_KEY_DIR
+    authorized_dir = (
+        Path(opts.authorized_keys_dir).expanduser()
+        if opts.authorized_keys_dir
+        else key_dir / AUTHORIZED_DIR
+    )
+    keys = load_or_create_keypair(key_dir, SERVER_NAME, zmq.curve_keypair)
+    authorized_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    authorized = AuthorizedKeys(authorized_dir)
+    LOG.info(
+        "predictor queue: CURVE keypair %s; clients whose *.key is in %s may connect (%d now)",
+        keys.source,
+        authorized_dir,
+        len(authorized.keys()),
+    )
+    return CurveServer(keys, authorized)
 
 
 class CoreEvent(event.EventBase):
@@ -117,6 +161,8 @@ class VnstitchApp(app_manager.RyuApp):
         LOG.info("REST API bearer token: %s", token.source)
         self.datapaths: dict[int, Any] = {}
         self._flow_parts: dict[int, list[Any]] = {}
+        self._meter_parts: dict[int, list[Any]] = {}
+        self._group_parts: dict[int, list[Any]] = {}
         self._replies: dict[int, hub.Queue] = {}
         self._tickets = itertools.count(1)
         self.bridge = self._bind_predictor(self.config.predictor)
@@ -129,17 +175,22 @@ class VnstitchApp(app_manager.RyuApp):
         self._every(opts.probe_interval_s, ProbeTick)
         self._every(opts.echo_interval_s, EchoTick)
         self.threads.append(hub.spawn(self._stats_clock))
-        if self.bridge is not None:
-            self.threads.append(hub.spawn(self.bridge.receive_forever))
+        for loop in self.bridge.loops if self.bridge is not None else ():
+            self.threads.append(hub.spawn(loop))
 
     def _bind_predictor(self, opts: PredictorOptions) -> QueueBridge | None:
         if not opts.enabled:
             return None
         try:
             bridge = QueueBridge(
-                opts.observations_endpoint, opts.forecasts_endpoint, self._from_predictor
+                opts.observations_endpoint,
+                opts.forecasts_endpoint,
+                self._from_predictor,
+                opts.max_message_bytes,
+                _curve_server(opts),
+                self._predictor_rejected,
             )
-        except Exception as exc:  # a taken port must not stop the controller
+        except Exception as exc:  # a taken port or a bad key file must not stop the controller
             LOG.error(
                 "cannot bind the predictor queue (%s, %s): %s; running without forecasts "
                 "(set [predictor] endpoints, or enabled = false)",
@@ -176,6 +227,9 @@ class VnstitchApp(app_manager.RyuApp):
 
     def _from_predictor(self, frames: tuple[bytes, ...]) -> None:
         self.post(PredictorFrames(frames))
+
+    def _predictor_rejected(self, reason: str, detail: str) -> None:
+        self.post(PredictorRejected(reason, detail))
 
     def _every(self, interval_s: float, make: Callable[[], Event]) -> None:
         def loop() -> None:
@@ -221,6 +275,8 @@ class VnstitchApp(app_manager.RyuApp):
                     hub.spawn(self._wake_at, mono)
                 case SettleLater():
                     hub.spawn(self.post, Settle())
+                case VerifyLater():
+                    hub.spawn(self.post, VerifyMore())
 
     @set_ev_cls(CoreEvent)
     def _core_event(self, ev: CoreEvent) -> None:
@@ -301,3 +357,26 @@ class VnstitchApp(app_manager.RyuApp):
             return
         del self._flow_parts[dpid]
         self._handle(FlowStats(dpid, tuple(ofp_events.flow_counters(s) for s in parts)))
+
+    @set_ev_cls(ofp_event.EventOFPMeterConfigStatsReply, MAIN_DISPATCHER)
+    def _meter_configs(self, ev: Any) -> None:
+        msg = ev.msg
+        parts = self._gather(self._meter_parts, msg)
+        if parts is not None:
+            self._handle(ofp_events.meter_configs(msg.datapath.id, parts))
+
+    @set_ev_cls(ofp_event.EventOFPGroupDescStatsReply, MAIN_DISPATCHER)
+    def _group_descs(self, ev: Any) -> None:
+        msg = ev.msg
+        parts = self._gather(self._group_parts, msg)
+        if parts is not None:
+            self._handle(ofp_events.group_descs(msg.datapath.id, parts))
+
+    @staticmethod
+    def _gather(store: dict[int, list[Any]], msg: Any) -> list[Any] | None:
+        """Every part of a multipart reply, once the last one came (None before)."""
+        dpid = msg.datapath.id
+        store.setdefault(dpid, []).extend(msg.body)
+        if msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE:
+            return None
+        return store.pop(dpid)

@@ -24,6 +24,7 @@ from vnstitch.core.actions import (
     Reply,
     SettleLater,
     ToSwitch,
+    VerifyLater,
     WakeAt,
 )
 from vnstitch.core.commands import Command
@@ -33,6 +34,9 @@ from vnstitch.core.events import (
     Event,
     FlowCounters,
     FlowStats,
+    MeterBand,
+    MeterConfig,
+    MeterConfigs,
     PacketIn,
     PortChanged,
     Settle,
@@ -126,10 +130,16 @@ class Harness:
         return fresh
 
     def audit(self) -> None:
-        """Every connected switch reports its flow table, and the core audits it."""
+        """Every connected switch reports its tables, and the core audits them."""
         fields = list(Match.__dataclass_fields__)
         for dpid in sorted(self.core.discovery.connected):
             self.core.statistics.request_flows(dpid)
+            meters = tuple(
+                MeterConfig(m.meter_id, (MeterBand("drop", m.rate_kbps, m.burst_kb),))
+                for (sw, _), m in sorted(self.net.meters.items())
+                if sw == dpid
+            )
+            self.feed(MeterConfigs(dpid, meters))
             flows = tuple(
                 FlowCounters(
                     r.priority,
@@ -137,10 +147,19 @@ class Harness:
                     {f: getattr(r.match, f) for f in fields if getattr(r.match, f) is not None},
                     0,
                     0.0,
+                    meter_id=r.meter_id,
+                    actions=tuple(r.actions),
                 )
                 for r in self.net.rules(dpid)
             )
             self.feed(FlowStats(dpid, flows))
+
+    def verify(self) -> None:
+        """One data-plane verification round over the tables reported last."""
+        self.core.verification.start_round(self.now)
+        while self.core.verification._round is not None:
+            self.core.verification.step(self.now)
+        self.feed()
 
     def deletes(self) -> list[Any]:
         """Every flow delete sent so far."""
@@ -168,6 +187,8 @@ class Harness:
                     self.wakes.append(mono)
                 case SettleLater():
                     self._queue.append(Settle())
+                case VerifyLater():
+                    pass  # tests drive the verification rounds themselves (``verify``)
 
     def _apply(self, message: Any, xid: int) -> None:
         match message:

@@ -20,6 +20,7 @@ PURE = [
     "vnstitch/rules",
     "vnstitch/stitcher",
     "vnstitch/store",
+    "vnstitch/verify",
 ]
 CLOCK_CALLS = {"time", "monotonic", "perf_counter", "process_time", "now", "utcnow", "today"}
 CLOCK_MODULES = {"time"}

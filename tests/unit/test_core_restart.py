@@ -187,3 +187,22 @@ def test_src_and_dst_naming_one_host_are_refused(tmp_path: Path) -> None:
     reply = h.call(CreateReservation({"src": mac, "dst": H1, "bandwidth_mbps": 1}), 1)
     assert _status(reply) == 400 and reply.body["field"] == "dst"
     assert not h.core.stitcher.reservations
+
+
+def test_a_forecast_driven_reservation_is_withdrawn_only_when_forced(tmp_path: Path) -> None:
+    from vnstitch.core.events import PredictorMessage
+    from vnstitch.messages import ForecastBatch, PairForecast, PairId
+    from vnstitch.stitcher.reservation import Origin
+
+    h = Harness(tmp_path, predictor=True)
+    h.connect_square()
+    start = h.now.wall
+    fc = PairForecast(PairId(H1, H4), (6.0,), (6.0,), start, start + 600.0)
+    h.feed(PredictorMessage(ForecastBatch("p1", 0, "hgb-1", 0.95, start, (fc,))))
+    (res,) = [r for r in h.core.stitcher.live() if r.request.origin is Origin.PREDICTED]
+    refused = h.call(DeleteReservation(str(res.id)), 30)
+    assert _status(refused) == 409 and "force" in refused.body["error"]
+    assert res.state is State.ACTIVE
+    assert _status(h.call(ModifyReservation(str(res.id), {"bandwidth_mbps": 2}), 31)) == 409
+    assert _status(h.call(DeleteReservation(str(res.id), force=True), 32)) == 200
+    assert res.state is State.RELEASED

@@ -40,7 +40,11 @@ def test_connectivity_across_an_isolation_names_the_isolation() -> None:
     assert conflict.intent_id == "intent-1"
     assert "intent-1" in conflict.reason and "intent-2" in conflict.reason
     assert "h1 and h3" in conflict.reason
-    assert conflict.to_dict() == {"intent": "intent-1", "reason": conflict.reason}
+    assert conflict.to_dict() == {
+        "intent": "intent-1",
+        "reservation": None,
+        "reason": conflict.reason,
+    }
 
 
 def test_isolation_across_an_existing_low_latency_intent_names_it() -> None:

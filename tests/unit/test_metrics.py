@@ -172,6 +172,9 @@ def test_controller_metric_set_names_types_and_labels() -> None:
     metrics.packet_in.inc(kind="arp")
     metrics.audit_repairs.inc(3)
     metrics.forecast_abs_error_mbps.observe(1.5)
+    metrics.predictor_rejected.inc(reason="unauthorized_key")
+    metrics.verification_failures.inc(kind="dropped")
+    metrics.verification_checks.inc(verdict="ok")
     families, samples = parse(metrics.render())
     assert {name: kind for name, (_, kind) in families.items()} == {
         "vnstitch_reservations": "gauge",
@@ -183,8 +186,14 @@ def test_controller_metric_set_names_types_and_labels() -> None:
         "vnstitch_audit_repairs_total": "counter",
         "vnstitch_forecast_abs_error_mbps": "histogram",
         "vnstitch_anomalies_total": "counter",
+        "vnstitch_predictor_dropped_total": "counter",
+        "vnstitch_predictor_rejected_total": "counter",
+        "vnstitch_verification_failures_total": "counter",
+        "vnstitch_verification_checks_total": "counter",
     }
     assert all(help_text for help_text, _ in families.values())
     assert ("vnstitch_reservations", {"state": "ACTIVE", "origin": "request"}, 2.0) in samples
     assert ("vnstitch_audit_repairs_total", {}, 3.0) in samples
+    assert ("vnstitch_predictor_rejected_total", {"reason": "unauthorized_key"}, 1.0) in samples
+    assert ("vnstitch_verification_failures_total", {"kind": "dropped"}, 1.0) in samples
     assert ("vnstitch_stitch_seconds_count", {}, 1.0) in samples

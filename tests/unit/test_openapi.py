@@ -6,15 +6,22 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from topology.model import Host, Link, LinkId, Port, Switch
+from topology.database import TopologyDatabase
+from topology.model import Attachment, Host, Link, LinkId, Port, Switch
+from vnstitch.intents.compile import Compilation
+from vnstitch.intents.intent_service import DryRun
 from vnstitch.intents.model import Intent, IntentKind, IntentState, LowLatencySpec
 from vnstitch.intents.parse import KIND_FIELDS
-from vnstitch.stitcher.request_body import FIELDS
+from vnstitch.resources.ledger import Ledger
+from vnstitch.stitcher.request_body import AMOUNTS, FIELDS, trimmed
 from vnstitch.stitcher.reservation import Origin, Reservation, ReservationRequest, State
+from vnstitch.stitcher.stitch_service import StitchService
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC: dict[str, Any] = json.loads((ROOT / "vnstitch" / "northbound" / "openapi.json").read_text())
@@ -94,10 +101,9 @@ def test_top_level_structure() -> None:
     assert DOC["info"]["title"] and DOC["info"]["version"]
     assert DOC["paths"]
     assert set(DOC["components"]) >= {"schemas", "responses", "parameters", "securitySchemes"}
-    assert DOC["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http",
-        "scheme": "bearer",
-    }
+    bearer = DOC["components"]["securitySchemes"]["bearerAuth"]
+    assert (bearer["type"], bearer["scheme"]) == ("http", "bearer")
+    assert "case-insensitive" in bearer["description"]  # `bearer` works: said, not hidden
 
 
 def test_every_ref_resolves_and_every_schema_is_used() -> None:
@@ -149,6 +155,13 @@ def test_writes_need_a_bearer_token_and_reads_take_one_unless_opened() -> None:
             assert {"400", "413"} <= set(operation["responses"]), f"{method} {path}"
 
 
+def test_a_dry_run_answers_with_its_own_schema() -> None:
+    answer = DOC["paths"]["/v1/intents"]["post"]["responses"]["200"]
+    assert answer["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/IntentDryRun"
+    }
+
+
 def test_metrics_are_text_and_dry_run_is_a_boolean_query() -> None:
     metrics = DOC["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
     assert set(metrics) == {"text/plain"}
@@ -182,6 +195,14 @@ def test_reservation_request_schema_matches_the_parser() -> None:
     assert patch["additionalProperties"] is False
 
 
+def test_a_patch_cannot_null_an_amount_and_has_no_defaults() -> None:
+    props = SCHEMAS["ReservationPatch"]["properties"]
+    for key in AMOUNTS:
+        assert not props[key].get("nullable", False), key
+    assert not [key for key, prop in props.items() if "default" in prop]  # absent: unchanged
+    assert props["max_latency_ms"]["nullable"] is True  # null clears a constraint
+
+
 @pytest.mark.parametrize(
     ("kind", "schema", "required"),
     [
@@ -199,7 +220,8 @@ def test_intent_kinds_match_the_parser_and_are_discriminated_by_kind(
     assert {"$ref": f"#/components/schemas/{schema}"} in union["oneOf"]
     body = SCHEMAS[schema]
     assert body["additionalProperties"] is False
-    assert set(body["properties"]) == KIND_FIELDS[kind]
+    options = {"preempt"} if kind is IntentKind.ISOLATION else set()  # taken off before parsing
+    assert set(body["properties"]) == KIND_FIELDS[kind] | options
     assert body["properties"]["kind"]["enum"] == [kind.value]
     assert set(body["required"]) == required
 
@@ -214,6 +236,21 @@ def test_isolation_group_is_a_list_of_endpoints_or_a_zone_reference() -> None:
     assert zone["type"] == "string"
     assert zone_ref.search("zone:red")
     assert not zone_ref.search("red") and not zone_ref.search("zone:")
+
+
+# White space of every kind, control characters and a few letters: where regex engines differ.
+names = st.text(st.sampled_from(" \t\n\r\f\v\x1c\x1d\x85\xa0\u2028\u3000\ufeffah:zone"), max_size=8)
+
+
+@given(name=names)
+def test_a_name_pattern_admits_exactly_what_the_parser_does_not_find_blank(name: str) -> None:
+    pattern = SCHEMAS["ReservationRequest"]["properties"]["src"]["pattern"]
+    assert bool(re.search(pattern, name)) == bool(trimmed(name))
+    member = SCHEMAS["EndpointGroup"]["oneOf"][0]["items"]["pattern"]
+    assert bool(re.search(member, name)) == (bool(trimmed(name)) and not name.startswith("zone:"))
+    zone = SCHEMAS["EndpointGroup"]["oneOf"][1]["pattern"]
+    named = name.startswith("zone:") and bool(trimmed(name.removeprefix("zone:")))
+    assert bool(re.search(zone, name)) == named
 
 
 def test_enums_match_the_code() -> None:
@@ -241,8 +278,30 @@ def test_response_schemas_name_exactly_the_fields_the_code_writes() -> None:
     assert _keys("Port") == set(Port(1).to_dict())
     intent = Intent("intent-1", LowLatencySpec(endpoints=("h1", "h2")))
     assert _keys("Intent") == set(intent.to_dict())
+    dry_run = DryRun(Compilation("intent-1", requests=[request]), [], [])
+    assert _keys("IntentDryRun") == set(dry_run.to_dict())
+    assert set(SCHEMAS["IntentDryRun"]["required"]) <= set(dry_run.to_dict())
+    assert _keys("CompiledRequest") == set(request.to_dict())
     assert _keys("LinkUsage") == set(link.to_dict()) | {
         "reserved_mbps",
         "usable_mbps",
         "measured_mbps",
     }
+
+
+def test_a_planned_path_names_exactly_what_a_dry_run_reports() -> None:
+    db = TopologyDatabase()
+    for dpid in (1, 2):
+        db.add_switch(dpid, [Port(1), Port(2)], 0.0, f"s{dpid}")
+        mac = f"00:00:00:00:00:0{dpid}"
+        db.add_inventory_host(Host(f"h{dpid}", mac, f"10.0.0.{dpid}", Attachment(dpid, 1)), 0.0)
+    for lid in (LinkId(1, 2, 2, 2), LinkId(2, 2, 1, 2)):
+        db.link_seen(lid, 0.0, 0.0)
+    stitcher = StitchService(db, Ledger(link_headroom=0.1))
+    stitcher.sync_capacities()
+    plan = stitcher.dry_plan(ReservationRequest("h1", "h2", bandwidth_mbps=1.0))
+    assert isinstance(plan, dict), plan
+    assert _keys("PlannedPath") == {"src", "dst", *plan}  # the intent service adds src, dst
+    rule = SCHEMAS["PlannedPath"]["properties"]["rules"]["items"]
+    rules = cast(list[dict[str, Any]], plan["rules"])
+    assert rules and all(set(r) == set(rule["properties"]) for r in rules)

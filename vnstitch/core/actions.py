@@ -69,6 +69,20 @@ class FlowStatsRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class MeterConfigRequest:
+    """Ask a switch for every meter's configuration (for data-plane verification)."""
+
+    dpid: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDescRequest:
+    """Ask a switch for every group's description (for data-plane verification)."""
+
+    dpid: int
+
+
+@dataclass(frozen=True, slots=True)
 class EchoRequest:
     """An echo request carrying ``data`` (the send time), to measure the control channel."""
 
@@ -88,6 +102,8 @@ SwitchMessage = (
     | PortDescRequest
     | PortStatsRequest
     | FlowStatsRequest
+    | MeterConfigRequest
+    | GroupDescRequest
     | EchoRequest
 )
 
@@ -145,7 +161,12 @@ class SettleLater:
     """Post a :class:`vnstitch.core.events.Settle` after the events already queued."""
 
 
-Action = ToSwitch | Publish | Reply | WakeAt | SettleLater
+@dataclass(frozen=True, slots=True)
+class VerifyLater:
+    """Post a :class:`vnstitch.core.events.VerifyMore` after the events already queued."""
+
+
+Action = ToSwitch | Publish | Reply | WakeAt | SettleLater | VerifyLater
 
 
 @dataclass

@@ -62,6 +62,13 @@ class ModifyReservation:
 
 
 @dataclass(frozen=True, slots=True)
+class TraceReservation:
+    """The hop-by-hop path a reservation's packets take in the switches' reported tables."""
+
+    res_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class DeleteReservation:
     """Withdraw a reservation (``force``: also a forecast-driven one)."""
 
@@ -120,6 +127,7 @@ Command = (
     | CreateReservation
     | ModifyReservation
     | DeleteReservation
+    | TraceReservation
     | ListIntents
     | GetIntent
     | CreateIntent

@@ -30,13 +30,16 @@ from vnstitch.core.events import (
     EchoTick,
     Event,
     FlowStats,
+    GroupDescs,
     Ipv4In,
+    MeterConfigs,
     OtherPacketIn,
     PacketIn,
     PortChanged,
     PortStats,
     PredictorFrames,
     PredictorMessage,
+    PredictorRejected,
     ProbeIn,
     ProbeTick,
     Settle,
@@ -46,6 +49,7 @@ from vnstitch.core.events import (
     SwitchFeatures,
     SwitchPorts,
     SwitchUp,
+    VerifyMore,
     Wake,
 )
 from vnstitch.core.frames import decode_packet_in
@@ -53,6 +57,7 @@ from vnstitch.core.northbound import NorthboundCommands
 from vnstitch.core.prediction import Prediction
 from vnstitch.core.statistics import Statistics
 from vnstitch.core.stitching import Stitching
+from vnstitch.core.verification import Verification
 from vnstitch.core.waiters import Waiters
 from vnstitch.forwarding.baseline import BaselineForwarding
 from vnstitch.intents.intent_service import IntentService
@@ -108,9 +113,11 @@ class ControllerCore:
         self.stitching = Stitching(
             self.stitcher, self.intents, self.durable, self.discovery, self.outbox, self.metrics
         )
+        self.stitcher.isolated = self._isolated  # nothing is stitched across an isolation
         self.statistics = Statistics(
             self.stitching, self.outbox, self.metrics, opts.stats_interval_s, opts.audit_interval_s
         )
+        self.verification = Verification(self.stitching, self.discovery, self.outbox, self.metrics)
         self.prediction: Prediction | None = None
         if predictor_source is not None:
             self.prediction = Prediction(
@@ -184,6 +191,7 @@ class ControllerCore:
             case SwitchDown(dpid):
                 disc.switch_down(dpid, at)
                 stats.forget_switch(dpid)
+                self.verification.forget_switch(dpid)
                 if pred is not None:
                     pred.forget_switch(dpid)
             case PortChanged():
@@ -211,13 +219,23 @@ class ControllerCore:
             case FlowStats():
                 if pred is not None:
                     pred.flow_stats(event.dpid, event.flows)
+                self.verification.flows(event, at)
                 stats.audit_if_due(event, at)
+            case MeterConfigs():
+                self.verification.meters(event)
+            case GroupDescs():
+                self.verification.groups(event)
+            case VerifyMore():
+                self.verification.step(at)
             case PredictorFrames(frames):
                 if pred is not None:
                     pred.frames(frames, at)
             case PredictorMessage(message):
                 if pred is not None:
                     pred.received(message, at)
+            case PredictorRejected(reason, detail):
+                if pred is not None:
+                    pred.rejected_connection(reason, detail, at)
             case ProbeTick():
                 disc.probe_tick(at, self.config.controller.link_timeout_s)
                 self.durable.flush_last_seen(self.db.hosts.values())
@@ -229,6 +247,8 @@ class ControllerCore:
                 dpids = sorted(disc.connected)
                 if pred is not None:
                     pred.begin_round(dpids, at)
+                if stats.audit_requested:  # the audit's tables came in during the last round
+                    self.verification.start_round(at)
                 stats.tick(dpids, pred is not None, at)
             case Wake():
                 pass  # the waiters are checked after every event
@@ -285,6 +305,7 @@ class ControllerCore:
         return {
             "packet_in": dict(self.discovery.packet_in_counts),
             "audit_repairs": self.statistics.audit_repairs,
+            "verification_failures": dict(self.verification.failures),
             "jobs_running": self.stitching.runner.busy(),
             "forecast_refusals": self.prediction.refusals if self.prediction else 0,
             "queue": self.prediction.queue_status() if self.prediction else None,

@@ -13,6 +13,7 @@ from typing import Any
 from topology.model import Port
 from vnstitch.forwarding.arp import ArpPacket
 from vnstitch.messages import Message
+from vnstitch.rules.model import GroupSpec, ReportedAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,13 +147,25 @@ class PortStats:
 
 @dataclass(frozen=True, slots=True)
 class FlowCounters:
-    """One flow entry as a switch reported it."""
+    """One flow entry as a switch reported it: counters, and what it does to a packet.
+
+    ``match`` holds OXM fields as Ryu's ``OFPMatch.items()`` gives them (a masked field is a
+    ``(value, mask)`` pair). The instructions, in plain data for the data-plane verifier
+    (``vnstitch.verify``): the meter instruction, the apply-actions list in order, the
+    write-actions set, a goto-table target, and the names of instructions not modelled.
+    """
 
     priority: int
     cookie: int
     match: dict[str, Any]
     byte_count: int
     duration_s: float
+    table_id: int = 0
+    meter_id: int | None = None
+    actions: tuple[ReportedAction, ...] = ()  # apply-actions, in order
+    write_actions: tuple[ReportedAction, ...] = ()  # the action set, run when the pipeline ends
+    goto_table: int | None = None
+    other_instructions: tuple[str, ...] = ()  # e.g. "write_metadata": not modelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +174,52 @@ class FlowStats:
 
     dpid: int
     flows: tuple[FlowCounters, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MeterBand:
+    """One band of a meter: ``kind`` is "drop", "dscp_remark" or "experimenter"."""
+
+    kind: str
+    rate: int  # kbit/s, or packets/s when the meter counts packets
+    burst: int  # kbit, or packets
+
+
+@dataclass(frozen=True, slots=True)
+class MeterConfig:
+    """One meter as a switch reported it (meter config stats)."""
+
+    meter_id: int
+    bands: tuple[MeterBand, ...]
+    per_packet: bool = False  # OFPMF_PKTPS: rates in packets/s instead of kbit/s
+
+    @property
+    def rate_kbps(self) -> int | None:
+        """The rate the meter lets through: its lowest drop band, in kbit/s (None if none)."""
+        drops = [b.rate for b in self.bands if b.kind == "drop"]
+        return None if self.per_packet or not drops else min(drops)
+
+    @property
+    def burst_kb(self) -> int | None:
+        """The burst of the drop band ``rate_kbps`` comes from (None if none)."""
+        rate = self.rate_kbps
+        return next((b.burst for b in self.bands if b.kind == "drop" and b.rate == rate), None)
+
+
+@dataclass(frozen=True, slots=True)
+class MeterConfigs:
+    """A switch's complete meter-config reply (all multipart parts)."""
+
+    dpid: int
+    meters: tuple[MeterConfig, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDescs:
+    """A switch's complete group-description reply (all multipart parts)."""
+
+    dpid: int
+    groups: tuple[GroupSpec, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +234,21 @@ class PredictorMessage:
     """A decoded message from the predictor (forecasts, anomalies, status)."""
 
     message: Message
+
+
+REJECTED_KEY = "unauthorized_key"  # a CURVE client whose public key is not authorized
+REJECTED_HANDSHAKE = "handshake"  # not CURVE, the wrong server key, or not ZeroMQ at all
+
+
+@dataclass(frozen=True, slots=True)
+class PredictorRejected:
+    """A connection to a predictor socket was refused before any frame was read.
+
+    ``reason`` is REJECTED_KEY or REJECTED_HANDSHAKE; ``detail`` names the peer for the log.
+    """
+
+    reason: str
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +276,11 @@ class Settle:
     """The burst of topology changes is over: re-stitch and retry once for all of them."""
 
 
+@dataclass(frozen=True, slots=True)
+class VerifyMore:
+    """Go on with the data-plane verification round in progress (one slice per event)."""
+
+
 Event = (
     SwitchFeatures
     | SwitchUp
@@ -218,11 +297,15 @@ Event = (
     | SwitchError
     | PortStats
     | FlowStats
+    | MeterConfigs
+    | GroupDescs
     | PredictorFrames
     | PredictorMessage
+    | PredictorRejected
     | ProbeTick
     | EchoTick
     | StatsTick
     | Wake
     | Settle
+    | VerifyMore
 )

@@ -28,6 +28,7 @@ from vnstitch.core.commands import (
     ListIntents,
     ListReservations,
     ModifyReservation,
+    TraceReservation,
 )
 from vnstitch.core.waiters import Waiters
 from vnstitch.intents.model import IntentState
@@ -97,6 +98,12 @@ class NorthboundCommands:
                 elif not self._owned_elsewhere(ticket, res, force, "withdraw"):
                     core.stitching.withdraw(res.id, at)
                     self._reply(ticket, 200, res.to_dict())
+            case TraceReservation(res_id):
+                res = self._find(res_id, released=False)
+                if res is None:
+                    self._add(error(ticket, 404, f"no reservation {res_id!r}", "id"))
+                else:
+                    self._reply(ticket, 200, core.verification.trace_reservation(res))
             case ListIntents():
                 body = [i.to_dict() for i in core.intents.intents.values()]
                 self._reply(ticket, 200, {"intents": body})
@@ -234,18 +241,31 @@ class NorthboundCommands:
 
     def _create_intent(self, ticket: int, body: Any, dry_run: bool, at: Instant) -> None:
         try:
+            preempt = False
+            if isinstance(body, dict) and "preempt" in body:
+                body = dict(body)
+                preempt = body.pop("preempt")
+                if not isinstance(preempt, bool):
+                    raise IntentError("preempt must be true or false", "preempt")
             spec = parse_intent(body)
         except (IntentError, RequestError) as exc:
             self._add(error(ticket, 400, str(exc), exc.field))
             return
         stitching = self.core.stitching
         if dry_run:
-            self._reply(ticket, 200, stitching.intent_dry_run(spec, at))
+            self._reply(ticket, 200, stitching.intent_dry_run(spec, at, preempt))
             return
-        outcome = stitching.submit_intent(spec, at)
+        outcome = stitching.submit_intent(spec, at, preempt)
         if isinstance(outcome, list):
-            names = ", ".join(c.intent_id for c in outcome)
-            conflicts = [{"intent_id": c.intent_id, "reason": c.reason} for c in outcome]
+            names = ", ".join(c.name for c in outcome)
+            conflicts = [
+                {
+                    "intent_id": c.intent_id,
+                    "reservation_id": None if c.reservation_id is None else str(c.reservation_id),
+                    "reason": c.reason,
+                }
+                for c in outcome
+            ]
             body = {"error": f"the intent contradicts {names}", "field": None}
             self._reply(ticket, 409, {**body, "conflicts": conflicts})
             return

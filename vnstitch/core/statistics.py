@@ -14,7 +14,13 @@ from __future__ import annotations
 import logging
 
 from vnstitch.clock import Instant
-from vnstitch.core.actions import FlowStatsRequest, Outbox, PortStatsRequest
+from vnstitch.core.actions import (
+    FlowStatsRequest,
+    GroupDescRequest,
+    MeterConfigRequest,
+    Outbox,
+    PortStatsRequest,
+)
 from vnstitch.core.events import FlowStats, PortStats
 from vnstitch.core.stitching import Stitching
 from vnstitch.northbound.metrics import ControllerMetrics
@@ -50,11 +56,13 @@ class Statistics:
         self._since_audit = 0.0
         self._audit_due: set[int] = set()
         self._orphans: dict[int, set[EntryKey]] = {}
+        self.audit_requested = False  # the last round asked for the audit's tables
 
     def tick(self, dpids: list[int], flows_wanted: bool, at: Instant) -> None:
         """A round: port stats from every switch, flow stats when wanted or an audit is due."""
         self._since_audit += self.stats_interval_s
         audit = self._since_audit >= self.audit_interval_s
+        self.audit_requested = audit
         if audit:
             self._since_audit = 0.0
         for dpid in dpids:
@@ -67,6 +75,8 @@ class Statistics:
         """Ask a switch for its flow entries (and audit them when they come)."""
         if audit:
             self._audit_due.add(dpid)
+            self.outbox.send(MeterConfigRequest(dpid))  # for the data-plane verification
+            self.outbox.send(GroupDescRequest(dpid))
         self.outbox.send(FlowStatsRequest(dpid))
 
     def port_stats(self, ev: PortStats, at: Instant) -> None:

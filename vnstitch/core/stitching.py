@@ -116,14 +116,22 @@ class Stitching:
         self.run(self.stitcher.on_topology_change(at.wall), at)
 
     # ---- intents ----------------------------------------------------------------------------
-    def submit_intent(self, spec: IntentSpec, at: Instant) -> Intent | list[Conflict]:
+    def submit_intent(
+        self, spec: IntentSpec, at: Instant, preempt: bool = False
+    ) -> Intent | list[Conflict]:
         """Accept an intent (durable first) and start installing it; or its conflicts."""
         self.stitcher.sync_capacities()
         number = self.durable.next_intent_number()
-        submission = self.intents.submit(spec, number, at.wall)
+        submission = self.intents.submit(spec, number, at.wall, preempt)
         if submission.intent is None:
             return submission.conflicts
         self.run(submission.jobs, at)
+        for res_id in submission.released:  # what an isolation withdrew
+            res = self.stitcher.reservations[res_id]
+            self.persist(res)
+            self.on_reservation_change(res, False, at)
+        if submission.released:
+            self.discovery.update_best_effort_meters()
         return self.intents.intents[submission.intent.id]
 
     def withdraw_intent(self, ident: str, at: Instant) -> Intent:
@@ -132,10 +140,12 @@ class Stitching:
         self.discovery.update_best_effort_meters()
         return self.intents.intents[ident]
 
-    def intent_dry_run(self, spec: IntentSpec, at: Instant) -> dict[str, Any]:
+    def intent_dry_run(
+        self, spec: IntentSpec, at: Instant, preempt: bool = False
+    ) -> dict[str, Any]:
         """Compile and plan an intent without installing it."""
         self.stitcher.sync_capacities()
-        return self.intents.dry_run(spec, at.wall).to_dict()
+        return self.intents.dry_run(spec, at.wall, preempt).to_dict()
 
     # ---- what the switches answered ----------------------------------------------------------
     def job_done(self, outcome: JobOutcome, at: Instant) -> None:

@@ -25,14 +25,23 @@ Pair = frozenset[str]
 
 @dataclass(frozen=True)
 class Conflict:
-    """``intent_id`` contradicts the new intent, for ``reason``."""
+    """``intent_id`` (or reservation ``reservation_id``) contradicts the new intent."""
 
-    intent_id: str
+    intent_id: str | None
     reason: str
+    reservation_id: int | None = None
 
-    def to_dict(self) -> dict[str, str]:
+    @property
+    def name(self) -> str:
+        """The intent, or the reservation, to name in an answer."""
+        if self.intent_id is not None:
+            return self.intent_id
+        return f"reservation {self.reservation_id}"
+
+    def to_dict(self) -> dict[str, str | None]:
         """JSON form (one entry of a 409 answer)."""
-        return {"intent": self.intent_id, "reason": self.reason}
+        reservation = None if self.reservation_id is None else str(self.reservation_id)
+        return {"intent": self.intent_id, "reservation": reservation, "reason": self.reason}
 
 
 class _Names:

@@ -38,11 +38,15 @@ Persist = Callable[[Intent], None]
 
 @dataclass
 class Submission:
-    """What submitting an intent produced: the intent (or conflicts) and jobs to run."""
+    """What submitting an intent produced: the intent (or conflicts) and jobs to run.
+
+    ``released``: reservations an isolation withdrew (preempted, or forecast-driven).
+    """
 
     intent: Intent | None
     conflicts: list[Conflict] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -52,6 +56,7 @@ class DryRun:
     compilation: Compilation
     paths: list[dict[str, object]]
     refusals: list[dict[str, object]]
+    withdraws: list[dict[str, object]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """The ``?dry_run=true`` answer."""
@@ -66,6 +71,7 @@ class DryRun:
             **self.compilation.to_dict(),
             "paths": self.paths,
             "refusals": self.refusals,
+            "withdraws": self.withdraws,
         }
 
 
@@ -81,6 +87,7 @@ class IntentService:
         self._pending_drops: set[str] = set()
         self.isolated: set[frozenset[str]] = set()  # MAC pairs no one may connect
         self._restored: set[str] = set()  # restored, not INSTALLED since: they claim old rules
+        self._breached: set[str] = set()  # isolations the data-plane verification failed
 
     # ---- submit / withdraw ------------------------------------------------------------------
     def check_conflicts(self, spec: IntentSpec, number: int, now: float) -> list[Conflict]:
@@ -89,14 +96,74 @@ class IntentService:
         live = [i for i in self.intents.values() if is_live(i)]
         return find_conflicts(candidate, live, self.directory)
 
-    def submit(self, spec: IntentSpec, number: int, now: float) -> Submission:
-        """Accept an intent (persisted first), then compile and install it."""
-        conflicts = self.check_conflicts(spec, number, now)
-        if conflicts:
+    def submit(
+        self, spec: IntentSpec, number: int, now: float, preempt: bool = False
+    ) -> Submission:
+        """Accept an intent (persisted first), then compile and install it.
+
+        An isolation contradicts the intents and reservations that connect its groups: they
+        are its conflicts, unless ``preempt`` withdraws them (an intent's reservations through
+        the intent). Forecast-driven reservations across it are withdrawn without asking.
+        """
+        ident = intent_id(number)
+        conflicts, withdraw_intents, withdraw = self._contradictions(spec, number, now)
+        preempt = preempt and isolates(spec)  # only an isolation preempts
+        if conflicts and not preempt:
             return Submission(None, conflicts)
+        if not preempt:
+            withdraw_intents, withdraw = [], [r for r in withdraw if self._predicted(r)]
         intent = new_intent(number, spec, now)
         self._save(intent)
-        return Submission(self.intents[intent.id], [], self._install(intent.id, now))
+        jobs: list[Job] = []
+        for other in withdraw_intents:
+            jobs += self.withdraw(other, now, f"preempted by isolation {ident}")
+        released = []
+        for res_id in withdraw:
+            res = self.stitcher.reservations[res_id]
+            if res.state is State.RELEASED:
+                continue  # went with its intent
+            why = "its hosts are isolated by" if self._predicted(res_id) else "preempted by"
+            job = self.stitcher.release(res_id, now, f"{why} isolation {ident}")
+            jobs += [job] if job is not None else []
+            released.append(res_id)
+        jobs += self._install(ident, now)
+        return Submission(self.intents[ident], [], jobs, released)
+
+    def _predicted(self, res_id: int) -> bool:
+        return self.stitcher.reservations[res_id].request.origin is Origin.PREDICTED
+
+    def _contradictions(
+        self, spec: IntentSpec, number: int, now: float
+    ) -> tuple[list[Conflict], list[str], list[int]]:
+        """Conflicts; the intents and the reservations an isolation would withdraw."""
+        conflicts = self.check_conflicts(spec, number, now)
+        if not isolates(spec):
+            return conflicts, [], []
+        ident = intent_id(number)
+        pairs = compile_intent(new_intent(number, spec, now), self.directory).isolated_pairs
+        named = {c.intent_id for c in conflicts}
+        across = []
+        for res in self.stitcher.live():
+            if res.state is State.FAILED:
+                continue
+            src = self.directory.find_host(res.request.src)
+            dst = self.directory.find_host(res.request.dst)
+            if src is None or dst is None or frozenset((src.mac, dst.mac)) not in pairs:
+                continue
+            across.append(res.id)
+            owner = res.request.origin_ref if res.request.origin is Origin.INTENT else None
+            if res.request.origin is Origin.PREDICTED or (owner is not None and owner in named):
+                continue
+            what = f"reservation {res.id}" + (f" of {owner}" if owner else "")
+            reason = (
+                f"{what} connects {res.request.src} and {res.request.dst}, which {ident}"
+                f' would isolate (withdraw it, or submit with "preempt": true)'
+            )
+            conflicts.append(Conflict(owner, reason, res.id))
+            if owner is not None:
+                named.add(owner)
+        owners = [c.intent_id for c in conflicts if c.intent_id is not None]
+        return conflicts, list(dict.fromkeys(owners)), across
 
     def restore(self, intent: Intent, now: float) -> None:
         """Bring back an intent from durable state.
@@ -129,6 +196,32 @@ class IntentService:
         intent = self.intents.get(res.request.origin_ref)
         return intent is not None and is_live(intent) and res_id in intent.reservation_ids
 
+    def verifiable(self, ident: str) -> bool:
+        """True when an isolation claims to hold (INSTALLED) or failed verification."""
+        intent = self.intents.get(ident)
+        if intent is None:
+            return False
+        return intent.state is S.INSTALLED or (intent.state is S.FAILED and ident in self._breached)
+
+    def isolation_breached(self, ident: str, reason: str, now: float) -> None:
+        """The switches let isolated hosts talk: FAILED with the verification's reason."""
+        intent = self.intents.get(ident)
+        if intent is None or not can_advance(intent.state, S.FAILED):
+            return
+        if intent.state is not S.FAILED or intent.reason != reason:
+            self._save(advance(intent, S.FAILED, now, reason))
+        self._breached.add(ident)
+
+    def isolation_verified(self, ident: str, now: float) -> None:
+        """The isolation holds in the switches again: INSTALLED."""
+        intent = self.intents.get(ident)
+        if intent is None or ident not in self._breached:
+            return
+        self._breached.discard(ident)
+        if intent.state is S.FAILED:
+            self._save(advance(intent, S.INSTALLING, now, "verified in the switches"))
+            self._save(advance(self.intents[ident], S.INSTALLED, now))
+
     def claims_rules(self, number: int) -> bool:
         """True when intent ``number`` is being installed, withdrawn or restored."""
         if number < 1:
@@ -140,13 +233,13 @@ class IntentService:
         busy = (S.SUBMITTED, S.COMPILING, S.INSTALLING, S.WITHDRAWING)
         return ident in self._restored or intent.state in busy
 
-    def withdraw(self, ident: str, now: float) -> list[Job]:
+    def withdraw(self, ident: str, now: float, reason: str | None = None) -> list[Job]:
         """Withdraw an intent: release its reservations and drops; WITHDRAWN when done."""
         intent = self.intents[ident]
         if not is_live(intent):
             return []
         self._restored.discard(ident)
-        self._save(advance(intent, S.WITHDRAWING, now))
+        self._save(advance(intent, S.WITHDRAWING, now, reason))
         jobs = self._uninstall(ident, now)
         self._save(advance(self.intents[ident], S.WITHDRAWN, now))
         return jobs
@@ -278,12 +371,28 @@ class IntentService:
         self.refresh_states(now)
         return jobs
 
-    def dry_run(self, spec: IntentSpec, now: float) -> DryRun:
-        """Compile and plan without booking or installing anything."""
+    def dry_run(self, spec: IntentSpec, now: float, preempt: bool = False) -> DryRun:
+        """Compile and plan without booking or installing anything.
+
+        ``withdraws`` lists what submitting it would withdraw (with ``preempt``, or
+        forecast-driven reservations across an isolation); conflicts are among the refusals.
+        """
         intent = new_intent(DRY_RUN_NUMBER, spec, now)
         compilation = compile_intent(intent, self.directory)
-        live = [i for i in self.intents.values() if is_live(i)]
-        conflicts = find_conflicts(intent, live, self.directory)
+        found, intents, across = self._contradictions(spec, DRY_RUN_NUMBER, now)
+        conflicts = [] if preempt else found
+        withdraws: list[dict[str, object]] = [
+            {"intent": i, "reservation": None, "reason": "preempted"} for i in intents if preempt
+        ]
+        for res_id in across:
+            if preempt or self._predicted(res_id):
+                withdraws.append(
+                    {
+                        "intent": None,
+                        "reservation": str(res_id),
+                        "reason": "forecast-driven" if self._predicted(res_id) else "preempted",
+                    }
+                )
         paths, refusals = [], []
         for request in compilation.requests:
             plan = self.stitcher.dry_plan(request)
@@ -292,7 +401,7 @@ class IntentService:
             else:
                 paths.append({"src": request.src, "dst": request.dst, **plan})
         refusals += [{"constraint": "conflict", **c.to_dict()} for c in conflicts]
-        return DryRun(compilation, paths, refusals)
+        return DryRun(compilation, paths, refusals, withdraws)
 
     def expected_drops(self, dpid: int) -> list[FlowRule]:
         """Isolation drop rules switch ``dpid`` should hold now."""

@@ -136,6 +136,13 @@ def cmd_reservations(args: argparse.Namespace) -> int:
 
 
 @_reports_errors
+def cmd_trace(args: argparse.Namespace) -> int:
+    """``vnstitch trace ID``: a reservation's packets hop by hop through the switch tables."""
+    doc = client_for(args).get(f"/v1/reservations/{quote(args.id, safe='')}/trace")
+    return _emit(args, doc, tables.trace_text)
+
+
+@_reports_errors
 def cmd_forecasts(args: argparse.Namespace) -> int:
     """``vnstitch forecasts``: the predictor's current forecasts per pair."""
     doc = client_for(args).get("/v1/forecasts")
@@ -184,3 +191,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ("forecasts", cmd_forecasts, "the predictor's current forecasts"),
     ):
         subparsers.add_parser(name, parents=[common], help=text).set_defaults(func=func)
+    trace = subparsers.add_parser(
+        "trace", parents=[common], help="a reservation's path through the switches' tables"
+    )
+    trace.add_argument("id", help="reservation id")
+    trace.set_defaults(func=cmd_trace)

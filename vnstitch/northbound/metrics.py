@@ -259,6 +259,10 @@ class ControllerMetrics:
     audit_repairs: Counter
     forecast_abs_error_mbps: Histogram
     anomalies: Counter
+    predictor_dropped: Counter
+    predictor_rejected: Counter
+    verification_failures: Counter
+    verification_checks: Counter
 
     def render(self) -> str:
         """The ``GET /metrics`` body."""
@@ -312,5 +316,26 @@ def controller_metrics() -> ControllerMetrics:
         anomalies=reg.counter(
             "vnstitch_anomalies_total",
             "Pairs reported by the predictor for staying outside their forecast interval.",
+        ),
+        predictor_dropped=reg.counter(
+            "vnstitch_predictor_dropped_total",
+            "Messages from the predictor dropped unread or refused, by reason.",
+            ("reason",),
+        ),
+        predictor_rejected=reg.counter(
+            "vnstitch_predictor_rejected_total",
+            "Connections to the predictor sockets refused in the CURVE handshake, by reason.",
+            ("reason",),
+        ),
+        verification_failures=reg.counter(
+            "vnstitch_verification_failures_total",
+            "Reservation directions and isolations the data-plane verification found untrue,"
+            " by kind (dropped, table_miss, misdelivered, meter_missing, isolation_breach...).",
+            ("kind",),
+        ),
+        verification_checks=reg.counter(
+            "vnstitch_verification_checks_total",
+            "Data-plane verification checks run, by verdict (ok, failure, unverified).",
+            ("verdict",),
         ),
     )

@@ -187,3 +187,32 @@ def forecasts_text(forecasts: Sequence[Mapping[str, Any]]) -> str:
         "model",
     )
     return _section("forecasts", headers, rows)
+
+
+def trace_text(doc: Mapping[str, Any]) -> str:
+    """``vnstitch trace ID``: each direction's verdict and its hops through the switches."""
+    lines = [f"reservation {doc.get('id')} ({doc.get('state')})"]
+    if not doc.get("tables_reported"):
+        lines.append("(not every switch on the path has reported its tables yet)")
+    for direction in doc.get("directions") or []:
+        lines += ["", f"{direction.get('direction')}: {direction.get('verdict')}"]
+        if direction.get("reason"):
+            lines.append(f"  {direction['reason']}")
+        for branch in (direction.get("trace") or {}).get("branches") or []:
+            rows = []
+            for hop in branch.get("hops") or []:
+                entry = hop.get("entry") or {}
+                rows.append(
+                    (
+                        short_dpid(hop.get("dpid")),
+                        cell(hop.get("in_port")),
+                        cell(entry.get("cookie")),
+                        cell(entry.get("priority")),
+                        cell(hop.get("meter")),
+                        ",".join(str(p) for p in hop.get("out_ports") or []) or "-",
+                    )
+                )
+            headers = ("switch", "in", "cookie", "priority", "meter", "out")
+            lines.append(render_table(headers, rows))
+            lines.append(f"  -> {(branch.get('outcome') or {}).get('text')}")
+    return "\n".join(lines)

@@ -1,8 +1,13 @@
-"""Flow rules and meters as plain, hashable data; the Ryu adapter turns them into messages."""
+"""Flow rules, meters and groups as plain, hashable data; the Ryu adapter turns them into messages.
+
+The same types describe what a switch reports back (flow, meter and group stats), so the
+data-plane verifier (``vnstitch.verify``) reads planned and observed tables alike.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from typing import Any
 
 ETH_TYPE_IPV4 = 0x0800
@@ -64,7 +69,28 @@ class SetField:
     value: int | str
 
 
-Action = Output | SetField
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Process the packet through group ``group_id`` of the same switch."""
+
+    group_id: int
+
+
+Action = Output | SetField | Group
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownAction:
+    """An action a switch reported that the model does not interpret (e.g. push_vlan).
+
+    Never planned; it exists so a reported entry keeps everything it does, and a trace that
+    meets it says so instead of guessing.
+    """
+
+    name: str
+
+
+ReportedAction = Action | UnknownAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +126,32 @@ class MeterSpec:
     rate_kbps: int
     burst_kb: int
     cookie: int = 0
+
+
+class GroupKind(StrEnum):
+    """OpenFlow 1.3 group types."""
+
+    ALL = "all"  # every bucket gets a copy
+    SELECT = "select"  # one bucket, chosen by the switch (hash)
+    INDIRECT = "indirect"  # the single bucket
+    FAST_FAILOVER = "ff"  # the first bucket whose watched port (or group) is live
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One bucket of a group: its action set, and what a fast-failover group watches."""
+
+    actions: tuple[ReportedAction, ...]
+    watch_port: int | None = None  # None: OFPP_ANY (nothing watched)
+    watch_group: int | None = None  # None: OFPG_ANY
+    weight: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSpec:
+    """A group entry of switch ``dpid``."""
+
+    dpid: int
+    group_id: int
+    kind: GroupKind
+    buckets: tuple[Bucket, ...]

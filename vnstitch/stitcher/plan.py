@@ -30,7 +30,12 @@ from vnstitch.rules.model import (
     Output,
     SetField,
 )
-from vnstitch.rules.priorities import ARP_RESPONDER, RESERVATION
+from vnstitch.rules.priorities import (
+    ARP_RESPONDER,
+    RESERVATION,
+    RESERVATION_PROTOCOL,
+    RESERVATION_SERVICE,
+)
 from vnstitch.stitcher.reservation import Origin, PathPlan, ReservationRequest
 
 COOKIE_KINDS = {
@@ -39,6 +44,14 @@ COOKIE_KINDS = {
     Origin.PREDICTED: KIND_PREDICTED,
     Origin.INTENT: KIND_INTENT,
 }
+
+
+def reservation_priority(request: ReservationRequest) -> int:
+    """More specific matches win: overlapping reservations of one host pair (all IPv4, one
+    protocol, one service port) never tie at one priority, which OpenFlow leaves undefined."""
+    if request.dst_port is not None:
+        return RESERVATION_SERVICE
+    return RESERVATION_PROTOCOL if request.ip_proto is not None else RESERVATION
 
 
 def reservation_cookie(origin: Origin, owner: int, version: int) -> int:
@@ -85,7 +98,7 @@ def _direction(
         rules.append(
             FlowRule(
                 dpid,
-                RESERVATION,
+                reservation_priority(request),
                 _match(request, src, dst, in_port, reverse),
                 (Output(out_port),),
                 cookie,

@@ -86,6 +86,7 @@ class StitchService:
         self.restore_until = 0.0  # wall clock: until then a restored one waits for its path
         self._repairing: set[int] = set()  # DEGRADED by the audit, its repair on the way
         self.on_new_id: Callable[[int], None] = lambda _id: None  # ids are made durable
+        self.isolated: Callable[[str, str], bool] = lambda _a, _b: False  # MACs an intent parts
 
     # ---- capacities -----------------------------------------------------------------------
     def sync_capacities(self) -> set[int]:
@@ -161,6 +162,10 @@ class StitchService:
             return Refusal("restoring", f"restored, waiting: {ends.reason}") if waiting else ends
         src, dst = ends
         assert src.attachment is not None and dst.attachment is not None
+        if self.isolated(src.mac, dst.mac):
+            return Refusal(
+                "isolation", f"{res.request.src} and {res.request.dst} are isolated by an intent"
+            )
         stored = self._restored.get(res.id)
         if stored is not None:
             adopted = self._stored_plan(res, stored, src, dst)
@@ -445,7 +450,7 @@ class StitchService:
         res.set_state(State.FAILED, now, reason)
         return jobs
 
-    def release(self, res_id: int, now: float) -> Job | None:
+    def release(self, res_id: int, now: float, reason: str | None = None) -> Job | None:
         """Withdraw a reservation: remove its rules (ingress first) and free what it holds."""
         res = self.reservations.get(res_id)
         if res is None or res.state is State.RELEASED:
@@ -457,7 +462,7 @@ class StitchService:
         self.ledger.release(res_id)
         self._release_claims(res_id)
         res.plan = None
-        res.set_state(State.RELEASED, now)
+        res.set_state(State.RELEASED, now, reason)
         return job
 
     def modify(self, res_id: int, request: ReservationRequest, now: float) -> Job | Refusal:
@@ -549,6 +554,17 @@ class StitchService:
             res.set_state(State.DEGRADED, now, reason)
             return res.version
         return None
+
+    def held_degraded(self, res_id: int) -> bool:
+        """True when ``res_id`` is DEGRADED in place (rules kept) by the audit or verification."""
+        res = self.reservations.get(res_id)
+        return res is not None and res.state is State.DEGRADED and res_id in self._repairing
+
+    def verified(self, res_id: int, now: float) -> None:
+        """The data-plane verification found ``res_id`` true: ACTIVE again if it was held."""
+        if self.held_degraded(res_id):
+            self._repairing.discard(res_id)
+            self.reservations[res_id].set_state(State.ACTIVE, now, "verified in the switches")
 
     def repair_done(self, res_id: int, version: int, ok: bool, reason: str, now: float) -> None:
         """The switches answered an audit repair: ACTIVE again, or DEGRADED with their reason."""
