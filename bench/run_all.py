@@ -22,7 +22,7 @@ PURE = [
     "verify_trace",
 ]
 NEEDS_DATA = {"zoo_load", "stitch_planning", "restitch_scale", "verify_trace"}
-MININET = ["discovery", "stitch_mininet"]
+MININET = ["discovery", "stitch_mininet", "restitch_mininet", "restart_learned"]
 
 
 def main(argv: list[str] | None = None) -> int:
