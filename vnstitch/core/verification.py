@@ -103,14 +103,14 @@ class Verification:
         down = [(d, p.port_no) for d, sw in db.switches.items() for p in sw.ports.values()]
         self.net.set_down_ports((d, port) for d, port in down if not db.switches[d].ports[port].up)
         self._verdicts = {}
-        self._round = iter(self._checks())
+        self._round = self._checks()
         self.step(at)
 
-    def _checks(self) -> list[Check]:
+    def _checks(self) -> Iterator[Check]:
+        """The round's checks, built as they are taken (building is sliced too)."""
         stitcher = self.stitching.stitcher
         db = self.discovery.db
-        out: list[Check] = []
-        for res in stitcher.live():
+        for res in list(stitcher.live()):
             if res.plan is None or not self._claims_to_hold(res):
                 continue
             if not all(self.reported.get(d, 0.0) > res.updated_at for d in res.plan.path):
@@ -118,17 +118,16 @@ class Verification:
             src, dst = db.find_host(res.request.src), db.find_host(res.request.dst)
             if src is None or dst is None:
                 continue
-            out += reservation_checks(res.id, res.plan, src, dst)
+            yield from reservation_checks(res.id, res.plan, src, dst)
         intents = self.stitching.intents
-        for intent in intents.intents.values():
+        for intent in list(intents.intents.values()):
             if not isolates(intent.spec) or not intents.verifiable(intent.id):
                 continue
             for pair in compile_intent(intent, intents.directory).isolated_pairs:
                 a, b = sorted(pair)
                 ha, hb = db.hosts.get(a), db.hosts.get(b)
                 if ha is not None and hb is not None:
-                    out += isolation_pair_checks(intent.id, (ha,), (hb,))
-        return out
+                    yield from isolation_pair_checks(intent.id, (ha,), (hb,))
 
     def _claims_to_hold(self, res: Reservation) -> bool:
         stitcher = self.stitching.stitcher
