@@ -108,9 +108,11 @@ def test_kill_9_with_learned_hosts_only_deletes_nothing(stack: Stack) -> None:
     for ident in intents:
         _wait_state(stack, f"/v1/intents/{ident}", {"INSTALLED"}, 40.0)
     rounds = stack.get("/v1/stats")["audit_repairs"]
-    wait_until(  # two audit rounds of every switch since the restart
-        lambda: True if _owned_rules(stack) == before else None, 3 * AUDIT_S, 0.2, "same rules"
-    )
+    try:  # two audit rounds of every switch since the restart
+        wait_until(lambda: _owned_rules(stack) == before, 3 * AUDIT_S, 0.2, "same rules")
+    except TimeoutError:
+        after = _owned_rules(stack)
+        raise AssertionError(f"gone: {before - after}\nnew: {after - before}") from None
     out, _ = pings.communicate(timeout=60)
     result = parse_ping(out)
     lost = result.sent - result.received
@@ -124,6 +126,11 @@ def test_kill_9_with_learned_hosts_only_deletes_nothing(stack: Stack) -> None:
         stack.request("DELETE", f"/v1/reservations/{res_id}")
     for ident in intents:
         stack.request("DELETE", f"/v1/intents/{ident}")
+
+
+def _switch(stack: Stack, node: int) -> Any:
+    assert stack.net is not None
+    return stack.net.net[stack.net.switch_name[node]]
 
 
 def _meter_of(stack: Stack, node: int, nw_src: str, nw_dst: str) -> int:
@@ -243,3 +250,52 @@ def test_no_host_is_learned_on_the_link_port_of_a_disconnected_neighbour(stack: 
         sw2.cmd(f"ovs-vsctl set-controller {sw2.name} {' '.join(target)}")
     stack.wait_discovered(20.0)
     assert h2_attachment() == at_first
+
+
+def _rates(sw: Any) -> dict[int, int]:
+    dump = sw.cmd(f"ovs-ofctl -O OpenFlow13 dump-meters {sw.name}")
+    found = re.findall(r"^meter=(\d+) .*?\n?type=drop rate=(\d+)", dump, re.MULTILINE)
+    return {int(m): int(r) for m, r in found}
+
+
+def test_meters_converge_and_a_restart_leaks_none(stack: Stack) -> None:
+    """A rate changed by hand is set back, an orphan meter goes, a restart adds no meter."""
+    assert stack.net is not None
+    src, dst = _ip(stack, "h1"), _ip(stack, "h3")
+    status, res = stack.request(
+        "POST", "/v1/reservations", {"src": src, "dst": dst, "bandwidth_mbps": 3}
+    )
+    assert status == 201 and res["state"] == "ACTIVE", res
+    ingress = next(n for n in (1, 2, 3, 4) if _switch(stack, n).dpid == res["path"][0])
+    sw = _switch(stack, ingress)
+    meter = _meter_of(stack, ingress, src, dst)
+    planned = _rates(sw)[meter]
+    sw.cmd(
+        f"ovs-ofctl -O OpenFlow13 mod-meter {sw.name} "
+        f"meter={meter},kbps,burst,band=type=drop,rate={planned * 3},burst_size=100"
+    )
+    sw.cmd(
+        f"ovs-ofctl -O OpenFlow13 add-meter {sw.name} "
+        "meter=77,kbps,burst,band=type=drop,rate=1000,burst_size=100"
+    )
+    assert _rates(sw)[meter] == planned * 3 and 77 in _rates(sw)
+
+    def converged() -> bool:
+        rates = _rates(sw)
+        return rates.get(meter) == planned and 77 not in rates
+
+    wait_until(converged, 3 * AUDIT_S + 5, 0.2, "meters back as planned, the orphan gone")
+
+    def reservation_meters() -> dict[int, set[int]]:
+        return {n: {m for m in _rates(_switch(stack, n)) if m < 0x30000} for n in (1, 2, 3, 4)}
+
+    before = reservation_meters()
+    stack.kill_controller()
+    stack.restart_controller()
+    _wait_state(stack, f"/v1/reservations/{res['id']}", {"ACTIVE"}, 40.0)
+    live = stack.get("/v1/reservations")["reservations"]
+    wait_until(lambda: reservation_meters() == before, 3 * AUDIT_S + 5, 0.2, "the same meters")
+    assert sum(len(ids) for ids in before.values()) == sum(
+        2 if r["bidirectional"] and r["bandwidth_mbps"] > 0 else 1 for r in live
+    )
+    stack.request("DELETE", f"/v1/reservations/{res['id']}")

@@ -46,3 +46,29 @@ def test_rules_of_other_owners_are_not_audited() -> None:
     baseline = ObservedFlow(1000, M2, Cookie(KIND_BASELINE, 2, 0).encode())
     result = audit_switch(1, [], [baseline], {(1000, M2, baseline.cookie)}, nobody)
     assert not result.delete and not result.orphans
+
+
+def test_meters_missing_changed_and_orphaned_converge() -> None:
+    from vnstitch.rules.model import MeterSpec
+    from vnstitch.stitcher.audit import ObservedMeter, audit_meters
+
+    kept, lost, changed = (MeterSpec(1, i, 5600, 1120) for i in (1, 2, 3))
+    observed = [
+        ObservedMeter(1, 5600, 1120),
+        ObservedMeter(3, 9999, 1120),  # rate changed by hand
+        ObservedMeter(7, 64, 64),  # nobody's
+        ObservedMeter(8, 64, 64),  # claimed: a move in flight holds it
+        ObservedMeter(500_000, 1, 1),  # outside the audited ids: not ours to judge
+    ]
+
+    def audited(meter_id: int) -> bool:
+        return meter_id < 1000
+
+    def claimed(meter_id: int) -> bool:
+        return meter_id == 8
+
+    first = audit_meters([kept, lost, changed], observed, set(), audited, claimed)
+    assert first.missing == [lost] and first.modify == [changed]
+    assert first.orphans == {7} and not first.delete
+    second = audit_meters([kept, lost, changed], observed, first.orphans, audited, claimed)
+    assert second.delete == [7]

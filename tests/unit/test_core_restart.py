@@ -206,3 +206,29 @@ def test_a_forecast_driven_reservation_is_withdrawn_only_when_forced(tmp_path: P
     assert _status(h.call(ModifyReservation(str(res.id), {"bandwidth_mbps": 2}), 31)) == 409
     assert _status(h.call(DeleteReservation(str(res.id), force=True), 32)) == 200
     assert res.state is State.RELEASED
+
+
+def test_two_reservations_of_one_pair_share_the_arp_responder(tmp_path: Path) -> None:
+    """One entry answers a pair's ARP for all its reservations; releasing one keeps it."""
+    from vnstitch.rules.cookies import ARP_RESPONDER_COOKIE
+    from vnstitch.rules.priorities import ARP_RESPONDER
+
+    h = Harness(tmp_path)
+    h.connect_square()
+    first = h.call(CreateReservation({"src": H1, "dst": H4, "bandwidth_mbps": 2}), 1)
+    second = h.call(CreateReservation({"src": H1, "dst": H4, "bandwidth_mbps": 1, **WEB}), 2)
+    assert _status(first) == 201 and _status(second) == 201
+
+    def responders() -> list[object]:
+        return [r for r in h.net.rules() if r.priority == ARP_RESPONDER]
+
+    assert len(responders()) == 2  # one per end, not one per reservation
+    assert {r.cookie for r in responders()} == {ARP_RESPONDER_COOKIE}
+    assert _status(h.call(DeleteReservation(first.body["id"]), 3)) == 200
+    assert len(responders()) == 2  # the second reservation still needs them
+    h.audit()
+    h.audit()
+    assert h.core.statistics.audit_repairs == 0
+    assert h.core.stitcher.reservations[int(second.body["id"])].state is State.ACTIVE
+    assert _status(h.call(DeleteReservation(second.body["id"]), 4)) == 200
+    assert responders() == []

@@ -105,3 +105,23 @@ def test_verification_runs_in_slices(tmp_path: Path) -> None:
     h.core.verification.step(h.now)
     h.core.verification.step(h.now)
     assert h.core.verification._round is None
+
+
+def test_the_meter_audit_converges_rates_and_orphans(tmp_path: Path) -> None:
+    """A rate changed by hand is set back; a meter nobody owns goes on the second audit."""
+    from vnstitch.rules.model import MeterSpec
+
+    h = Harness(tmp_path)
+    h.connect_square()
+    res = h.core.stitcher.reservations[_reserved(h)]
+    planned = res.plan.meters[0]
+    h.net.apply_meters([MeterSpec(planned.dpid, planned.meter_id, 99_000, 9_000)])
+    h.net.apply_meters([MeterSpec(planned.dpid, 4321, 64, 64)])  # an orphan
+    h.advance(1.0)
+    h.audit()
+    assert h.net.meters[(planned.dpid, planned.meter_id)] == planned
+    assert (planned.dpid, 4321) in h.net.meters  # seen once: kept
+    h.advance(1.0)
+    h.audit()
+    assert (planned.dpid, 4321) not in h.net.meters
+    assert res.state is State.ACTIVE

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vnstitch.messages import Message
-from vnstitch.rules.model import MeterSpec
 from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, MeterAdd, MeterDelete, op_dpid
+from vnstitch.stitcher.install_jobs import MeterModify as MeterModify  # a switch message too
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,13 +22,6 @@ class FlowDeleteCookie:
     dpid: int
     cookie: int
     mask: int
-
-
-@dataclass(frozen=True, slots=True)
-class MeterModify:
-    """Change a meter in place (or fail harmlessly if it does not exist)."""
-
-    meter: MeterSpec
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,7 @@ class ControllerCore:
         self.statistics = Statistics(
             self.stitching, self.outbox, self.metrics, opts.stats_interval_s, opts.audit_interval_s
         )
+        self.statistics.expected_baseline_meters = baseline.expected_meters
         self.verification = Verification(self.stitching, self.discovery, self.outbox, self.metrics)
         self.prediction: Prediction | None = None
         if predictor_source is not None:
@@ -223,6 +224,7 @@ class ControllerCore:
                 stats.audit_if_due(event, at)
             case MeterConfigs():
                 self.verification.meters(event)
+                stats.meters_seen(event)
             case GroupDescs():
                 self.verification.groups(event)
             case VerifyMore():

@@ -12,22 +12,39 @@ its flows with it); a refused repair leaves it DEGRADED with the switch's reason
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from vnstitch.clock import Instant
 from vnstitch.core.actions import (
     FlowStatsRequest,
     GroupDescRequest,
     MeterConfigRequest,
+    MeterModify,
     Outbox,
     PortStatsRequest,
 )
-from vnstitch.core.events import FlowStats, PortStats
+from vnstitch.core.events import FlowStats, MeterConfigs, PortStats
 from vnstitch.core.stitching import Stitching
 from vnstitch.northbound.metrics import ControllerMetrics
-from vnstitch.rules.cookies import KIND_ISOLATION, Cookie
-from vnstitch.rules.model import FlowRule, Match
-from vnstitch.stitcher.audit import EntryKey, ObservedFlow, audit_switch
-from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, Job, JobKind, MeterAdd, Op
+from vnstitch.rules.cookies import KIND_ARP_RESPONDER, KIND_ISOLATION, Cookie
+from vnstitch.rules.meters import BEST_EFFORT_METER_IDS, RESERVATION_METER_IDS
+from vnstitch.rules.model import FlowRule, Match, MeterSpec
+from vnstitch.stitcher.audit import (
+    EntryKey,
+    ObservedFlow,
+    ObservedMeter,
+    audit_meters,
+    audit_switch,
+)
+from vnstitch.stitcher.install_jobs import (
+    FlowAdd,
+    FlowDelete,
+    Job,
+    JobKind,
+    MeterAdd,
+    MeterDelete,
+    Op,
+)
 
 LOG = logging.getLogger("vnstitch")
 JOB_TIMEOUT_S = 5.0  # a job whose barriers are not all back by then has failed
@@ -57,6 +74,11 @@ class Statistics:
         self._audit_due: set[int] = set()
         self._orphans: dict[int, set[EntryKey]] = {}
         self.audit_requested = False  # the last round asked for the audit's tables
+        self.meter_repairs = 0
+        self._meters_seen: dict[int, tuple[ObservedMeter, ...]] = {}
+        self._meter_orphans: dict[int, set[int]] = {}
+        self._meters_asked: dict[int, dict[int, MeterSpec]] = {}  # expected when requested
+        self.expected_baseline_meters: Callable[[int], list[MeterSpec]] = lambda _d: []
 
     def tick(self, dpids: list[int], flows_wanted: bool, at: Instant) -> None:
         """A round: port stats from every switch, flow stats when wanted or an audit is due."""
@@ -75,6 +97,7 @@ class Statistics:
         """Ask a switch for its flow entries (and audit them when they come)."""
         if audit:
             self._audit_due.add(dpid)
+            self._meters_asked[dpid] = {m.meter_id: m for m in self._expected_meters(dpid)}
             self.outbox.send(MeterConfigRequest(dpid))  # for the data-plane verification
             self.outbox.send(GroupDescRequest(dpid))
         self.outbox.send(FlowStatsRequest(dpid))
@@ -88,6 +111,49 @@ class Statistics:
             if prev is not None and at.mono > prev[0]:
                 rate = (stat.tx_bytes - prev[1]) * 8 / (at.mono - prev[0]) / 1e6
                 self.port_rate_mbps[key] = round(max(rate, 0.0), 3)
+
+    def meters_seen(self, ev: MeterConfigs) -> None:
+        """A switch's meter table, audited with its flow table when that comes."""
+        self._meters_seen[ev.dpid] = tuple(
+            ObservedMeter(m.meter_id, m.rate_kbps, m.burst_kb, m.per_packet) for m in ev.meters
+        )
+
+    def _audit_meters(self, dpid: int, at: Instant) -> list[Op]:
+        """Meter repairs of one switch (the table reported with this audit's flows)."""
+        observed = self._meters_seen.pop(dpid, None)
+        if observed is None:
+            return []
+        stitcher = self.stitching.stitcher
+        asked = self._meters_asked.pop(dpid, {})
+        # A meter whose expected form changed since the request was sent with the change
+        # itself (e.g. best-effort rates follow every reservation): the report is older.
+        now = self._expected_meters(dpid)
+        moved = {m.meter_id for m in now if asked.get(m.meter_id) != m}
+        result = audit_meters(
+            [m for m in now if m.meter_id not in moved],
+            observed,
+            self._meter_orphans.get(dpid, set()),
+            lambda m: m in RESERVATION_METER_IDS or m in BEST_EFFORT_METER_IDS,
+            lambda m: m in moved or stitcher.claims_meter(dpid, m),
+        )
+        self._meter_orphans[dpid] = result.orphans
+        ops: list[Op] = [MeterAdd(m) for m in result.missing]
+        ops += [MeterModify(m) for m in result.modify]
+        ops += [MeterDelete(dpid, m) for m in result.delete]
+        if ops:
+            self.meter_repairs += len(ops)
+            LOG.info(
+                "meter audit of %016x: %d missing, %d changed, %d orphans deleted",
+                dpid,
+                len(result.missing),
+                len(result.modify),
+                len(result.delete),
+            )
+        return ops
+
+    def _expected_meters(self, dpid: int) -> list[MeterSpec]:
+        stitcher = self.stitching.stitcher
+        return stitcher.expected_meters(dpid) + self.expected_baseline_meters(dpid)
 
     def audit_if_due(self, ev: FlowStats, at: Instant) -> None:
         """Audit a switch whose entries arrived, if an audit is due and nothing is in flight."""
@@ -108,13 +174,14 @@ class Statistics:
         previous = self._orphans.get(ev.dpid, set())
         result = audit_switch(ev.dpid, expected, observed, previous, self._claimed)
         self._orphans[ev.dpid] = result.orphans
-        count = len(result.delete) + len(result.missing)
+        meter_ops = self._audit_meters(ev.dpid, at)
+        count = len(result.delete) + len(result.missing) + len(meter_ops)
         if not count:
             return
         self.audit_repairs += count
         self.metrics.audit_repairs.inc(count)
         LOG.info("audit of %016x: %d repairs", ev.dpid, count)
-        plain: list[Op] = [FlowDelete(r) for r in result.delete]
+        plain: list[Op] = [*meter_ops, *(FlowDelete(r) for r in result.delete)]
         by_owner: dict[int, list[FlowRule]] = {}
         for rule in result.missing:
             cookie = Cookie.decode(rule.cookie)
@@ -135,6 +202,8 @@ class Statistics:
         """True when the cookie's owner claims its rules (installing, moving, restored)."""
         if cookie.kind == KIND_ISOLATION:
             return self.stitching.intents.claims_rules(cookie.owner)
+        if cookie.kind == KIND_ARP_RESPONDER:  # shared: kept while restored ones wait
+            return self.stitching.stitcher.restore_waiting()
         return self.stitching.stitcher.claims_rules(cookie.owner)
 
     def _repair(self, dpid: int, owner: int, rules: list[FlowRule], at: Instant) -> Job:
@@ -160,6 +229,8 @@ class Statistics:
 
     def forget_switch(self, dpid: int) -> None:
         """A switch went away: its counters start again."""
+        self._meters_seen.pop(dpid, None)
+        self._meter_orphans.pop(dpid, None)
         for key in [k for k in self._port_bytes if k[0] == dpid]:
             del self._port_bytes[key]
             self.port_rate_mbps.pop(key, None)

@@ -81,6 +81,10 @@ class BaselineForwarding:
                 self._meters[key] = meter
         return out
 
+    def expected_meters(self, dpid: Dpid) -> list[MeterSpec]:
+        """The best-effort meters switch ``dpid`` should hold (for the meter audit)."""
+        return [m for m in self._meters.values() if m.dpid == dpid]
+
     def control_rules(self, dpid: Dpid) -> list[FlowRule]:
         """Rules every switch gets on connect: LLDP/ARP to controller, IPv6 drop, table-miss."""
         return control_rules(dpid)

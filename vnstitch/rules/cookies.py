@@ -14,6 +14,7 @@ KIND_BASELINE = 0x02  # reactive shortest-path unicast and spanning-tree floodin
 KIND_EDGE_POLICER = 0x03  # best-effort policing at edge ports
 KIND_RESERVATION = 0x10
 KIND_PREDICTED = 0x11
+KIND_ARP_RESPONDER = 0x12  # a stitched pair's ARP answered in the data plane (shared by pairs)
 KIND_INTENT = 0x20
 KIND_ISOLATION = 0x21
 
@@ -55,3 +56,6 @@ class Cookie:
             owner=(value >> VERSION_BITS) & OWNER_MAX,
             version=value & VERSION_MAX,
         )
+
+
+ARP_RESPONDER_COOKIE = Cookie(KIND_ARP_RESPONDER).encode()  # one entry serves every owner

@@ -5,7 +5,9 @@ expects is an orphan; it is deleted only when it was already an orphan in the pr
 of that switch and its owner (the reservation or intent its cookie names) does not claim it:
 an owner being installed, moved or restored after a restart claims every rule bearing its
 id, so a controller that restarts never deletes rules it is about to claim again, and one
-owner stuck in flight holds back only its own rules, never everyone's.
+owner stuck in flight holds back only its own rules, never everyone's. Meters are audited the
+same way (:func:`audit_meters`): missing ones added, changed ones modified in place, orphans
+deleted on the second sight.
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass, field
 
 from vnstitch.rules.cookies import (
+    KIND_ARP_RESPONDER,
     KIND_INTENT,
     KIND_ISOLATION,
     KIND_PREDICTED,
     KIND_RESERVATION,
     Cookie,
 )
-from vnstitch.rules.model import FlowRule, Match
+from vnstitch.rules.model import FlowRule, Match, MeterSpec
 
-AUDITED_KINDS = frozenset({KIND_RESERVATION, KIND_PREDICTED, KIND_INTENT, KIND_ISOLATION})
+AUDITED_KINDS = frozenset(
+    {KIND_RESERVATION, KIND_PREDICTED, KIND_INTENT, KIND_ISOLATION, KIND_ARP_RESPONDER}
+)
 
 EntryKey = tuple[int, Match, int]  # priority, match, cookie
 Claimed = Callable[[Cookie], bool]  # True: the cookie's owner still claims the rule
@@ -79,4 +84,61 @@ def audit_switch(
         if key in previous_orphans:
             result.delete.append(FlowRule(dpid, flow.priority, flow.match, (), flow.cookie))
     result.missing = [rules[0] for entry, rules in wanted.items() if entry not in served]
+    return result
+
+
+# ---- meters ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ObservedMeter:
+    """One meter as the switch reported it (rate and burst of its drop band, kbit/s and kbit)."""
+
+    meter_id: int
+    rate_kbps: int | None
+    burst_kb: int | None
+    per_packet: bool = False
+
+
+@dataclass
+class MeterAuditResult:
+    """Meters to add, to modify, to delete, and the orphans to remember."""
+
+    missing: list[MeterSpec] = field(default_factory=list)
+    modify: list[MeterSpec] = field(default_factory=list)
+    delete: list[int] = field(default_factory=list)
+    orphans: set[int] = field(default_factory=set)
+
+
+def audit_meters(
+    expected: Iterable[MeterSpec],
+    observed: Iterable[ObservedMeter],
+    previous_orphans: Set[int],
+    audited: Callable[[int], bool],
+    claimed: Callable[[int], bool],
+) -> MeterAuditResult:
+    """Repairs for one switch's meter table, by the same policy as flows.
+
+    Missing -> added; another rate, burst or unit -> modified in place; a meter in an
+    ``audited`` id range that nobody expects or ``claimed`` is an orphan, deleted when it was
+    one in the previous audit too.
+    """
+    wanted = {m.meter_id: m for m in expected}
+    result = MeterAuditResult()
+    seen: set[int] = set()
+    for meter in observed:
+        spec = wanted.get(meter.meter_id)
+        if spec is not None:
+            seen.add(meter.meter_id)
+            if (
+                meter.per_packet
+                or meter.rate_kbps != spec.rate_kbps
+                or meter.burst_kb != spec.burst_kb
+            ):
+                result.modify.append(spec)
+            continue
+        if not audited(meter.meter_id) or claimed(meter.meter_id):
+            continue
+        result.orphans.add(meter.meter_id)
+        if meter.meter_id in previous_orphans:
+            result.delete.append(meter.meter_id)
+    result.missing = [m for i, m in wanted.items() if i not in seen]
     return result

@@ -42,14 +42,21 @@ class MeterDelete:
     meter_id: int
 
 
-Op = FlowAdd | FlowDelete | MeterAdd | MeterDelete
+@dataclass(frozen=True, slots=True)
+class MeterModify:
+    """Change a meter in place (or fail harmlessly if it does not exist)."""
+
+    meter: MeterSpec
+
+
+Op = FlowAdd | FlowDelete | MeterAdd | MeterModify | MeterDelete
 
 
 def op_dpid(op: Op) -> int:
     """The switch an operation goes to."""
     if isinstance(op, FlowAdd | FlowDelete):
         return op.rule.dpid
-    if isinstance(op, MeterAdd):
+    if isinstance(op, MeterAdd | MeterModify):
         return op.meter.dpid
     return op.dpid
 

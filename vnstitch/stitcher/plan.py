@@ -17,7 +17,13 @@ import networkx as nx
 
 from topology.model import Attachment, Host, LinkId
 from vnstitch.resources.keys import NodeResource, ResourceKind
-from vnstitch.rules.cookies import KIND_INTENT, KIND_PREDICTED, KIND_RESERVATION, Cookie
+from vnstitch.rules.cookies import (
+    ARP_RESPONDER_COOKIE,
+    KIND_INTENT,
+    KIND_PREDICTED,
+    KIND_RESERVATION,
+    Cookie,
+)
 from vnstitch.rules.meters import meter_rate_mbps, reservation_meter
 from vnstitch.rules.model import (
     ARP_REPLY,
@@ -167,7 +173,7 @@ def compile_plan(
             meters.append(reservation_meter(reverse[0], meter_ids[reverse[0]], rate, cookie))
         for link in path_links(graph, reverse):
             demands[link] = rate
-    rules += arp_responders(src, dst, cookie, request.bidirectional)
+    rules += arp_responders(src, dst, ARP_RESPONDER_COOKIE, request.bidirectional)
     for rule in rules + ingress:
         key = NodeResource(ResourceKind.FLOWS, rule.dpid)
         demands[key] = demands.get(key, 0) + 1

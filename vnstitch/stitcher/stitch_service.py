@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass
+from typing import Any
 
 from topology.database import TopologyDatabase
 from topology.model import Host, LinkId
@@ -21,8 +22,9 @@ from vnstitch.resources.admission import InsufficientResources, describe_key
 from vnstitch.resources.inventory import capacities_from_topology, sync_capacities
 from vnstitch.resources.keys import NodeResource, ResourceKind
 from vnstitch.resources.ledger import Ledger
+from vnstitch.rules.cookies import ARP_RESPONDER_COOKIE
 from vnstitch.rules.meters import RESERVATION_METERS, SWITCH_METERS, meter_rate_mbps
-from vnstitch.rules.model import FlowRule
+from vnstitch.rules.model import FlowRule, MeterSpec
 from vnstitch.stitcher.cost import DEFAULT_WEIGHTS, CostWeights
 from vnstitch.stitcher.install_jobs import (
     FlowAdd,
@@ -80,6 +82,8 @@ class StitchService:
         self._old_plans: dict[int, PathPlan | None] = {}
         self._search: dict[bool, tuple[int, PathSearch]] = {}
         self._claims: dict[TrafficKey, int] = {}  # directed flow -> the reservation matching it
+        self._claimed_by: dict[int, set[TrafficKey]] = {}  # reservation -> its claims
+        self._pair_owners: dict[frozenset[str], set[int]] = {}  # host MACs -> reservations
         # Restored after a restart and not confirmed since: the plan the store held (if any).
         # Their rules on the switches are theirs until they are confirmed or released.
         self._restored: dict[int, StoredPlan | None] = {}
@@ -368,12 +372,33 @@ class StitchService:
 
     def _claim(self, res: Reservation) -> None:
         self._release_claims(res.id)
-        for key in self._traffic(res.request):
+        keys = self._traffic(res.request)
+        for key in keys:
             self._claims[key] = res.id
+        self._claimed_by[res.id] = keys
+        for src_mac, dst_mac, *_ in keys:
+            pair = frozenset((src_mac, dst_mac))
+            self._pair_owners.setdefault(pair, set()).add(res.id)
 
     def _release_claims(self, res_id: int) -> None:
-        for key in [k for k, owner in self._claims.items() if owner == res_id]:
-            del self._claims[key]
+        for key in self._claimed_by.pop(res_id, set()):
+            if self._claims.get(key) == res_id:
+                del self._claims[key]
+            owners = self._pair_owners.get(frozenset(key[:2]), set())
+            owners.discard(res_id)
+
+    def _shared_rules(self, res: Reservation) -> set[tuple[int, int, int, Any]]:
+        """Keys of ``res``'s entries another live plan of the same host pair also needs (the
+        ARP responders are one entry for every reservation of a pair): removal keeps them."""
+        keys = self._claimed_by.get(res.id, set())
+        others = {o for k in keys for o in self._pair_owners.get(frozenset(k[:2]), ())}
+        others.discard(res.id)
+        out: set[tuple[int, int, int, Any]] = set()
+        for other in others:
+            plan = self.reservations[other].plan if other in self.reservations else None
+            if plan is not None:
+                out.update(r.key for r in plan.all_rules() if r.cookie == ARP_RESPONDER_COOKIE)
+        return out
 
     def _stitch(self, res: Reservation, now: float) -> Job | Refusal:
         """Plan, book and return the install job; on refusal the reservation is unchanged."""
@@ -433,7 +458,7 @@ class StitchService:
         res = self.reservations.get(res_id)
         if res is None or res.version != version or res.plan is None:
             return []
-        jobs = [removal_job(res.id, res.plan, JobKind.ROLLBACK)]
+        jobs = [removal_job(res.id, res.plan, JobKind.ROLLBACK, self._shared_rules(res))]
         self._free_meters(res.plan)
         self._restored.pop(res_id, None)
         self._repairing.discard(res_id)
@@ -455,7 +480,8 @@ class StitchService:
         res = self.reservations.get(res_id)
         if res is None or res.state is State.RELEASED:
             return None
-        job = removal_job(res.id, res.plan, JobKind.REMOVE) if res.plan else None
+        keep = self._shared_rules(res)
+        job = removal_job(res.id, res.plan, JobKind.REMOVE, keep) if res.plan else None
         self._free_meters(res.plan)
         self._restored.pop(res_id, None)
         self._repairing.discard(res_id)
@@ -577,6 +603,26 @@ class StitchService:
         else:
             res.set_state(State.DEGRADED, now, f"the switch refused the repair: {reason}")
 
+    def expected_meters(self, dpid: int) -> list[MeterSpec]:
+        """Every reservation meter switch ``dpid`` should hold now (for the meter audit)."""
+        out: list[MeterSpec] = []
+        for res in self.reservations.values():
+            if res.plan is None:
+                continue
+            if res.state in (State.ACTIVE, State.INSTALLING) or res.id in self._repairing:
+                out.extend(m for m in res.plan.meters if m.dpid == dpid)
+        return out
+
+    def claims_meter(self, dpid: int, meter_id: int) -> bool:
+        """True when a meter id is held by a move in flight or a restored reservation's plan."""
+        if meter_id in self._meters.get(dpid, ()):
+            return True  # handed out: a plan being installed, moved or released holds it
+        return any(
+            stored is not None and stored.meter_ids.get(dpid) == meter_id
+            for res_id, stored in self._restored.items()
+            if self.claims_rules(res_id)
+        )
+
     def settled(self) -> bool:
         """True when nothing is being restored or installed (the audit may delete orphans)."""
         return not any(
@@ -609,10 +655,15 @@ def install_job(
     return Job(res_id, plan.version, job_kind, phases, confirm_phase=1)
 
 
-def removal_job(res_id: int, plan: PathPlan, kind: JobKind) -> Job:
-    """Ingress rules first (nothing new enters), then the rest and the meters."""
-    first: list[Op] = [FlowDelete(r) for r in plan.ingress]
-    rest: list[Op] = [FlowDelete(r) for r in plan.rules]
+def removal_job(
+    res_id: int, plan: PathPlan, kind: JobKind, keep: Set[tuple[int, int, int, Any]] = frozenset()
+) -> Job:
+    """Ingress rules first (nothing new enters), then the rest and the meters.
+
+    Entries in ``keep`` (shared with another live plan) stay.
+    """
+    first: list[Op] = [FlowDelete(r) for r in plan.ingress if r.key not in keep]
+    rest: list[Op] = [FlowDelete(r) for r in plan.rules if r.key not in keep]
     rest.extend(MeterDelete(m.dpid, m.meter_id) for m in plan.meters)
     phases = [first, rest]
     return Job(res_id, plan.version, kind, phases, confirm_phase=None)
