@@ -19,6 +19,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,11 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _node_of(stack: Stack, dpid_hex: str) -> int:
+def _node_of(stack: Stack, dpid_hex: str) -> Hashable:
     assert stack.net is not None
     for node, name in stack.net.switch_name.items():
         if stack.net.net[name].dpid == dpid_hex:
-            return int(node)
+            return node
     raise KeyError(dpid_hex)
 
 
