@@ -20,9 +20,10 @@ PURE = [
     "forecast_round",
     "restitch_scale",
     "verify_trace",
+    "backup_bookings",
 ]
-NEEDS_DATA = {"zoo_load", "stitch_planning", "restitch_scale", "verify_trace"}
-MININET = ["discovery", "stitch_mininet", "restitch_mininet", "restart_learned"]
+NEEDS_DATA = {"zoo_load", "stitch_planning", "restitch_scale", "verify_trace", "backup_bookings"}
+MININET = ["discovery", "stitch_mininet", "restitch_mininet", "restart_learned", "failover_loss"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -161,6 +161,11 @@ def run_replay(
                 f"{rt.graph.number_of_edges()} links ({stack.net.build_time_s:.1f} s); "
                 f"predictor pid {predictor.pid}"
             )
+            say(
+                f"web view (while the replay runs): {stack.ui_url} -- sign in with the API token "
+                f"in {stack.token_file}, or: xdg-open "
+                f'"{stack.ui_url}#token=$(cat {stack.token_file})"'
+            )
             report = _replay(stack, rt, settings, run_dir, origin, scale, say, predictor.pid)
             shutil.copy(stack.controller.log_path, run_dir / "controller.log")
     finally:

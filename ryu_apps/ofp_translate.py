@@ -18,8 +18,27 @@ from vnstitch.core.actions import (
     SwitchMessage,
 )
 from vnstitch.rules.cookies import MASK_ALL
-from vnstitch.rules.model import Action, FlowRule, Group, MeterSpec, Output, SetField
-from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, MeterAdd, MeterDelete
+from vnstitch.rules.model import (
+    Action,
+    FlowRule,
+    Group,
+    GroupKind,
+    GroupSpec,
+    MeterSpec,
+    Output,
+    ReportedAction,
+    SetField,
+    UnknownAction,
+)
+from vnstitch.stitcher.install_jobs import (
+    FlowAdd,
+    FlowDelete,
+    GroupAdd,
+    GroupDelete,
+    GroupModify,
+    MeterAdd,
+    MeterDelete,
+)
 
 
 def _action(dp: Any, action: Action) -> Any:
@@ -116,6 +135,56 @@ def meter_delete(dp: Any, meter_id: int) -> Any:
     )
 
 
+def _group_type(ofp: Any, kind: GroupKind) -> int:
+    match kind:
+        case GroupKind.ALL:
+            return int(ofp.OFPGT_ALL)
+        case GroupKind.SELECT:
+            return int(ofp.OFPGT_SELECT)
+        case GroupKind.INDIRECT:
+            return int(ofp.OFPGT_INDIRECT)
+        case GroupKind.FAST_FAILOVER:
+            return int(ofp.OFPGT_FF)
+        case _:
+            assert_never(kind)
+
+
+def _bucket_action(dp: Any, action: ReportedAction) -> Any:
+    if isinstance(action, UnknownAction):
+        raise ValueError(f"cannot send an uninterpreted action ({action.name}) in a group")
+    return _action(dp, action)
+
+
+def group_mod(dp: Any, group: GroupSpec, command: str = "add") -> Any:
+    """An OFPGroupMod adding (``add``) or modifying (``modify``) a group with its buckets; a
+    fast-failover bucket watches its port (OFPP_ANY / OFPG_ANY when it watches nothing)."""
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    buckets = [
+        parser.OFPBucket(
+            weight=bucket.weight,
+            watch_port=ofp.OFPP_ANY if bucket.watch_port is None else bucket.watch_port,
+            watch_group=ofp.OFPG_ANY if bucket.watch_group is None else bucket.watch_group,
+            actions=[_bucket_action(dp, a) for a in bucket.actions],
+        )
+        for bucket in group.buckets
+    ]
+    return parser.OFPGroupMod(
+        datapath=dp,
+        command=ofp.OFPGC_MODIFY if command == "modify" else ofp.OFPGC_ADD,
+        type_=_group_type(ofp, group.kind),
+        group_id=group.group_id,
+        buckets=buckets,
+    )
+
+
+def group_delete(dp: Any, group_id: int) -> Any:
+    """An OFPGroupMod deleting a group (the switch also deletes the flows that send to it)."""
+    ofp, parser = dp.ofproto, dp.ofproto_parser
+    return parser.OFPGroupMod(
+        datapath=dp, command=ofp.OFPGC_DELETE, type_=ofp.OFPGT_ALL, group_id=group_id, buckets=[]
+    )
+
+
 def packet_out(dp: Any, port: int, data: bytes, in_port: int | None = None) -> Any:
     """Send raw bytes out of ``port`` (OFPP_CONTROLLER as in_port unless given)."""
     ofp, parser = dp.ofproto, dp.ofproto_parser
@@ -144,6 +213,12 @@ def to_ofp(dp: Any, message: SwitchMessage) -> Any:
             return meter_add(dp, meter, modify=True)
         case MeterDelete(_, meter_id):
             return meter_delete(dp, meter_id)
+        case GroupAdd(group):
+            return group_mod(dp, group)
+        case GroupModify(group):
+            return group_mod(dp, group, "modify")
+        case GroupDelete(_, group_id):
+            return group_delete(dp, group_id)
         case PacketOut(_, port, frame):
             return packet_out(dp, port, frame)
         case Barrier():

@@ -3,6 +3,7 @@
 Routes get this object and nothing else of the app: they authorise with it and send it
 commands, which run on the app's event queue; the route waits for the reply. Every path also
 answers the methods it does not serve: 405 with ``Allow`` (``OPTIONS``: 204 with ``Allow``).
+The web view's static files (``/ui/``, :mod:`ryu_apps.web_ui`) are served on the same port.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from ryu_apps import (
     rest_openapi,
     rest_reservations,
     rest_stats,
+    rest_stream,
     rest_topology,
+    web_ui,
 )
 from ryu_apps.rest_common import API_KEY, error_response
+from ryu_apps.rest_stream import SLOTS_KEY, StreamSlots
 from vnstitch.core.actions import Reply
 from vnstitch.core.commands import Command, ControllerApi
 from vnstitch.northbound.auth import ApiToken
@@ -63,6 +67,7 @@ RESOURCES = (
     rest_forecasts,
     rest_stats,
     rest_openapi,
+    rest_stream,
 )
 
 
@@ -72,9 +77,10 @@ def register_routes(wsgi: WSGIApplication, api: ControllerApi) -> None:
     Routes match in the order they were connected, so each path's fallback (any method) comes
     after its real routes and only catches the methods the path does not serve.
     """
-    for module in RESOURCES:
-        wsgi.register(module.ROUTES, {API_KEY: api})
-    for path, methods in allowed_methods(RESOURCES).items():
+    data = {API_KEY: api, SLOTS_KEY: StreamSlots()}
+    for module in (*RESOURCES, web_ui):
+        wsgi.register(module.ROUTES, data)
+    for path, methods in allowed_methods((*RESOURCES, web_ui)).items():
         wsgi.mapper.connect(
             "method_not_allowed",
             path,

@@ -339,8 +339,9 @@ class VnstitchApp(app_manager.RyuApp):
         msg = ev.msg
         ofp = msg.datapath.ofproto
         exists = msg.type == ofp.OFPET_METER_MOD_FAILED and msg.code == ofp.OFPMMFC_METER_EXISTS
+        group = msg.type == ofp.OFPET_GROUP_MOD_FAILED and msg.code == ofp.OFPGMFC_GROUP_EXISTS
         reason = f"OpenFlow error type {msg.type} code {msg.code}"
-        self._handle(SwitchError(msg.datapath.id, msg.xid, reason, exists))
+        self._handle(SwitchError(msg.datapath.id, msg.xid, reason, exists, group))
 
     @set_ev_cls(ofp_event.EventOFPPortStatsReply, MAIN_DISPATCHER)
     def _port_stats(self, ev: Any) -> None:

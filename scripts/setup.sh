@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 VENV="$ROOT/.venv"
 STAMP="$VENV/.vnstitch-setup-done"
-APT_PACKAGES="openvswitch-switch mininet iperf3 iperf iputils-ping ethtool iproute2 procps python3-venv python3-dev sqlite3"
+# chromium, chromium-driver: the web view's browser test (selenium); nodejs: its view-model tests
+APT_PACKAGES="openvswitch-switch mininet iperf3 iperf iputils-ping ethtool iproute2 procps python3-venv python3-dev sqlite3 chromium chromium-driver nodejs"
 
 need_apt=0
 for pkg in $APT_PACKAGES; do

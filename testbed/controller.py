@@ -158,12 +158,26 @@ class ControllerProcess:
         self.has_rest = is_listening(self.rest_port)
         return self
 
+    def pause(self) -> None:
+        """SIGSTOP the controller: it reads and answers nothing (the switches forward by their
+        tables alone) until :meth:`resume`."""
+        if self.is_running():
+            assert self._proc is not None
+            self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT a paused controller: it handles what queued up meanwhile."""
+        if self.is_running():
+            assert self._proc is not None
+            self._proc.send_signal(signal.SIGCONT)
+
     def stop(self, timeout_s: float = 5.0) -> int | None:
         """SIGTERM the controller, SIGKILL it after timeout_s; return its exit code."""
         proc = self._proc
         if proc is None:
             return None
         if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)  # a paused one could not act on SIGTERM
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=timeout_s)

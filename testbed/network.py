@@ -106,9 +106,20 @@ class Testbed(Probes):
         return info.intf_u if info.u == u else info.intf_v
 
     def set_link_up(self, u: Hashable, v: Hashable, up: bool) -> None:
-        """Set u's switch-side interface of the u-v link down or up (OVS sends port-status)."""
+        """Set u's switch-side interface of the u-v link down or up (OVS sends port-status).
+
+        Only u's end is set; the peer of a veth pair loses its carrier too, but see
+        :meth:`set_cable_up` to take both switch ports down for certain.
+        """
         state = "up" if up else "down"
         subprocess.run(["ip", "link", "set", self.switch_intf(u, v), state], check=True)
+
+    def set_cable_up(self, u: Hashable, v: Hashable, up: bool) -> None:
+        """Pull (or plug back) the u-v cable: both switch-side interfaces down (or up) at
+        once, so both switches see their port go down and report it."""
+        state = "up" if up else "down"
+        for a, b in ((u, v), (v, u)):
+            subprocess.run(["ip", "link", "set", self.switch_intf(a, b), state], check=True)
 
     def wait_connected(self, timeout_s: float = 15.0) -> None:
         """Wait until every switch has an open TCP connection to the controller port.

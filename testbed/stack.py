@@ -73,6 +73,9 @@ class Stack:
         )
         self.hosts_per_switch = hosts_per_switch
         self.token = secrets.token_urlsafe(16)
+        self.token_file = self._dir / "api-token"  # owner-only: for a person opening the web view
+        self.token_file.touch(mode=0o600)
+        self.token_file.write_text(self.token + "\n")
         self.controller = ControllerProcess(
             [APP],
             env={"VNSTITCH_CONFIG": str(self.config_path), "VNSTITCH_API_TOKEN": self.token},
@@ -80,6 +83,11 @@ class Stack:
         )
         self.net: Testbed | None = None
         self.restarts = 0
+
+    @property
+    def ui_url(self) -> str:
+        """The web view of this stack's controller (sign in with the token in ``token_file``)."""
+        return f"{self.controller.rest_url}/ui/"
 
     def curve_client(self, name: str, timeout_s: float = 20.0) -> CurveClient:
         """An authorized client keypair ``name`` for a ZeroMQ socket to this stack's queue."""
@@ -156,6 +164,20 @@ class Stack:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+    def pause_controller(self) -> None:
+        """SIGSTOP the controller (a frozen control plane): only the switches react."""
+        self.controller.pause()
+
+    def resume_controller(self) -> None:
+        """SIGCONT the controller: it handles the port status and events that queued up."""
+        self.controller.resume()
+
+    def dump_groups(self, node: Hashable) -> str:
+        """``ovs-ofctl dump-groups`` of a switch (by graph node)."""
+        assert self.net is not None
+        sw = self.net.net[self.net.switch_name[node]]
+        return str(sw.cmd(f"ovs-ofctl -O OpenFlow13 dump-groups {sw.name}"))
 
     def restart_controller(self, discover_timeout_s: float = 30.0) -> None:
         """Start a new controller on the same ports and config; wait for rediscovery."""

@@ -47,6 +47,7 @@ FIELDS = [
     "app",
     "cpu",
     "prefer_latency",
+    "protection",
 ]
 shaped = st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=6)
 kinds = st.sampled_from(["connectivity", "low_latency", "isolation", "nope"])

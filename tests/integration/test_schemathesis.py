@@ -10,6 +10,9 @@ scenario) and seeded, so CI explores the same inputs each time; set ``VNSTITCH_S
 ``st run`` runs, from inside the test: its pytest loader for a live schema
 (``schemathesis.pytest.from_fixture``) sets ``node._nodeid``, which pytest 9.2 no longer has.
 
+``GET /v1/stream`` (server-sent events, the web view's feed) is left out: it does not end by
+itself, so there is no response to check; ``tests/unit/test_rest_stream.py`` tests it.
+
 Two things the document cannot say in JSON Schema are told to schemathesis here, neither by
 switching a check off:
 
@@ -77,6 +80,7 @@ def api_schema(controller: ControllerProcess) -> Any:
         config=config,
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
+    schema = schema.exclude(path="/v1/stream")  # an endless event stream: tested elsewhere
     schema.hook(map_case)
     schema.hook(filter_failure)
     return schema

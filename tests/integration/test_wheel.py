@@ -209,6 +209,19 @@ def test_wheel_contains_exactly_the_four_packages(wheel: BuiltWheel) -> None:
         "modules left out of the wheel (`packages = find:` skips a directory without "
         f"__init__.py): {missing}"
     )
+    # The web view and the Grafana dashboard are package data: every file of them ships.
+    northbound = wheel.source / "vnstitch" / "northbound"
+    data = {
+        p.relative_to(wheel.source).as_posix()
+        for folder in ("ui", "grafana")
+        for p in (northbound / folder).rglob("*")
+        if p.is_file()
+    }
+    assert "vnstitch/northbound/ui/index.html" in data
+    assert "vnstitch/northbound/ui/vendor/cytoscape/LICENSE" in data
+    assert "vnstitch/northbound/grafana/vnstitch.json" in data
+    missing_data = sorted(data - shipped)
+    assert not missing_data, f"package data left out (setup.cfg package_data): {missing_data}"
 
 
 PROBE = """
@@ -328,6 +341,11 @@ def test_app_starts_from_plain_install(plain_install: PlainInstall) -> None:
         topology = json.loads(body)
         assert {"switches", "links", "hosts"} <= set(topology), topology
         assert get(None)[0] == 401, "the config's token is not enforced"
+        # The web view comes from the installed package data (its files need no token).
+        base = f"http://{LOOPBACK}:{rest_port}/ui/"
+        for name in ("", "app.mjs", "vendor/cytoscape/cytoscape.min.js"):
+            with urllib.request.urlopen(base + name, timeout=2) as resp:
+                assert resp.status == 200 and resp.read(), f"/ui/{name} from the plain install"
     finally:
         if proc.poll() is None:
             proc.terminate()

@@ -34,12 +34,14 @@ from vnstitch.core.events import (
     Event,
     FlowCounters,
     FlowStats,
+    GroupDescs,
     MeterBand,
     MeterConfig,
     MeterConfigs,
     PacketIn,
     PortChanged,
     Settle,
+    SwitchError,
     SwitchFeatures,
     SwitchPorts,
     SwitchUp,
@@ -49,7 +51,15 @@ from vnstitch.messages import Message
 from vnstitch.northbound.config import ApiOptions, Config, ControllerOptions, PredictorOptions
 from vnstitch.rules.fake_table import FakeNetwork
 from vnstitch.rules.model import ETH_TYPE_IPV4, Match
-from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, MeterAdd, MeterDelete
+from vnstitch.stitcher.install_jobs import (
+    FlowAdd,
+    FlowDelete,
+    GroupAdd,
+    GroupDelete,
+    GroupModify,
+    MeterAdd,
+    MeterDelete,
+)
 
 NONCE = 7
 START = Instant(wall=1_800_000_000.0, mono=100.0)
@@ -140,6 +150,8 @@ class Harness:
                 if sw == dpid
             )
             self.feed(MeterConfigs(dpid, meters))
+            groups = tuple(g for (sw, _), g in sorted(self.net.groups.items()) if sw == dpid)
+            self.feed(GroupDescs(dpid, groups))
             flows = tuple(
                 FlowCounters(
                     r.priority,
@@ -202,6 +214,13 @@ class Harness:
                 self.net.apply_meters([meter])
             case MeterDelete(dpid, meter_id):
                 self.net.delete_meter(dpid, meter_id)
+            case GroupAdd(group) if (group.dpid, group.group_id) in self.net.groups:
+                reason = "OpenFlow error type 6 code 0"  # OFPGMFC_GROUP_EXISTS, kept as it was
+                self._queue.append(SwitchError(group.dpid, xid, reason, group_exists=True))
+            case GroupAdd(group) | GroupModify(group):
+                self.net.apply_groups([group])
+            case GroupDelete(dpid, group_id):
+                self.net.delete_group(dpid, group_id)
             case Barrier(dpid):
                 reply = BarrierReply(dpid, xid)
                 if self.answer_barriers:
@@ -210,28 +229,40 @@ class Harness:
                     self.held_barriers.append(reply)
 
     # ---- a network ---------------------------------------------------------------------------
-    def connect_square(self, hosts: bool = True) -> None:
-        """Switches up, links discovered by probes, both hosts announced by ARP (if ``hosts``)."""
-        for dpid in (1, 2, 3, 4):
+    def connect_square(self, hosts: bool = True, cables: list[tuple[int, int]] = CABLES) -> None:
+        """Switches up, links discovered by probes, both hosts announced by ARP (if ``hosts``).
+
+        ``cables`` may add switches and cables to the square (switch a reaches b on 10 + b).
+        """
+        for dpid in sorted({d for cable in cables for d in cable}):
             ports = [Port(1, f"s{dpid}-eth1")] + [
                 Port(10 + other, f"s{dpid}-eth{10 + other}")
-                for a, b in CABLES
+                for a, b in cables
                 for other in (a, b)
                 if dpid in (a, b) and other != dpid
             ]
             self.feed(
                 SwitchFeatures(dpid), SwitchUp(dpid), SwitchPorts(dpid, f"s{dpid}", tuple(ports))
             )
-        for a, b in CABLES:
+        for a, b in cables:
             self.cable(a, b, up=True)
         announced = HOSTS.items() if hosts else ()
         for dpid, (mac, ip) in announced:  # each host asks for a gateway: learned
             frame = arp_frame(1, mac, ip, "ff:ff:ff:ff:ff:ff", "10.0.0.254")
             self.feed(PacketIn(dpid, 1, frame))
 
-    def cable(self, a: int, b: int, up: bool) -> None:
-        """A cable comes up (both directions probed) or goes down (port down on both ends)."""
+    def cable(self, a: int, b: int, up: bool, tell: bool = True) -> None:
+        """A cable comes up (both directions probed) or goes down (port down on both ends).
+
+        ``tell=False`` pulls the cable without the core hearing of it (a frozen controller):
+        only the switches' fast-failover groups react; :meth:`tell_cable_down` tells it later.
+        """
         ends = [Cable(a, 10 + b, b, 10 + a), Cable(b, 10 + a, a, 10 + b)]
+        for end in ends:
+            known = self.core.db.switches.get(end.src)
+            port = known.ports.get(end.src_port) if known else None
+            if up and port is not None and not port.up:  # plugged back in: port status first
+                self.feed(PortChanged(end.src, end.src_port, Port(end.src_port, port.name)))
         for end in ends:
             if up:
                 self.net.add_link(end)
@@ -239,7 +270,11 @@ class Harness:
                 self.feed(PacketIn(end.dst, end.dst_port, frame))
             else:
                 self.net.remove_link(end)
-        if not up:
-            for end in ends:
-                port = Port(end.src_port, f"s{end.src}-eth{end.src_port}", up=False)
-                self.feed(PortChanged(end.src, end.src_port, port))
+        if not up and tell:
+            self.tell_cable_down(a, b)
+
+    def tell_cable_down(self, a: int, b: int) -> None:
+        """Both ends of the a-b cable report their port down (port status to the core)."""
+        for src, dst in ((a, b), (b, a)):
+            port = Port(10 + dst, f"s{src}-eth{10 + dst}", up=False)
+            self.feed(PortChanged(src, 10 + dst, port))

@@ -72,3 +72,20 @@ def test_meters_missing_changed_and_orphaned_converge() -> None:
     assert first.orphans == {7} and not first.delete
     second = audit_meters([kept, lost, changed], observed, first.orphans, audited, claimed)
     assert second.delete == [7]
+
+
+def test_groups_missing_changed_and_orphaned_converge() -> None:
+    from vnstitch.rules.model import Bucket, GroupKind, GroupSpec
+    from vnstitch.stitcher.audit import audit_groups
+
+    def ff(group_id: int, backup: int) -> GroupSpec:
+        buckets = (Bucket((Output(2),), watch_port=2), Bucket((Output(backup),), backup))
+        return GroupSpec(1, group_id, GroupKind.FAST_FAILOVER, buckets)
+
+    kept, lost, changed = ff(1, 3), ff(2, 3), ff(3, 3)
+    observed = [kept, ff(3, 4), ff(7, 3), ff(8, 3)]  # 3 changed by hand, 7 nobody's, 8 claimed
+    first = audit_groups([kept, lost, changed], observed, set(), lambda g: g == 8)
+    assert first.missing == [lost] and first.modify == [changed]
+    assert first.orphans == {7} and not first.delete
+    second = audit_groups([kept, lost, changed], observed, first.orphans, lambda g: g == 8)
+    assert second.delete == [7]

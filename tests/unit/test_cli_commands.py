@@ -142,15 +142,20 @@ def test_reservations_table_aligns_columns_and_shortens_path(
     api: FakeApi, capsys: pytest.CaptureFixture[str]
 ) -> None:
     other = {**RESERVATION, "id": "12", "state": "DEGRADED", "path": [], "reason": "no path"}
-    api.reply("GET", "/v1/reservations", 200, {"reservations": [RESERVATION, other]})
+    guarded = {**RESERVATION, "id": "13", "protection": True, "protected": True}
+    failed_over = {**guarded, "id": "14", "protected": False}
+    body = {"reservations": [RESERVATION, other, guarded, failed_over]}
+    api.reply("GET", "/v1/reservations", 200, body)
     assert run("reservations") == 0
     lines = capsys.readouterr().out.splitlines()
     header = lines[1]
-    names = ["id", "state", "src", "dst", "bandwidth Mbit/s", "path", "reason"]
-    first = ["4", "ACTIVE", "h1", "10.0.0.4", "10", "1 > a", "-"]
-    second = ["12", "DEGRADED", "h1", "10.0.0.4", "10", "-", "no path"]
+    names = ["id", "state", "src", "dst", "bandwidth Mbit/s", "path", "protected", "reason"]
+    first = ["4", "ACTIVE", "h1", "10.0.0.4", "10", "1 > a", "-", "-"]
+    second = ["12", "DEGRADED", "h1", "10.0.0.4", "10", "-", "-", "no path"]
     assert _columns(lines[3], header, names) == first
     assert _columns(lines[4], header, names) == second
+    assert _columns(lines[5], header, names)[6] == "yes"
+    assert _columns(lines[6], header, names)[6] == "no"
 
 
 def test_url_flag_overrides_the_environment(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:

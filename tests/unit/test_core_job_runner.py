@@ -5,8 +5,9 @@ from __future__ import annotations
 from vnstitch.clock import Instant
 from vnstitch.core.actions import Barrier, Outbox, ToSwitch
 from vnstitch.core.job_runner import JobOutcome, JobRunner
+from vnstitch.rules.groups import failover_group
 from vnstitch.rules.model import FlowRule, Match, MeterSpec, Output
-from vnstitch.stitcher.install_jobs import FlowAdd, Job, JobKind, MeterAdd
+from vnstitch.stitcher.install_jobs import FlowAdd, GroupAdd, GroupModify, Job, JobKind, MeterAdd
 
 AT = Instant(1_800_000_000.0, 50.0)
 
@@ -76,3 +77,23 @@ def test_a_missing_switch_or_a_silent_one_fails_the_job() -> None:
     assert not late
     runner.expire(5.0, Instant(AT.wall, AT.mono + 10.0))  # monotonic time decides, not wall
     assert late and "within 5 s" in str(late[0].reason) and late[0].started == AT.mono
+
+
+def test_a_group_the_switch_kept_is_modified_and_the_phase_waits_for_it() -> None:
+    """After a restart a switch still holds the group: "group exists" is no failure, the
+    group goes again as a modify, and the next phase waits for a barrier after it."""
+    group = failover_group(1, 5, 2, 3)
+    job = Job(9, 1, JobKind.INSTALL, [[GroupAdd(group)], [FlowAdd(_rule(1, 1))]], confirm_phase=1)
+    runner, outbox, done = _runner({1})
+    runner.run(job, AT)
+    add = next(a for a in _sent(outbox, 1) if isinstance(a.message, GroupAdd))
+    assert runner.group_exists(1, add.xid, AT)
+    assert not runner.group_exists(1, add.xid, AT)  # only once per add
+    first, second = _barriers(outbox, 1)
+    assert isinstance(_sent(outbox, 1)[2].message, GroupModify)
+    runner.barrier_reply(1, first, AT)
+    assert not [a for a in _sent(outbox, 1) if isinstance(a.message, FlowAdd)]
+    runner.barrier_reply(1, second, AT)
+    assert [a for a in _sent(outbox, 1) if isinstance(a.message, FlowAdd)] and not done
+    runner.barrier_reply(1, _barriers(outbox, 1)[2], AT)
+    assert [(o.ok, o.reason) for o in done] == [(True, None)]

@@ -125,3 +125,33 @@ def test_the_meter_audit_converges_rates_and_orphans(tmp_path: Path) -> None:
     h.audit()
     assert (planned.dpid, 4321) not in h.net.meters
     assert res.state is State.ACTIVE
+
+
+def test_the_group_audit_converges(tmp_path: Path) -> None:
+    """A group deleted by hand (its flows go with it) comes back; a stray group goes."""
+    from dataclasses import replace
+
+    h = Harness(tmp_path)
+    h.connect_square()
+    reply = h.call(
+        CreateReservation({"src": H1, "dst": H4, "bandwidth_mbps": 5, "protection": True}), 1
+    )
+    assert reply is not None and reply.status == 201, reply
+    res = h.core.stitcher.reservations[int(reply.body["id"])]
+    lost, changed = res.plan.groups[0], res.plan.groups[1]
+    h.net.delete_group(lost.dpid, lost.group_id)
+    h.net.apply_groups([replace(changed, buckets=changed.buckets[:1])])
+    stray = replace(changed, group_id=4000)
+    h.net.apply_groups([stray])
+    h.advance(1.0)
+    h.audit()
+    assert h.net.groups[(lost.dpid, lost.group_id)] == lost
+    assert h.net.groups[(changed.dpid, changed.group_id)] == changed
+    assert h.net.trace(1, 1, ipv4(H1, H4)).exits == [(4, 1)]
+    h.advance(1.0)
+    h.audit()
+    assert (stray.dpid, 4000) not in h.net.groups
+    h.advance(1.0)
+    h.audit()
+    h.verify()
+    assert res.state is State.ACTIVE

@@ -162,6 +162,7 @@ KEYS = st.sampled_from(
         "memory_mb",
         "storage_gb",
         "prefer_latency",
+        "protection",
     ]
 )
 BODIES = st.builds(

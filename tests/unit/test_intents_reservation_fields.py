@@ -35,6 +35,7 @@ NON_DEFAULT: dict[str, tuple[Any, Any, dict[str, Any]]] = {
     "memory_mb": (256, 256.0, {}),
     "storage_gb": (4, 4.0, {}),
     "prefer_latency": (True, True, {}),
+    "protection": (True, True, {}),
 }
 # field: a value the stitcher refuses, naming that field
 REFUSED: dict[str, Any] = {
@@ -42,6 +43,7 @@ REFUSED: dict[str, Any] = {
     "memory_mb": "lots",
     "storage_gb": 10**400,
     "prefer_latency": "yes",
+    "protection": 1,
 }
 
 

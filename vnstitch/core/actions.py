@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vnstitch.messages import Message
-from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, MeterAdd, MeterDelete, op_dpid
+from vnstitch.stitcher.install_jobs import (
+    FlowAdd,
+    FlowDelete,
+    GroupAdd,
+    GroupDelete,
+    GroupModify,
+    MeterAdd,
+    MeterDelete,
+    op_dpid,
+)
 from vnstitch.stitcher.install_jobs import MeterModify as MeterModify  # a switch message too
 
 
@@ -90,6 +99,9 @@ SwitchMessage = (
     | MeterAdd
     | MeterModify
     | MeterDelete
+    | GroupAdd
+    | GroupModify
+    | GroupDelete
     | PacketOut
     | Barrier
     | PortDescRequest
@@ -105,6 +117,8 @@ def message_dpid(msg: SwitchMessage) -> int:
     """The switch a message goes to."""
     match msg:
         case FlowAdd() | FlowDelete() | MeterAdd() | MeterDelete():
+            return op_dpid(msg)
+        case GroupAdd() | GroupModify() | GroupDelete():
             return op_dpid(msg)
         case MeterModify(meter):
             return meter.dpid

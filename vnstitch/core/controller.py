@@ -227,6 +227,7 @@ class ControllerCore:
                 stats.meters_seen(event)
             case GroupDescs():
                 self.verification.groups(event)
+                stats.groups_seen(event)
             case VerifyMore():
                 self.verification.step(at)
             case PredictorFrames(frames):
@@ -262,6 +263,8 @@ class ControllerCore:
     def _switch_error(self, ev: SwitchError, at: Instant) -> None:
         if ev.meter_exists:
             LOG.debug("switch %016x kept meter state (xid %d)", ev.dpid, ev.xid)
+        elif ev.group_exists and self.stitching.runner.group_exists(ev.dpid, ev.xid, at):
+            LOG.debug("switch %016x kept a group: modified in place (xid %d)", ev.dpid, ev.xid)
         elif not self.stitching.runner.error(ev.dpid, ev.xid, ev.reason, at):
             LOG.warning("switch %016x: %s (xid %d)", ev.dpid, ev.reason, ev.xid)
 

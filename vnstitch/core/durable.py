@@ -2,8 +2,9 @@
 
 Every write is one SQLite transaction committed before the REST answer goes out, so nothing
 acknowledged is lost when the controller is killed. What is kept: intents; requested and
-intent-owned reservations with the plan they installed (path, version, meter ids: enough to
-claim the very same rules after a restart); inventory hosts and hosts learned from traffic
+intent-owned reservations with the plan they installed (path, version, meter ids, and for a
+protected plan its detours and group ids: enough to claim the very same rules and groups after
+a restart); inventory hosts and hosts learned from traffic
 (MAC, IP, attachment, last seen). Forecast-driven and configured reservations are rebuilt,
 not restored, but every reservation id is durable (taken in blocks), so an id, and the
 cookies built from it, is never handed out twice. On start the stored state is handed back
@@ -22,7 +23,14 @@ from vnstitch.clock import parse_rfc3339, rfc3339, rfc3339_or_none
 from vnstitch.intents.intent_service import IntentService
 from vnstitch.intents.model import Intent
 from vnstitch.stitcher.request_body import parse_request
-from vnstitch.stitcher.reservation import Origin, RequestError, Reservation, State, StoredPlan
+from vnstitch.stitcher.reservation import (
+    Detour,
+    Origin,
+    RequestError,
+    Reservation,
+    State,
+    StoredPlan,
+)
 from vnstitch.stitcher.stitch_service import StitchService
 from vnstitch.store.records import HostRecord, PlanRecord, ReservationRecord
 from vnstitch.store.sqlite import StateStore
@@ -39,12 +47,22 @@ def plan_record(plan: StoredPlan | None) -> PlanRecord | None:
     """The stored form of a plan."""
     if plan is None:
         return None
-    return {
+    record: PlanRecord = {
         "version": plan.version,
         "path": [f"{d:016x}" for d in plan.path],
         "meter_ids": {f"{d:016x}": m for d, m in sorted(plan.meter_ids.items())},
         "latency_ms": plan.latency_ms,
     }
+    if plan.detours or plan.group_ids:  # a protected plan: its detours and group ids
+        record["detours"] = [
+            {"reverse": d.reverse, "hop": d.hop, "path": [f"{n:016x}" for n in d.path]}
+            for d in plan.detours
+        ]
+        record["group_ids"] = [
+            {"dpid": f"{dpid:016x}", "reverse": reverse, "group_id": gid}
+            for (dpid, reverse), gid in sorted(plan.group_ids.items())
+        ]
+    return record
 
 
 def stored_plan(record: PlanRecord | None) -> StoredPlan | None:
@@ -57,7 +75,17 @@ def stored_plan(record: PlanRecord | None) -> StoredPlan | None:
         raise ValueError(f"stored plan {record!r} has no path or version")
     meters = {int(d, 16): int(m) for d, m in record["meter_ids"].items()}
     latency = record["latency_ms"]
-    return StoredPlan(version, path, meters, None if latency is None else float(latency))
+    detours = tuple(
+        Detour(bool(d["reverse"]), int(d["hop"]), tuple(int(n, 16) for n in d["path"]))
+        for d in record.get("detours", [])
+    )
+    group_ids = {
+        (int(g["dpid"], 16), bool(g["reverse"])): int(g["group_id"])
+        for g in record.get("group_ids", [])
+    }
+    return StoredPlan(
+        version, path, meters, None if latency is None else float(latency), detours, group_ids
+    )
 
 
 class DurableState:

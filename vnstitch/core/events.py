@@ -121,12 +121,14 @@ class BarrierReply:
 
 @dataclass(frozen=True, slots=True)
 class SwitchError:
-    """A switch refused message ``xid``; ``meter_exists`` marks an add of a meter it kept."""
+    """A switch refused message ``xid``; ``meter_exists`` marks an add of a meter it kept,
+    ``group_exists`` an add of a group id it holds (the job runner modifies it instead)."""
 
     dpid: int
     xid: int
     reason: str
     meter_exists: bool = False
+    group_exists: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from vnstitch.clock import Instant
 from vnstitch.core.actions import Barrier, Outbox
-from vnstitch.stitcher.install_jobs import Job, op_dpid
+from vnstitch.stitcher.install_jobs import GroupAdd, GroupModify, Job, op_dpid
 
 LOG = logging.getLogger("vnstitch.installer")
 
@@ -49,6 +49,7 @@ class JobRunner:
         self._connected = connected
         self._done = done
         self._by_xid: dict[tuple[int, int], _Running] = {}
+        self._group_adds: dict[tuple[int, int], GroupAdd] = {}  # (dpid, xid) of a group add
         self._running: list[_Running] = []
 
     def run(self, job: Job, at: Instant) -> None:
@@ -76,7 +77,10 @@ class JobRunner:
         touched: list[int] = []
         for op in ops:
             dpid = op_dpid(op)
-            self._by_xid[(dpid, self._outbox.send(op))] = run
+            xid = self._outbox.send(op)
+            self._by_xid[(dpid, xid)] = run
+            if isinstance(op, GroupAdd):
+                self._group_adds[(dpid, xid)] = op
             if dpid not in touched:
                 touched.append(dpid)
         for dpid in touched:
@@ -92,6 +96,20 @@ class JobRunner:
         run.barriers.discard((dpid, xid))
         if not run.barriers:
             self._next_phase(run, at)
+
+    def group_exists(self, dpid: int, xid: int, at: Instant) -> bool:
+        """A switch already held the id of a group a job added (e.g. after a restart): send
+        the group as a modify, and hold the phase until a new barrier answers for it."""
+        run = self._by_xid.get((dpid, xid))
+        add = self._group_adds.pop((dpid, xid), None)
+        if run is None or add is None:
+            return False
+        modify_xid = self._outbox.send(GroupModify(add.group))
+        barrier_xid = self._outbox.send(Barrier(dpid))
+        self._by_xid[(dpid, modify_xid)] = run
+        self._by_xid[(dpid, barrier_xid)] = run
+        run.barriers.add((dpid, barrier_xid))
+        return True
 
     def error(self, dpid: int, xid: int, reason: str, at: Instant) -> bool:
         """A switch refused a message; returns True if it belonged to a job."""
@@ -123,6 +141,7 @@ class JobRunner:
             self._running.remove(run)
         for key in [k for k, r in self._by_xid.items() if r is run]:
             del self._by_xid[key]
+            self._group_adds.pop(key, None)
 
     def busy(self) -> int:
         """Jobs still running."""

@@ -23,22 +23,26 @@ from vnstitch.core.actions import (
     Outbox,
     PortStatsRequest,
 )
-from vnstitch.core.events import FlowStats, MeterConfigs, PortStats
+from vnstitch.core.events import FlowStats, GroupDescs, MeterConfigs, PortStats
 from vnstitch.core.stitching import Stitching
 from vnstitch.northbound.metrics import ControllerMetrics
 from vnstitch.rules.cookies import KIND_ARP_RESPONDER, KIND_ISOLATION, Cookie
 from vnstitch.rules.meters import BEST_EFFORT_METER_IDS, RESERVATION_METER_IDS
-from vnstitch.rules.model import FlowRule, Match, MeterSpec
+from vnstitch.rules.model import FlowRule, Group, GroupSpec, Match, MeterSpec
 from vnstitch.stitcher.audit import (
     EntryKey,
     ObservedFlow,
     ObservedMeter,
+    audit_groups,
     audit_meters,
     audit_switch,
 )
 from vnstitch.stitcher.install_jobs import (
     FlowAdd,
     FlowDelete,
+    GroupAdd,
+    GroupDelete,
+    GroupModify,
     Job,
     JobKind,
     MeterAdd,
@@ -78,6 +82,8 @@ class Statistics:
         self._meters_seen: dict[int, tuple[ObservedMeter, ...]] = {}
         self._meter_orphans: dict[int, set[int]] = {}
         self._meters_asked: dict[int, dict[int, MeterSpec]] = {}  # expected when requested
+        self._groups_seen: dict[int, tuple[GroupSpec, ...]] = {}
+        self._group_orphans: dict[int, set[int]] = {}
         self.expected_baseline_meters: Callable[[int], list[MeterSpec]] = lambda _d: []
 
     def tick(self, dpids: list[int], flows_wanted: bool, at: Instant) -> None:
@@ -117,6 +123,36 @@ class Statistics:
         self._meters_seen[ev.dpid] = tuple(
             ObservedMeter(m.meter_id, m.rate_kbps, m.burst_kb, m.per_packet) for m in ev.meters
         )
+
+    def groups_seen(self, ev: GroupDescs) -> None:
+        """A switch's group table, audited with its flow table when that comes."""
+        self._groups_seen[ev.dpid] = ev.groups
+
+    def _audit_groups(self, dpid: int) -> list[Op]:
+        """Group repairs of one switch (the table reported with this audit's flows)."""
+        observed = self._groups_seen.pop(dpid, None)
+        if observed is None:
+            return []
+        stitcher = self.stitching.stitcher
+        result = audit_groups(
+            stitcher.expected_groups(dpid),
+            observed,
+            self._group_orphans.get(dpid, set()),
+            lambda g: stitcher.claims_group(dpid, g),
+        )
+        self._group_orphans[dpid] = result.orphans
+        ops: list[Op] = [GroupAdd(g) for g in result.missing]
+        ops += [GroupModify(g) for g in result.modify]
+        ops += [GroupDelete(dpid, g) for g in result.delete]
+        if ops:
+            LOG.info(
+                "group audit of %016x: %d missing, %d changed, %d orphans deleted",
+                dpid,
+                len(result.missing),
+                len(result.modify),
+                len(result.delete),
+            )
+        return ops
 
     def _audit_meters(self, dpid: int, at: Instant) -> list[Op]:
         """Meter repairs of one switch (the table reported with this audit's flows)."""
@@ -174,7 +210,7 @@ class Statistics:
         previous = self._orphans.get(ev.dpid, set())
         result = audit_switch(ev.dpid, expected, observed, previous, self._claimed)
         self._orphans[ev.dpid] = result.orphans
-        meter_ops = self._audit_meters(ev.dpid, at)
+        meter_ops = self._audit_meters(ev.dpid, at) + self._audit_groups(ev.dpid)
         count = len(result.delete) + len(result.missing) + len(meter_ops)
         if not count:
             return
@@ -194,8 +230,8 @@ class Statistics:
             if job.reservation_id == 0:
                 plain += job.phases[0]
         jobs = [j for j in jobs if j.reservation_id != 0]
-        if plain:
-            jobs.append(Job(0, 0, JobKind.AUDIT, [plain]))
+        if plain:  # first: meters and groups the re-added rules may send to
+            jobs.insert(0, Job(0, 0, JobKind.AUDIT, [plain]))
         stitching.run(jobs, at)
 
     def _claimed(self, cookie: Cookie) -> bool:
@@ -224,6 +260,8 @@ class Statistics:
         meters: list[Op] = [
             MeterAdd(m) for m in res.plan.meters if m.dpid == dpid and m.meter_id in metered
         ]
+        grouped = {a.group_id for r in rules for a in r.actions if isinstance(a, Group)}
+        meters += [GroupAdd(g) for g in res.plan.groups if g.dpid == dpid and g.group_id in grouped]
         self.stitching.intents.refresh_states(at.wall)
         return Job(owner, version, JobKind.AUDIT, [meters + adds], confirm_phase=0)
 
@@ -231,6 +269,8 @@ class Statistics:
         """A switch went away: its counters start again."""
         self._meters_seen.pop(dpid, None)
         self._meter_orphans.pop(dpid, None)
+        self._groups_seen.pop(dpid, None)
+        self._group_orphans.pop(dpid, None)
         for key in [k for k in self._port_bytes if k[0] == dpid]:
             del self._port_bytes[key]
             self.port_rate_mbps.pop(key, None)

@@ -66,6 +66,7 @@ class ConnectivitySpec:
     memory_mb: float = 0.0
     storage_gb: float = 0.0
     prefer_latency: bool = False  # lowest-latency feasible path instead of the usual cost
+    protection: bool = False  # a backup around every link of the path (fast failover)
 
     kind: ClassVar[IntentKind] = IntentKind.CONNECTIVITY
 

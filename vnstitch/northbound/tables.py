@@ -125,7 +125,10 @@ def topology_text(doc: Mapping[str, Any]) -> str:
 
 
 def reservations_text(reservations: Sequence[Mapping[str, Any]]) -> str:
-    """The reservation table: id, state, endpoints, bandwidth, path and reason."""
+    """The reservation table: id, state, endpoints, bandwidth, path, protection and reason.
+
+    ``protected``: "yes" while a backup is installed around every link, "no" when protection
+    was asked for but is not in force (a failure not yet re-protected), "-" when not asked."""
     rows = [
         (
             r.get("id"),
@@ -134,11 +137,12 @@ def reservations_text(reservations: Sequence[Mapping[str, Any]]) -> str:
             r.get("dst"),
             r.get("bandwidth_mbps"),
             " > ".join(short_dpid(d) for d in r.get("path") or []) or None,
+            ("yes" if r.get("protected") else "no") if r.get("protection") else None,
             r.get("reason"),
         )
         for r in reservations
     ]
-    headers = ("id", "state", "src", "dst", "bandwidth Mbit/s", "path", "reason")
+    headers = ("id", "state", "src", "dst", "bandwidth Mbit/s", "path", "protected", "reason")
     return _section("reservations", headers, rows)
 
 

@@ -5,12 +5,17 @@ Semantics follow OpenFlow 1.3 on table 0 (the only table planners use):
 
 * ``apply`` is FlowMod ADD: an entry with the same (table, priority, match) is replaced.
 * A rule with a ``meter_id`` is refused unless that meter is on the switch (OFPMMFC_UNKNOWN_METER);
-  deleting a meter removes the flows that use it.
+  deleting a meter removes the flows that use it. Likewise a rule sending to a group the switch
+  does not hold is refused (OFPBAC_BAD_OUT_GROUP), and deleting a group removes its flows.
+* Groups: ALL copies to every bucket, INDIRECT and SELECT use their first bucket, FAST_FAILOVER
+  the first bucket whose watched port is live. A port is live unless it is set down
+  (``set_port``) or its link was removed (``remove_link``: the cable was pulled).
 * The highest-priority matching rule wins. Two matching rules of equal priority whose effects
   differ are undefined behaviour on a real switch, so ``trace`` raises :class:`AmbiguousMatch`.
 * An output to a port that carries a link continues at the far switch; any other port is an
-  exit. ``PORT_CONTROLLER`` is a controller hit, ``PORT_IN_PORT`` sends back out of the ingress
-  port; a plain output to the ingress port is not sent (switches require ``IN_PORT`` for that).
+  exit (a removed link's port too). ``PORT_CONTROLLER`` is a controller hit, ``PORT_IN_PORT``
+  sends back out of the ingress port; a plain output to the ingress port is not sent
+  (switches require ``IN_PORT`` for that).
 * No matching rule is a table miss; a rule without actions is a drop.
 * A packet reaching the same (switch, in_port) twice is a loop; that branch stops there.
 
@@ -25,10 +30,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from vnstitch.rules.model import PORT_CONTROLLER, PORT_IN_PORT, FlowRule, Match, MeterSpec
+from vnstitch.rules.model import (
+    PORT_CONTROLLER,
+    PORT_IN_PORT,
+    FlowRule,
+    Group,
+    GroupKind,
+    GroupSpec,
+    Match,
+    MeterSpec,
+    Output,
+    ReportedAction,
+)
 
 SwitchPort = tuple[int, int]
 MeterKey = tuple[int, int]
+GroupKey = tuple[int, int]  # (dpid, group id)
 
 MAX_HOPS = 10_000
 
@@ -57,6 +74,10 @@ class UnknownMeter(Exception):
     """A rule refers to a meter that is not installed on its switch."""
 
 
+class UnknownGroup(Exception):
+    """A rule refers to a group that is not installed on its switch."""
+
+
 @dataclass(frozen=True)
 class Hop:
     """One switch a packet passed: where it entered and the rule that handled it (None = miss)."""
@@ -77,6 +98,7 @@ class TraceResult:
     loops: list[SwitchPort] = field(default_factory=list)  # (dpid, in_port) reached again
     hops: list[Hop] = field(default_factory=list)
     meters: list[MeterKey] = field(default_factory=list)  # (dpid, meter_id), in hop order
+    buckets: list[tuple[int, int, int]] = field(default_factory=list)  # (dpid, group, bucket)
 
     @property
     def switches(self) -> list[int]:
@@ -101,17 +123,44 @@ class FakeNetwork:
         self.peers: dict[SwitchPort, SwitchPort] = {}
         self.tables: dict[int, dict[tuple[int, int, int, Match], FlowRule]] = {}
         self.meters: dict[MeterKey, MeterSpec] = {}
+        self.groups: dict[GroupKey, GroupSpec] = {}
+        self.down: set[SwitchPort] = set()
         for link in links:
             self.add_link(link)
 
     # ---- topology -----------------------------------------------------------------------
     def add_link(self, link: LinkEnds) -> None:
-        """Connect ``(src, src_port)`` to ``(dst, dst_port)`` in this direction."""
+        """Connect ``(src, src_port)`` to ``(dst, dst_port)`` in this direction (port live)."""
         self.peers[(link.src, link.src_port)] = (link.dst, link.dst_port)
+        self.down.discard((link.src, link.src_port))
 
     def remove_link(self, link: LinkEnds) -> None:
-        """Disconnect one direction; outputs to that port become exits."""
+        """Disconnect one direction: outputs to that port become exits, and the port is down
+        (fast-failover buckets watching it are not live)."""
         self.peers.pop((link.src, link.src_port), None)
+        self.down.add((link.src, link.src_port))
+
+    def set_port(self, dpid: int, port: int, up: bool) -> None:
+        """Set a port's liveness (what fast-failover buckets watch)."""
+        if up:
+            self.down.discard((dpid, port))
+        else:
+            self.down.add((dpid, port))
+
+    # ---- groups -------------------------------------------------------------------------
+    def apply_groups(self, groups: Iterable[GroupSpec]) -> None:
+        """Add or modify groups."""
+        for group in groups:
+            self.groups[(group.dpid, group.group_id)] = group
+
+    def delete_group(self, dpid: int, group_id: int) -> list[FlowRule]:
+        """Remove a group and, as switches do, every flow that sends to it; returns them."""
+        self.groups.pop((dpid, group_id), None)
+        table = self.tables.get(dpid, {})
+        gone = [r for r in table.values() if Group(group_id) in r.actions]
+        for rule in gone:
+            del table[rule.key]
+        return gone
 
     # ---- meters -------------------------------------------------------------------------
     def apply_meters(self, meters: Iterable[MeterSpec]) -> None:
@@ -134,6 +183,9 @@ class FakeNetwork:
         for rule in rules:
             if rule.meter_id is not None and (rule.dpid, rule.meter_id) not in self.meters:
                 raise UnknownMeter(f"meter {rule.meter_id} not on switch {rule.dpid}: {rule}")
+            for action in rule.actions:
+                if isinstance(action, Group) and (rule.dpid, action.group_id) not in self.groups:
+                    raise UnknownGroup(f"group {action.group_id} not on switch {rule.dpid}: {rule}")
             self.tables.setdefault(rule.dpid, {})[rule.key] = rule
 
     def remove(self, rules: Iterable[FlowRule]) -> None:
@@ -207,7 +259,10 @@ class FakeNetwork:
             result.drops.append(here)
             return []
         onward: list[SwitchPort] = []
-        for port in rule.out_ports():
+        ports = self._out_ports(sw, rule.actions, result)
+        if not ports and any(isinstance(a, Group) for a in rule.actions):
+            result.drops.append(here)  # a group with no live bucket
+        for port in ports:
             if port == PORT_CONTROLLER:
                 result.to_controller.append(here)
                 continue
@@ -220,3 +275,33 @@ class FakeNetwork:
             else:
                 onward.append(peer)
         return onward
+
+    def _out_ports(
+        self, sw: int, actions: Iterable[ReportedAction], result: TraceResult, depth: int = 0
+    ) -> list[int]:
+        """The ports an action list sends to, through groups (their buckets taken noted)."""
+        ports: list[int] = []
+        for action in actions:
+            if isinstance(action, Output):
+                ports.append(action.port)
+            elif isinstance(action, Group) and depth < 8:
+                group = self.groups.get((sw, action.group_id))
+                if group is None:
+                    continue
+                for index, bucket in self._buckets(group):
+                    result.buckets.append((sw, group.group_id, index))
+                    ports += self._out_ports(sw, bucket.actions, result, depth + 1)
+        return ports
+
+    def _buckets(self, group: GroupSpec) -> list[tuple[int, Any]]:
+        buckets = list(enumerate(group.buckets))
+        if group.kind is GroupKind.ALL:
+            return buckets
+        if group.kind is GroupKind.FAST_FAILOVER:
+            live = [
+                (i, b)
+                for i, b in buckets
+                if b.watch_port is None or (group.dpid, b.watch_port) not in self.down
+            ]
+            return live[:1]
+        return buckets[:1]

@@ -6,8 +6,8 @@ of that switch and its owner (the reservation or intent its cookie names) does n
 an owner being installed, moved or restored after a restart claims every rule bearing its
 id, so a controller that restarts never deletes rules it is about to claim again, and one
 owner stuck in flight holds back only its own rules, never everyone's. Meters are audited the
-same way (:func:`audit_meters`): missing ones added, changed ones modified in place, orphans
-deleted on the second sight.
+same way (:func:`audit_meters`), and so are groups (:func:`audit_groups`): missing ones added,
+changed ones modified in place, orphans deleted on the second sight.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from vnstitch.rules.cookies import (
     KIND_RESERVATION,
     Cookie,
 )
-from vnstitch.rules.model import FlowRule, Match, MeterSpec
+from vnstitch.rules.model import FlowRule, GroupSpec, Match, MeterSpec
 
 AUDITED_KINDS = frozenset(
     {KIND_RESERVATION, KIND_PREDICTED, KIND_INTENT, KIND_ISOLATION, KIND_ARP_RESPONDER}
@@ -141,4 +141,46 @@ def audit_meters(
         if meter.meter_id in previous_orphans:
             result.delete.append(meter.meter_id)
     result.missing = [m for i, m in wanted.items() if i not in seen]
+    return result
+
+
+# ---- groups ---------------------------------------------------------------------------------
+def _group_shape(group: GroupSpec) -> tuple[object, ...]:
+    """What a group does: its type, and each bucket's actions and watched port."""
+    return (group.kind, tuple((b.actions, b.watch_port) for b in group.buckets))
+
+
+@dataclass
+class GroupAuditResult:
+    """Groups to add, to modify, to delete, and the orphans to remember."""
+
+    missing: list[GroupSpec] = field(default_factory=list)
+    modify: list[GroupSpec] = field(default_factory=list)
+    delete: list[int] = field(default_factory=list)
+    orphans: set[int] = field(default_factory=set)
+
+
+def audit_groups(
+    expected: Iterable[GroupSpec],
+    observed: Iterable[GroupSpec],
+    previous_orphans: Set[int],
+    claimed: Callable[[int], bool],
+) -> GroupAuditResult:
+    """Repairs for one switch's group table, by the policy of flows and meters."""
+    wanted = {g.group_id: g for g in expected}
+    result = GroupAuditResult()
+    seen: set[int] = set()
+    for group in observed:
+        spec = wanted.get(group.group_id)
+        if spec is not None:
+            seen.add(group.group_id)
+            if _group_shape(group) != _group_shape(spec):
+                result.modify.append(spec)
+            continue
+        if claimed(group.group_id):
+            continue
+        result.orphans.add(group.group_id)
+        if group.group_id in previous_orphans:
+            result.delete.append(group.group_id)
+    result.missing = [g for i, g in wanted.items() if i not in seen]
     return result

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from vnstitch.rules.model import FlowRule, MeterSpec
+from vnstitch.rules.model import FlowRule, GroupSpec, MeterSpec
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,39 @@ class MeterModify:
     meter: MeterSpec
 
 
-Op = FlowAdd | FlowDelete | MeterAdd | MeterModify | MeterDelete
+@dataclass(frozen=True, slots=True)
+class GroupAdd:
+    """Add a group (a switch that already holds the id answers "group exists": the job
+    runner then sends it again as :class:`GroupModify`, so the switch ends up as planned)."""
+
+    group: GroupSpec
+
+
+@dataclass(frozen=True, slots=True)
+class GroupModify:
+    """Replace a group's type and buckets in place."""
+
+    group: GroupSpec
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDelete:
+    """Delete a group (a switch also deletes every flow entry that sends to it)."""
+
+    dpid: int
+    group_id: int
+
+
+Op = (
+    FlowAdd
+    | FlowDelete
+    | MeterAdd
+    | MeterModify
+    | MeterDelete
+    | GroupAdd
+    | GroupModify
+    | GroupDelete
+)
 
 
 def op_dpid(op: Op) -> int:
@@ -58,6 +90,8 @@ def op_dpid(op: Op) -> int:
         return op.rule.dpid
     if isinstance(op, MeterAdd | MeterModify):
         return op.meter.dpid
+    if isinstance(op, GroupAdd | GroupModify):
+        return op.group.dpid
     return op.dpid
 
 

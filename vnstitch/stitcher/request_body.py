@@ -25,6 +25,7 @@ FIELDS = {
     "memory_mb",
     "storage_gb",
     "prefer_latency",
+    "protection",
 }
 # Amounts to book: in a change, null cannot mean "as before" or "none" without guessing.
 AMOUNTS = ("bandwidth_mbps", "cpu", "memory_mb", "storage_gb")
@@ -118,6 +119,9 @@ def parse_request(
     prefer_latency = body.get("prefer_latency", False)
     if not isinstance(prefer_latency, bool):
         raise RequestError("prefer_latency must be true or false", "prefer_latency")
+    protection = body.get("protection", False)
+    if not isinstance(protection, bool):
+        raise RequestError("protection must be true or false", "protection")
     return ReservationRequest(
         src=_endpoint(body, "src"),
         dst=_endpoint(body, "dst"),
@@ -134,4 +138,5 @@ def parse_request(
         memory_mb=_number(body, "memory_mb") or 0.0,
         storage_gb=_number(body, "storage_gb") or 0.0,
         prefer_latency=prefer_latency,
+        protection=protection,
     )

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from topology.model import LinkId
 from vnstitch.clock import rfc3339, rfc3339_or_none
-from vnstitch.rules.model import FlowRule, MeterSpec
+from vnstitch.resources.backup import Cable
+from vnstitch.rules.model import FlowRule, GroupSpec, MeterSpec
 
 
 class State(StrEnum):
@@ -62,6 +64,7 @@ class ReservationRequest:
     memory_mb: float = 0.0
     storage_gb: float = 0.0
     prefer_latency: bool = False  # lowest-latency feasible path instead of the usual cost
+    protection: bool = False  # a backup around every link of the path, booked and installed
 
     def __post_init__(self) -> None:
         if not self.src or not self.dst:
@@ -98,12 +101,36 @@ class ReservationRequest:
             "memory_mb": self.memory_mb,
             "storage_gb": self.storage_gb,
             "prefer_latency": self.prefer_latency,
+            "protection": self.protection,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Detour:
+    """The backup around one link of a protected path (``vnstitch.stitcher.protection``).
+
+    ``hop`` is the index of the protected link in its direction's path (``reverse``: the
+    reverse path); ``path`` the switches the detour crosses, from the link's upstream switch to
+    where it rejoins the path downstream (or joins another detour of the same direction).
+    """
+
+    reverse: bool
+    hop: int
+    path: tuple[int, ...]
+
+
+BackupDemand = dict[Cable, dict[LinkId, float]]  # failed cable -> directed link -> Mbit/s
 
 
 @dataclass(frozen=True)
 class PathPlan:
-    """Everything one version of a reservation puts on the switches, and what it books."""
+    """Everything one version of a reservation puts on the switches, and what it books.
+
+    A protected plan also holds its fast-failover ``groups`` (one per link of each direction's
+    path, on the link's upstream switch), the ``detours`` they fail over to (their rules are in
+    ``rules``), and ``backup``: per cable of the path, the bandwidth its detours take on each
+    link when that cable fails (booked in the shared backup pool, ``vnstitch.resources.backup``).
+    """
 
     version: int
     path: tuple[int, ...]
@@ -114,10 +141,19 @@ class PathPlan:
     demands: dict[Any, float]
     latency_ms: float | None
     meter_rate_mbps: float
+    groups: tuple[GroupSpec, ...] = ()
+    detours: tuple[Detour, ...] = ()
+    backup: BackupDemand = field(default_factory=dict)
+    group_ids: dict[tuple[int, bool], int] = field(default_factory=dict)  # (dpid, reverse) -> id
 
     def all_rules(self) -> tuple[FlowRule, ...]:
         """Transit and egress rules, then the ingress rules."""
         return self.rules + self.ingress
+
+    @property
+    def protected(self) -> bool:
+        """True when the plan installs a backup (a path of one switch has nothing to protect)."""
+        return bool(self.detours) or len(self.path) == 1
 
 
 @dataclass(frozen=True)
@@ -128,6 +164,8 @@ class StoredPlan:
     path: tuple[int, ...]
     meter_ids: dict[int, int]  # ingress switch -> meter id
     latency_ms: float | None
+    detours: tuple[Detour, ...] = ()  # a protected plan's backups
+    group_ids: dict[tuple[int, bool], int] = field(default_factory=dict)  # (dpid, reverse) -> id
 
     @staticmethod
     def of(plan: PathPlan) -> StoredPlan:
@@ -137,6 +175,8 @@ class StoredPlan:
             plan.path,
             {m.dpid: m.meter_id for m in plan.meters},
             plan.latency_ms,
+            plan.detours,
+            dict(plan.group_ids),
         )
 
 
@@ -153,6 +193,7 @@ class Reservation:
     created_at: float = 0.0  # wall clock, like every time here
     updated_at: float = 0.0
     installed_at: float | None = None  # None until first installed
+    protected: bool = False  # a working backup is installed around every link of its path
     history: list[tuple[float, str, str | None]] = field(default_factory=list)
 
     def set_state(self, state: State, now: float, reason: str | None = None) -> None:
@@ -179,6 +220,8 @@ class Reservation:
             "version": self.version,
             "reason": self.reason,
             "predicted": self.request.origin is Origin.PREDICTED,
+            "protected": self.protected,
+            "backup": backup_view(plan) if plan else [],
             "created_at": rfc3339(self.created_at),
             "updated_at": rfc3339(self.updated_at),
             "installed_at": rfc3339_or_none(self.installed_at),
@@ -187,3 +230,18 @@ class Reservation:
                 for t, state, reason in self.history
             ],
         }
+
+
+def backup_view(plan: PathPlan) -> list[dict[str, Any]]:
+    """The REST form of a plan's detours: which link each protects, and the way around it."""
+    out = []
+    for detour in plan.detours:
+        path = plan.reverse_path if detour.reverse else plan.path
+        out.append(
+            {
+                "direction": "reverse" if detour.reverse else "forward",
+                "around": [f"{d:016x}" for d in path[detour.hop : detour.hop + 2]],
+                "path": [f"{d:016x}" for d in detour.path],
+            }
+        )
+    return out

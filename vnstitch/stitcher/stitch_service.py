@@ -6,6 +6,10 @@ checked and allocated all-or-nothing with the RM (``vnstitch.resources.ledger``)
 meters compiled (``vnstitch.stitcher.plan``) into an install :class:`Job`, and the segment
 recorded. The service never talks to a switch: it returns jobs; the adapter runs them and
 reports back with :meth:`confirmed` or :meth:`failed`. Time is always a parameter.
+
+A protected request also gets a detour around every link, fast-failover groups and its share
+of the backup pool (``vnstitch.stitcher.backups``), booked with its primary, all or nothing;
+after a failure its detour carries the traffic and it is moved make-before-break.
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ from vnstitch.resources.keys import NodeResource, ResourceKind
 from vnstitch.resources.ledger import Ledger
 from vnstitch.rules.cookies import ARP_RESPONDER_COOKIE
 from vnstitch.rules.meters import RESERVATION_METERS, SWITCH_METERS, meter_rate_mbps
-from vnstitch.rules.model import FlowRule, MeterSpec
+from vnstitch.rules.model import FlowRule, GroupSpec, MeterSpec
+from vnstitch.stitcher.backups import Backups
 from vnstitch.stitcher.cost import DEFAULT_WEIGHTS, CostWeights
 from vnstitch.stitcher.install_jobs import (
     FlowAdd,
     FlowDelete,
+    GroupAdd,
+    GroupDelete,
     Job,
     JobKind,
     MeterAdd,
@@ -38,6 +45,7 @@ from vnstitch.stitcher.install_jobs import (
 from vnstitch.stitcher.path_results import NoPath, PathFound, PathRequest
 from vnstitch.stitcher.paths import PathSearch
 from vnstitch.stitcher.plan import compile_plan
+from vnstitch.stitcher.protection import NoBackup
 from vnstitch.stitcher.reservation import (
     Origin,
     PathPlan,
@@ -45,6 +53,7 @@ from vnstitch.stitcher.reservation import (
     ReservationRequest,
     State,
     StoredPlan,
+    backup_view,
 )
 
 LOG = logging.getLogger(__name__)
@@ -54,6 +63,7 @@ LATENCY_WEIGHTS = CostWeights(utilisation_ms=0.0, hop_ms=0.0)  # lowest latency,
 _HOST_KINDS = frozenset({ResourceKind.CPU, ResourceKind.MEMORY_MB, ResourceKind.STORAGE_GB})
 TrafficKey = tuple[str, str, int | None, int | None, str]  # src MAC, dst MAC, proto, port, side
 LIVE = (State.PENDING, State.INSTALLING, State.ACTIVE, State.DEGRADED)
+PROTECTION_ATTEMPTS = 3  # primaries tried, each avoiding the links the last had no backup for
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,8 @@ class StitchService:
         self._meters: dict[int, set[int]] = {}
         self._next_meter: dict[int, int] = {}
         self._old_plans: dict[int, PathPlan | None] = {}
+        self.backups = Backups(db, ledger)  # detours, group ids and the shared backup pool
+        self._no_backup: dict[int, str] = {}  # protected, but running without: why
         self._search: dict[bool, tuple[int, PathSearch]] = {}
         self._claims: dict[TrafficKey, int] = {}  # directed flow -> the reservation matching it
         self._claimed_by: dict[int, set[TrafficKey]] = {}  # reservation -> its claims
@@ -153,12 +165,15 @@ class StitchService:
 
         return free
 
-    def plan(self, res: Reservation, now: float | None = None) -> PathPlan | Refusal:
+    def plan(
+        self, res: Reservation, now: float | None = None, protect: bool = True
+    ) -> PathPlan | Refusal:
         """Find a path and compile its plan (next version) without booking anything.
 
         A reservation restored after a restart takes its stored plan again when that still
         fits (same rules, cookies and meters as on the switches); until ``restore_until`` it
-        waits for that plan's path to be rediscovered instead of taking another.
+        waits for that plan's path to be rediscovered instead of taking another. A protected
+        request gets its detours and groups too (``protect=False``: the primary alone).
         """
         waiting = res.id in self._restored and now is not None and now < self.restore_until
         ends = self._endpoints(res.request)
@@ -204,11 +219,46 @@ class StitchService:
                 }
             return Refusal(found.constraint, found.reason, near)
         assert isinstance(found, PathFound)
-        version = res.version + 1
+        plan = self._compiled(res, found, src, dst)
+        if not (req.protection and protect):
+            return plan
+        return self._protect(res, plan, path_req, src, dst)
+
+    def _compiled(self, res: Reservation, found: PathFound, src: Host, dst: Host) -> PathPlan:
+        req = res.request
         meter_ids = self._meter_ids(found.path, req.bidirectional, res.plan)
+        graph, version = self.db.graph, res.version + 1
         return compile_plan(
-            self.db.graph, res.id, version, found.path, src, dst, req, meter_ids, found.latency_ms
+            graph, res.id, version, found.path, src, dst, req, meter_ids, found.latency_ms
         )
+
+    def _protect(
+        self, res: Reservation, plan: PathPlan, path_req: PathRequest, src: Host, dst: Host
+    ) -> PathPlan | Refusal:
+        """``plan`` with a detour around every link; if a link has none, another primary that
+        avoids it (a few tries); a refusal naming the link otherwise, never a silent plan
+        without backup (``vnstitch.stitcher.protection``)."""
+        req = res.request
+        excluded: set[tuple[int, int]] = set()
+        refusal: NoBackup | None = None
+        for attempt in range(PROTECTION_ATTEMPTS):
+            protected = self.backups.protect(res.id, plan, req, res.plan)
+            if not isinstance(protected, NoBackup):
+                return protected
+            refusal = refusal or protected
+            self._free_meters(plan)
+            if attempt == PROTECTION_ATTEMPTS - 1:
+                break
+            link = protected.link
+            excluded |= {(link.src, link.dst), (link.dst, link.src)}
+            found = self._path_search(req.prefer_latency).find(
+                path_req, self._free_for(res.id), excluded, bidirectional=req.bidirectional
+            )
+            if not isinstance(found, PathFound):
+                break
+            plan = self._compiled(res, found, src, dst)
+        assert refusal is not None
+        return Refusal("protection", refusal.describe())
 
     def _stored_plan(
         self, res: Reservation, stored: StoredPlan, src: Host, dst: Host
@@ -233,6 +283,11 @@ class StitchService:
         plan = compile_plan(
             graph, res.id, stored.version, path, src, dst, req, meter_ids, stored.latency_ms
         )
+        if req.protection or stored.detours:
+            protected = self.backups.adopt(res.id, plan, stored)
+            if protected is None:
+                return None
+            plan = protected
         held = self.ledger.holding(res.id)
         if held is None and not self.ledger.check(plan.demands).ok:
             return None
@@ -256,6 +311,7 @@ class StitchService:
         if isinstance(plan, Refusal):
             return plan
         self._free_meters(plan)
+        self.backups.free_groups(plan)
         admission = self.ledger.check(plan.demands)
         if not admission.ok:
             return Refusal(
@@ -266,6 +322,8 @@ class StitchService:
             "reverse_path": [f"{d:016x}" for d in plan.reverse_path],
             "latency_ms": plan.latency_ms,
             "meter_rate_mbps": plan.meter_rate_mbps,
+            "protected": request.protection and plan.protected,
+            "backup": backup_view(plan),
             "resources": {describe_key(k): v for k, v in plan.demands.items()},
             "rules": [
                 {
@@ -300,7 +358,14 @@ class StitchService:
         self.reservations[res_id] = res
         self._restored[res_id] = stored
         self._next_id = max(self._next_id, res_id + 1)
+        self.backups.hold_stored(stored)  # its groups are still on the switches
         return res
+
+    def _forget_restored(self, res_id: int) -> None:
+        """Confirmed, failed or released: what it was restored with is no longer claimed."""
+        stored = self._restored.pop(res_id, None)
+        if stored is not None:
+            self.backups.forget_stored(stored, self.reservations[res_id].plan)
 
     def stored_plan(self, res: Reservation) -> StoredPlan | None:
         """What the store should keep of ``res``'s plan (the restored one while waiting)."""
@@ -400,24 +465,33 @@ class StitchService:
                 out.update(r.key for r in plan.all_rules() if r.cookie == ARP_RESPONDER_COOKIE)
         return out
 
-    def _stitch(self, res: Reservation, now: float) -> Job | Refusal:
+    def _stitch(
+        self, res: Reservation, now: float, protect: bool = True, why: str | None = None
+    ) -> Job | Refusal:
         """Plan, book and return the install job; on refusal the reservation is unchanged."""
         overlap = self._overlap(res)
         if overlap is not None:
             return overlap
-        plan = self.plan(res, now)
+        plan = self.plan(res, now, protect)
         if isinstance(plan, Refusal):
             return plan
         old = res.plan if res.state in (State.ACTIVE, State.INSTALLING, State.DEGRADED) else None
+        moving = old is not None and res.state is State.ACTIVE
+        if not moving and self.ledger.in_move(res.id):  # a move in flight is overtaken
+            self.ledger.abort_move(res.id)
+        if not moving:
+            self.backups.settle(res.id, keep_new=False)
+        before = self.ledger.holding(res.id)
         try:
-            if old is not None and res.state is State.ACTIVE:
+            if moving:
                 self.ledger.begin_move(res.id, plan.demands)
-            elif self.ledger.holding(res.id) is not None:
+            elif before is not None:
                 self.ledger.resize(res.id, plan.demands)
             else:
                 self.ledger.allocate(res.id, plan.demands)
         except InsufficientResources as exc:
             self._free_meters(plan)
+            self.backups.free_groups(plan)
             hosts = [
                 k for k in exc.shortfalls if isinstance(k, NodeResource) and k.kind in _HOST_KINDS
             ]
@@ -429,11 +503,23 @@ class StitchService:
                 )
                 return Refusal("host_resources", f"not enough at the endpoints: {named}")
             return Refusal("bandwidth", f"resources taken meanwhile: {exc}")
+        refused = self.backups.book(res.id, plan, moving)
+        if refused is not None:  # all or nothing: the primary goes back to what it was
+            if moving:
+                self.ledger.abort_move(res.id)
+            elif before is not None:
+                self.ledger.resize(res.id, before.amounts)
+            else:
+                self.ledger.release(res.id)
+            self._free_meters(plan)
+            self.backups.free_groups(plan)
+            return Refusal("protection", refused)
         job = install_job(res.id, plan, old)
         self._claim(res)
         res.plan = plan
         res.version = plan.version
-        res.set_state(State.INSTALLING, now, "moving" if old else None)
+        res.protected = False  # until the switches confirmed this plan
+        res.set_state(State.INSTALLING, now, why or ("moving" if old else None))
         self._old_plans[res.id] = old
         return job
 
@@ -445,13 +531,21 @@ class StitchService:
             return
         if self.ledger.in_move(res_id):
             self.ledger.commit_move(res_id)
+        self.backups.settle(res_id, keep_new=True)
         old = self._old_plans.pop(res_id, None)
         if old is not None and old.version != version:
             self._free_meters(old)
-        self._restored.pop(res_id, None)
+            self.backups.free_groups(old)
+        self._forget_restored(res_id)
         self._repairing.discard(res_id)
         res.installed_at = now
-        res.set_state(State.ACTIVE, now)
+        plan = res.plan
+        res.protected = plan is not None and plan.protected and self.backups.intact(plan)
+        unprotected = self._no_backup.pop(res_id, None)
+        if res.request.protection and not res.protected:
+            res.set_state(State.ACTIVE, now, f"not protected: {unprotected or 'backup broken'}")
+        else:
+            res.set_state(State.ACTIVE, now)
 
     def failed(self, res_id: int, version: int, reason: str, now: float) -> list[Job]:
         """A switch refused part of the job: roll this version back; returns clean-up jobs."""
@@ -460,18 +554,24 @@ class StitchService:
             return []
         jobs = [removal_job(res.id, res.plan, JobKind.ROLLBACK, self._shared_rules(res))]
         self._free_meters(res.plan)
-        self._restored.pop(res_id, None)
+        self.backups.free_groups(res.plan)
+        self._forget_restored(res_id)
         self._repairing.discard(res_id)
+        self._no_backup.pop(res_id, None)
         old = self._old_plans.pop(res_id, None)
         if old is not None and self.ledger.in_move(res_id):
             self.ledger.abort_move(res_id)
+            self.backups.settle(res_id, keep_new=False)
             res.plan = old
+            res.protected = old.protected and self.backups.intact(old)
             jobs.append(install_job(res.id, old, None, JobKind.REPAIR))
             res.set_state(State.ACTIVE, now, f"move failed, kept the old path: {reason}")
             return jobs
         self.ledger.release(res_id)
+        self.backups.release(res_id)
         self._release_claims(res_id)
         res.plan = None
+        res.protected = False
         res.set_state(State.FAILED, now, reason)
         return jobs
 
@@ -483,11 +583,15 @@ class StitchService:
         keep = self._shared_rules(res)
         job = removal_job(res.id, res.plan, JobKind.REMOVE, keep) if res.plan else None
         self._free_meters(res.plan)
-        self._restored.pop(res_id, None)
+        self.backups.free_groups(res.plan)
+        self._forget_restored(res_id)
         self._repairing.discard(res_id)
+        self._no_backup.pop(res_id, None)
         self.ledger.release(res_id)
+        self.backups.release(res_id)
         self._release_claims(res_id)
         res.plan = None
+        res.protected = False
         res.set_state(State.RELEASED, now, reason)
         return job
 
@@ -510,6 +614,12 @@ class StitchService:
             if res.state not in LIVE:
                 continue
             broken = res.id in displaced or (res.plan is not None and not self._plan_valid(res))
+            if res.request.protection and res.state is State.ACTIVE and res.plan is not None:
+                handled = self._reprotect(res, broken, now)
+                if isinstance(handled, Job):
+                    jobs.append(handled)
+                if handled is not None:
+                    continue
             if not broken and (
                 res.state in (State.ACTIVE, State.INSTALLING) or res.id in self._repairing
             ):
@@ -528,6 +638,34 @@ class StitchService:
                 res.reason = outcome.reason
         return jobs
 
+    def _reprotect(self, res: Reservation, broken: bool, now: float) -> Job | bool | None:
+        """An ACTIVE protected reservation after a change: a make-before-break move onto a new
+        path and backup when a link of its path failed and its detour carries the traffic, or
+        when its backup broke (or it runs without one). Returns the job, True when handled
+        without one (kept as it is, with the reason), None when the usual re-stitch applies
+        (its path broke beyond what the backup covers)."""
+        plan = res.plan
+        assert plan is not None
+        res.protected = res.protected and self.backups.intact(plan)
+        if broken and not (self._ends_valid(res, plan) and self.backups.failed_over(plan)):
+            return None
+        if not broken and res.protected:
+            return True
+        why = "a link of its path failed, on its backup: " if broken else "backup broken: "
+        outcome = self._stitch(res, now, why=why + "re-protecting (make-before-break)")
+        if isinstance(outcome, Job):
+            LOG.info("reservation %d: %sre-protecting", res.id, why)
+            return outcome
+        if broken:  # the traffic runs on a detour: move it onto a new primary without backup
+            fallback = self._stitch(res, now, False, why + "moving without backup")
+            if isinstance(fallback, Job):
+                self._no_backup[res.id] = outcome.reason
+                return fallback
+            outcome = fallback
+        where = "on its backup" if broken else "not protected"
+        res.reason = f"{where}, no new path with backup yet: {outcome.reason}"
+        return True
+
     def _restitch(self, res: Reservation, now: float) -> Job | Refusal:
         if res.state is State.ACTIVE:
             res.state = State.DEGRADED  # the old path is broken: no make-before-break possible
@@ -535,8 +673,17 @@ class StitchService:
 
     def _plan_valid(self, res: Reservation) -> bool:
         plan = res.plan
-        if plan is None:
+        if plan is None or not self._ends_valid(res, plan):
             return False
+        graph = self.db.graph
+        for path in (plan.path, plan.reverse_path):
+            for u, v in itertools.pairwise(path):
+                if not graph.has_edge(u, v):
+                    return False
+        return True
+
+    def _ends_valid(self, res: Reservation, plan: PathPlan) -> bool:
+        """Both hosts are where the plan starts and ends."""
         ends = self._endpoints(res.request)
         if isinstance(ends, Refusal):
             return False
@@ -544,15 +691,9 @@ class StitchService:
         assert src.attachment is not None and dst.attachment is not None
         if plan.path[0] != src.attachment.dpid or plan.path[-1] != dst.attachment.dpid:
             return False
-        for rule in plan.ingress:
-            if rule.match.in_port not in (src.attachment.port, dst.attachment.port):
-                return False
-        graph = self.db.graph
-        for path in (plan.path, plan.reverse_path):
-            for u, v in itertools.pairwise(path):
-                if not graph.has_edge(u, v):
-                    return False
-        return True
+        return all(
+            r.match.in_port in (src.attachment.port, dst.attachment.port) for r in plan.ingress
+        )
 
     # ---- audit ------------------------------------------------------------------------------
     def expected_rules(self, dpid: int) -> list[FlowRule]:
@@ -613,6 +754,27 @@ class StitchService:
                 out.extend(m for m in res.plan.meters if m.dpid == dpid)
         return out
 
+    def expected_groups(self, dpid: int) -> list[GroupSpec]:
+        """Every fast-failover group switch ``dpid`` should hold now (for the group audit)."""
+        out: list[GroupSpec] = []
+        for res in self.reservations.values():
+            if res.plan is None:
+                continue
+            if res.state in (State.ACTIVE, State.INSTALLING) or res.id in self._repairing:
+                out.extend(g for g in res.plan.groups if g.dpid == dpid)
+        return out
+
+    def claims_group(self, dpid: int, group_id: int) -> bool:
+        """True when a group id is handed out (a plan in flight holds it) or restored."""
+        if self.backups.group_ids.used(dpid, group_id):
+            return True
+        return any(
+            stored is not None
+            and (dpid, group_id) in {(d, g) for (d, _), g in stored.group_ids.items()}
+            for res_id, stored in self._restored.items()
+            if self.claims_rules(res_id)
+        )
+
     def claims_meter(self, dpid: int, meter_id: int) -> bool:
         """True when a meter id is held by a move in flight or a restored reservation's plan."""
         if meter_id in self._meters.get(dpid, ()):
@@ -637,8 +799,10 @@ class StitchService:
 def install_job(
     res_id: int, plan: PathPlan, old: PathPlan | None, kind: JobKind | None = None
 ) -> Job:
-    """Meters and transit rules, then the ingress rules, then removal of the old plan's rest."""
+    """Meters, groups and transit (and detour) rules, then the ingress rules, then removal of
+    the old plan's rest, its groups last (a switch deletes the rules that send to a group)."""
     first: list[Op] = [MeterAdd(m) for m in plan.meters]
+    first += [GroupAdd(g) for g in plan.groups]
     first += [FlowAdd(r) for r in plan.rules]
     phases: list[list[Op]] = [first, [FlowAdd(r) for r in plan.ingress]]
     if old is not None:
@@ -651,6 +815,13 @@ def install_job(
             if (m.dpid, m.meter_id) not in new_meters
         ]
         phases.append(cleanup)
+        new_groups = {(g.dpid, g.group_id) for g in plan.groups}
+        gone: list[Op] = [
+            GroupDelete(g.dpid, g.group_id)
+            for g in old.groups
+            if (g.dpid, g.group_id) not in new_groups
+        ]
+        phases.append(gone)
     job_kind = kind or (JobKind.MOVE if old is not None else JobKind.INSTALL)
     return Job(res_id, plan.version, job_kind, phases, confirm_phase=1)
 
@@ -658,12 +829,13 @@ def install_job(
 def removal_job(
     res_id: int, plan: PathPlan, kind: JobKind, keep: Set[tuple[int, int, int, Any]] = frozenset()
 ) -> Job:
-    """Ingress rules first (nothing new enters), then the rest and the meters.
+    """Ingress rules first (nothing new enters), then the rest and the meters, then groups.
 
     Entries in ``keep`` (shared with another live plan) stay.
     """
     first: list[Op] = [FlowDelete(r) for r in plan.ingress if r.key not in keep]
     rest: list[Op] = [FlowDelete(r) for r in plan.rules if r.key not in keep]
     rest.extend(MeterDelete(m.dpid, m.meter_id) for m in plan.meters)
-    phases = [first, rest]
+    groups: list[Op] = [GroupDelete(g.dpid, g.group_id) for g in plan.groups]
+    phases = [first, rest, groups]
     return Job(res_id, plan.version, kind, phases, confirm_phase=None)

@@ -7,7 +7,7 @@ as users see it; the store refuses a record whose time is anything else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 Counter = Literal["intent", "reservation"]
 COUNTERS: tuple[Counter, ...] = ("intent", "reservation")
@@ -35,16 +35,35 @@ class IntentRecord(TypedDict):
     history: list[IntentHistoryRecord]
 
 
+class DetourRecord(TypedDict):
+    """A protected plan's detour around link ``hop`` of one direction (``reverse``)."""
+
+    reverse: bool
+    hop: int
+    path: list[str]
+
+
+class GroupIdRecord(TypedDict):
+    """The fast-failover group of one direction on one switch."""
+
+    dpid: str
+    reverse: bool
+    group_id: int
+
+
 class PlanRecord(TypedDict):
     """The installed plan of a reservation: enough to rebuild its rules exactly.
 
-    Datapath ids are hex strings (they exceed JSON-safe and SQLite integers).
+    Datapath ids are hex strings (they exceed JSON-safe and SQLite integers). ``detours`` and
+    ``group_ids`` only for a protected plan (records written before protection have neither).
     """
 
     version: int
     path: list[str]
     meter_ids: dict[str, int]
     latency_ms: float | None
+    detours: NotRequired[list[DetourRecord]]
+    group_ids: NotRequired[list[GroupIdRecord]]
 
 
 class ReservationRecord(TypedDict):
