@@ -43,6 +43,7 @@ from vnstitch.core.actions import (
     Publish,
     Reply,
     SettleLater,
+    SettleMoreLater,
     ToSwitch,
     VerifyLater,
     WakeAt,
@@ -60,6 +61,7 @@ from vnstitch.core.events import (
     PredictorRejected,
     ProbeTick,
     Settle,
+    SettleMore,
     StatsTick,
     SwitchDown,
     SwitchError,
@@ -277,6 +279,8 @@ class VnstitchApp(app_manager.RyuApp):
                     hub.spawn(self.post, Settle())
                 case VerifyLater():
                     hub.spawn(self.post, VerifyMore())
+                case SettleMoreLater():
+                    hub.spawn(self.post, SettleMore())
 
     @set_ev_cls(CoreEvent)
     def _core_event(self, ev: CoreEvent) -> None:

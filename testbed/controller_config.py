@@ -47,6 +47,9 @@ def config_for(
     for node in nodes:
         zone = (switch_zones or {}).get(node, graph.nodes[node].get("zone", "default"))
         lines += ["", "[[switch]]", f"name = {_q(names[node])}", f"zone = {_q(zone)}"]
+        lat, lon = graph.nodes[node].get("lat"), graph.nodes[node].get("lon")
+        if isinstance(lat, float | int) and isinstance(lon, float | int):  # Zoo / SNDlib
+            lines += [f"latitude = {float(lat)}", f"longitude = {float(lon)}"]
     for u, v, attrs in graph.edges(data=True):
         if attrs.get("bw_mbps") or attrs.get("zone"):
             lines += ["", "[[link]]", f"a = {_q(names[u])}", f"b = {_q(names[v])}"]

@@ -92,7 +92,8 @@ class TopologyDatabase:
                 self._former_link_ports[key] = (peer, now)
         label = name or dpid_str(dpid)
         zone = self.zones.switch_zone(dpid, label)
-        self.switches[dpid] = Switch(dpid, label, zone, port_map, now)
+        location = self.zones.switch_location(dpid, label)
+        self.switches[dpid] = Switch(dpid, label, zone, port_map, now, location)
         self.graph.add_node(dpid, zone=zone, name=label)
         self.graph_generation += 1
         return self._emit(now, "switch_add", dpid=dpid_str(dpid), name=label, zone=zone)

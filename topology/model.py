@@ -84,13 +84,17 @@ class Switch:
     zone: str = DEFAULT_ZONE
     ports: dict[PortNo, Port] = field(default_factory=dict)
     connected_at: float = 0.0  # wall clock
+    location: tuple[float, float] | None = None  # configured (latitude, longitude)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
+        lat, lon = self.location if self.location is not None else (None, None)
         return {
             "dpid": dpid_str(self.dpid),
             "name": self.name,
             "zone": self.zone,
+            "latitude": lat,
+            "longitude": lon,
             "ports": [p.to_dict() for p in sorted(self.ports.values(), key=lambda p: p.port_no)],
             "connected_at": rfc3339(self.connected_at),
         }

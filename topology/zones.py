@@ -16,6 +16,7 @@ class ZoneMap:
     """Lookup of configured zones and capacities; unconfigured elements are in ``default``."""
 
     switch_zones: dict[str, str] = field(default_factory=dict)  # switch name or dpid hex
+    switch_locations: dict[str, tuple[float, float]] = field(default_factory=dict)  # lat, lon
     link_zones: dict[tuple[str, str], str] = field(default_factory=dict)  # unordered names
     link_capacities: dict[tuple[str, str], float] = field(default_factory=dict)
     host_zones: dict[str, str] = field(default_factory=dict)  # host name, IP or MAC
@@ -24,6 +25,10 @@ class ZoneMap:
     def switch_zone(self, dpid: Dpid, name: str) -> str:
         """Zone of a switch, by its name or its dpid."""
         return self.switch_zones.get(name) or self.switch_zones.get(dpid_str(dpid), DEFAULT_ZONE)
+
+    def switch_location(self, dpid: Dpid, name: str) -> tuple[float, float] | None:
+        """Configured (latitude, longitude) of a switch, by its name or its dpid."""
+        return self.switch_locations.get(name) or self.switch_locations.get(dpid_str(dpid))
 
     def link_zone(self, a: str, b: str) -> str:
         """Zone of the cable between switches ``a`` and ``b``."""

@@ -23,6 +23,7 @@ from vnstitch.core.actions import (
     Publish,
     Reply,
     SettleLater,
+    SettleMoreLater,
     ToSwitch,
     VerifyLater,
     WakeAt,
@@ -41,6 +42,7 @@ from vnstitch.core.events import (
     PacketIn,
     PortChanged,
     Settle,
+    SettleMore,
     SwitchError,
     SwitchFeatures,
     SwitchPorts,
@@ -199,6 +201,8 @@ class Harness:
                     self.wakes.append(mono)
                 case SettleLater():
                     self._queue.append(Settle())
+                case SettleMoreLater():
+                    self._queue.append(SettleMore())
                 case VerifyLater():
                     pass  # tests drive the verification rounds themselves (``verify``)
 

@@ -102,3 +102,23 @@ def test_bad_config_names_the_problem(tmp_path: Path, text: str, needle: str) ->
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_config(tmp_path / "absent.toml")
+
+
+def test_switch_coordinates_are_read_checked_and_shown(tmp_path: Path) -> None:
+    """[[switch]] latitude/longitude reach GET /v1/topology; bad ones are a clear error."""
+    from topology.database import TopologyDatabase
+    from topology.model import Port
+
+    path = tmp_path / "c.toml"
+    path.write_text('[[switch]]\nname = "s1"\nlatitude = 40.7\nlongitude = -74.0\n')
+    config = load_config(path)
+    db = TopologyDatabase(config.zone_map())
+    db.add_switch(1, [Port(1)], 0.0, "s1")
+    (switch,) = db.to_dict()["switches"]
+    assert (switch["latitude"], switch["longitude"]) == (40.7, -74.0)
+    path.write_text('[[switch]]\nname = "s1"\nlatitude = 95\nlongitude = 0\n')
+    with pytest.raises(ConfigError, match="latitude"):
+        load_config(path)
+    path.write_text('[[switch]]\nname = "s1"\nlatitude = 40\n')
+    with pytest.raises(ConfigError, match="both"):
+        load_config(path)

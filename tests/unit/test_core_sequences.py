@@ -126,3 +126,29 @@ def test_withdrawing_a_reservation_removes_its_rules(tmp_path: Path) -> None:
     assert gone is not None and gone.status == 200 and gone.body["state"] == "RELEASED"
     assert not [r for r in h.net.rules() if r.priority == 20000]
     assert h.core.ledger.violations() == []
+
+
+def test_a_re_stitch_burst_runs_in_slices_behind_other_events(tmp_path: Path) -> None:
+    """Each slice is one event; the rest is posted for later, and all of it gets done."""
+    from vnstitch.core.actions import SettleMoreLater
+
+    h = Harness(tmp_path)
+    h.connect_square()
+    _reserve(h, ticket=1, bandwidth_mbps=2)
+    _reserve(h, ticket=2, bandwidth_mbps=2, ip_proto=6, dst_port=80)
+    h.core.stitching.slice_units = 1  # one reservation per slice
+    path = h.core.stitcher.reservations[1].plan.path
+    posted: list[object] = []
+    carry = h._carry_out
+
+    def spy(actions: list[object]) -> None:
+        posted.extend(a for a in actions if isinstance(a, SettleMoreLater))
+        carry(actions)  # type: ignore[arg-type]
+
+    h._carry_out = spy  # type: ignore[method-assign]
+    h.advance(1.0)
+    h.cable(1, path[1], up=False)
+    assert len(posted) >= 2
+    for res in h.core.stitcher.reservations.values():
+        assert res.state is State.ACTIVE and path[1] not in res.plan.path
+    assert h.net.trace(1, 1, ipv4(H1, H4)).exits == [(4, 1)]

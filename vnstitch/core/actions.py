@@ -169,11 +169,16 @@ class SettleLater:
 
 
 @dataclass(frozen=True, slots=True)
+class SettleMoreLater:
+    """Post a :class:`vnstitch.core.events.SettleMore` after the events already queued."""
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyLater:
     """Post a :class:`vnstitch.core.events.VerifyMore` after the events already queued."""
 
 
-Action = ToSwitch | Publish | Reply | WakeAt | SettleLater | VerifyLater
+Action = ToSwitch | Publish | Reply | WakeAt | SettleLater | SettleMoreLater | VerifyLater
 
 
 @dataclass

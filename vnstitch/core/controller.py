@@ -43,6 +43,7 @@ from vnstitch.core.events import (
     ProbeIn,
     ProbeTick,
     Settle,
+    SettleMore,
     StatsTick,
     SwitchDown,
     SwitchError,
@@ -230,6 +231,8 @@ class ControllerCore:
                 stats.groups_seen(event)
             case VerifyMore():
                 self.verification.step(at)
+            case SettleMore():
+                self.stitching.settle_more(at)
             case PredictorFrames(frames):
                 if pred is not None:
                     pred.frames(frames, at)

@@ -279,6 +279,11 @@ class Settle:
 
 
 @dataclass(frozen=True, slots=True)
+class SettleMore:
+    """Go on with the re-stitch in progress after a topology change (one slice per event)."""
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyMore:
     """Go on with the data-plane verification round in progress (one slice per event)."""
 
@@ -309,5 +314,6 @@ Event = (
     | StatsTick
     | Wake
     | Settle
+    | SettleMore
     | VerifyMore
 )

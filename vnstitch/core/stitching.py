@@ -10,11 +10,11 @@ changes re-stitches what broke and retries what failed, once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from vnstitch.clock import Instant
-from vnstitch.core.actions import Outbox, PacketOut
+from vnstitch.core.actions import Outbox, PacketOut, SettleMoreLater
 from vnstitch.core.discovery import Discovery
 from vnstitch.core.durable import DurableState
 from vnstitch.core.frames import arp_frame
@@ -26,7 +26,7 @@ from vnstitch.northbound.metrics import ControllerMetrics
 from vnstitch.rules.model import ARP_REQUEST, BROADCAST_MAC
 from vnstitch.stitcher.install_jobs import Job, JobKind
 from vnstitch.stitcher.reservation import Reservation, ReservationRequest, State
-from vnstitch.stitcher.stitch_service import Refusal, StitchService
+from vnstitch.stitcher.stitch_service import SLICE_UNITS, Refusal, StitchService, take_slice
 
 LOG = logging.getLogger("vnstitch")
 
@@ -53,6 +53,8 @@ class Stitching:
         self.metrics = metrics
         self.runner = JobRunner(outbox, discovery.connected, self.job_done)
         self.on_reservation_change: ReservationChanged = lambda _res, _active, _at: None
+        self._settling: Iterator[tuple[int, Job | None]] | None = None
+        self.slice_units = SLICE_UNITS
 
     def run(self, jobs: list[Job] | Job | None, at: Instant) -> None:
         """Start jobs on the switches; the plans they install are durable first."""
@@ -113,7 +115,7 @@ class Stitching:
         self.persist(res)
         self.on_reservation_change(res, False, at)
         self.discovery.update_best_effort_meters()
-        self.run(self.stitcher.on_topology_change(at.wall), at)
+        self.settle(at)  # what it freed may let others stitch
 
     # ---- intents ----------------------------------------------------------------------------
     def submit_intent(
@@ -205,6 +207,23 @@ class Stitching:
 
     # ---- topology -----------------------------------------------------------------------------
     def settle(self, at: Instant) -> None:
-        """After a burst of topology changes: re-stitch what broke, retry what failed."""
-        self.run(self.stitcher.on_topology_change(at.wall), at)
+        """After a burst of topology changes: re-stitch what broke, retry what failed.
+
+        The work goes in slices (``take_slice``), one per event: after each the rest is
+        posted behind whatever else is queued, so OpenFlow, REST and timers never wait for
+        a thousand re-stitches. A new burst starts the scan again from the top.
+        """
+        self._settling = self.stitcher.topology_steps(at.wall)
+        self.settle_more(at)
+
+    def settle_more(self, at: Instant) -> None:
+        """The next slice of the settle in progress; intents are refreshed at its end."""
+        if self._settling is None:
+            return
+        jobs, more = take_slice(self._settling, self.slice_units)
+        self.run(jobs, at)
+        if more:
+            self.outbox.add(SettleMoreLater())
+            return
+        self._settling = None
         self.run(self.intents.refresh(at.wall), at)

@@ -79,6 +79,7 @@ class SwitchSpec:
     name: str | None
     dpid: int | None
     zone: str
+    location: tuple[float, float] | None = None  # (latitude, longitude), degrees
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,10 @@ class Config:
                 zones.switch_zones[sw.name] = sw.zone
             if sw.dpid is not None:
                 zones.switch_zones[f"{sw.dpid:016x}"] = sw.zone
+            if sw.location is not None:
+                for key in (sw.name, None if sw.dpid is None else f"{sw.dpid:016x}"):
+                    if key:
+                        zones.switch_locations[key] = sw.location
         for lk in self.links:
             zones.set_link(lk.a, lk.b, lk.zone, lk.capacity_mbps)
         for h in self.hosts:
@@ -235,7 +240,7 @@ def _controller(raw: dict[str, Any]) -> ControllerOptions:
 
 def _switch(raw: dict[str, Any], i: int) -> SwitchSpec:
     where = f"[[switch]] #{i + 1}"
-    _check_keys(raw, {"name", "dpid", "zone"}, where)
+    _check_keys(raw, {"name", "dpid", "zone", "latitude", "longitude"}, where)
     name = _string(raw, "name", where) if "name" in raw else None
     dpid = None
     if "dpid" in raw:
@@ -245,7 +250,20 @@ def _switch(raw: dict[str, Any], i: int) -> SwitchSpec:
         dpid = int(text, 16)
     if name is None and dpid is None:
         raise ConfigError(f"{where} needs a name or a dpid", "switch")
-    return SwitchSpec(name, dpid, _string(raw, "zone", where, DEFAULT_ZONE))
+    location = None
+    if "latitude" in raw or "longitude" in raw:
+        if "latitude" not in raw or "longitude" not in raw:
+            raise ConfigError(f"{where} needs both latitude and longitude, or neither", "latitude")
+        lat = _number(raw, "latitude", where, 0.0, -90.0)
+        lon = _number(raw, "longitude", where, 0.0, -180.0)
+        if lat > 90.0 or lon > 180.0:
+            raise ConfigError(
+                f"{where}: latitude must be in -90..90 and longitude in -180..180 degrees,"
+                f" got {lat}, {lon}",
+                "latitude",
+            )
+        location = (lat, lon)
+    return SwitchSpec(name, dpid, _string(raw, "zone", where, DEFAULT_ZONE), location)
 
 
 def _link(raw: dict[str, Any], i: int) -> LinkSpec:

@@ -58,12 +58,14 @@ class Ledger(Generic[OwnerT]):
         self._holdings: dict[OwnerT, Units] = {}
         self._moves: dict[OwnerT, tuple[Units, Units]] = {}  # owner -> (old, new)
         self._overbooked: dict[ResourceKey, frozenset[OwnerT]] = {}
+        self._changed: set[ResourceKey] = set()  # keys whose free amount changed (a delta log)
 
     # ---- capacities -----------------------------------------------------------------------
     def set_capacity(self, key: ResourceKey, amount: float) -> set[OwnerT]:
         """Set a key's capacity; returns the holders that no longer fit (empty if all fit)."""
         units = to_units(amount, round_up=False)
         self._capacity[key] = units
+        self._changed.add(key)
         if isinstance(key, LinkId):
             self._usable[key] = units * (_PPM - self._headroom_ppm) // _PPM
         else:
@@ -96,6 +98,11 @@ class Ledger(Generic[OwnerT]):
     def free(self, key: ResourceKey) -> float:
         """What a new allocation could still get on the key (never negative)."""
         return from_units(self._free_units(key))
+
+    def drain_changed(self) -> set[ResourceKey]:
+        """The keys whose free amount may have changed since the last drain (for caches)."""
+        changed, self._changed = self._changed, set()
+        return changed
 
     def usage(self, key: ResourceKey) -> Usage:
         """Capacity, usable, reserved and number of owners of one key."""
@@ -249,6 +256,7 @@ class Ledger(Generic[OwnerT]):
             if previous is None:
                 if units:
                     reserved[key] = reserved.get(key, 0) + units
+                    self._changed.add(key)
                 claimants = index.get(key)
                 if claimants is None:
                     index[key] = {owner}
@@ -262,6 +270,7 @@ class Ledger(Generic[OwnerT]):
             self._holdings[owner] = wanted
 
     def _add_reserved(self, key: ResourceKey, delta: int) -> None:
+        self._changed.add(key)
         total = self._reserved.get(key, 0) + delta
         if total:
             self._reserved[key] = total

@@ -98,9 +98,9 @@ def _direction(
     assert src.attachment is not None and dst.attachment is not None
     rules = []
     for i, dpid in enumerate(path):
-        in_port = src.attachment.port if i == 0 else graph.edges[path[i - 1], dpid]["dst_port"]
+        in_port = src.attachment.port if i == 0 else graph.adj[path[i - 1]][dpid]["dst_port"]
         last = i == len(path) - 1
-        out_port = dst.attachment.port if last else graph.edges[dpid, path[i + 1]]["src_port"]
+        out_port = dst.attachment.port if last else graph.adj[dpid][path[i + 1]]["src_port"]
         rules.append(
             FlowRule(
                 dpid,
@@ -119,7 +119,7 @@ def path_links(graph: nx.DiGraph, path: tuple[int, ...]) -> list[LinkId]:
     """The directed LinkIds along a path of dpids."""
     out = []
     for u, v in itertools.pairwise(path):
-        edge = graph.edges[u, v]
+        edge = graph.adj[u][v]
         out.append(LinkId(u, edge["src_port"], v, edge["dst_port"]))
     return out
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Set
+from collections.abc import Callable, Iterable, Iterator, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +59,8 @@ from vnstitch.stitcher.reservation import (
 LOG = logging.getLogger(__name__)
 
 SWITCH_FLOWS = 1_000_000
+RESTITCH_UNITS = 230  # a reservation searched for again, in checks (12 us each on Kdl)
+SLICE_UNITS = 2_500  # work units per slice: about 30 ms on Kdl (bench/restitch_scale.py)
 LATENCY_WEIGHTS = CostWeights(utilisation_ms=0.0, hop_ms=0.0)  # lowest latency, nothing else
 _HOST_KINDS = frozenset({ResourceKind.CPU, ResourceKind.MEMORY_MB, ResourceKind.STORAGE_GB})
 TrafficKey = tuple[str, str, int | None, int | None, str]  # src MAC, dst MAC, proto, port, side
@@ -95,6 +97,9 @@ class StitchService:
         self._search: dict[bool, tuple[int, PathSearch]] = {}
         self._claims: dict[TrafficKey, int] = {}  # directed flow -> the reservation matching it
         self._claimed_by: dict[int, set[TrafficKey]] = {}  # reservation -> its claims
+        self._free_generation = -1  # the graph generation _free_mbps was built for
+        self._edge_links: dict[tuple[int, int], LinkId] = {}
+        self._free_mbps: dict[tuple[int, int], float] = {}
         self._pair_owners: dict[frozenset[str], set[int]] = {}  # host MACs -> reservations
         # Restored after a restart and not confirmed since: the plan the store held (if any).
         # Their rules on the switches are theirs until they are confirmed or released.
@@ -156,14 +161,35 @@ class StitchService:
 
     def _free_for(self, owner: int) -> Callable[[int, int], float]:
         held = self.ledger.holding(owner)
-        own: dict[LinkId | NodeResource, float] = dict(held.amounts) if held else {}
-        graph = self.db.graph
+        own = {
+            (k.src, k.dst): amount
+            for k, amount in (held.amounts.items() if held else ())
+            if isinstance(k, LinkId)
+        }
+        links = self._link_free()
+        if not own:
+            return lambda u, v: links[u, v]
+        return lambda u, v: links[u, v] + own.get((u, v), 0.0)
 
-        def free(u: int, v: int) -> float:
-            lid: LinkId = graph.edges[u, v]["link"].link_id
-            return self.ledger.free(lid) + own.get(lid, 0.0)
+    def _link_free(self) -> dict[tuple[int, int], float]:
+        """Free Mbit/s of every graph edge, kept up to date from the ledger's deltas.
 
-        return free
+        Path search asks for a link's free bandwidth for every arc it relaxes; reading the
+        ledger each time (and hashing a LinkId twice) dominated a re-stitch.
+        """
+        graph, ledger = self.db.graph, self.ledger
+        changed = ledger.drain_changed()
+        if self._free_generation != self.db.graph_generation:
+            self._free_generation = self.db.graph_generation
+            self._edge_links = {(u, v): d["link"].link_id for u, v, d in graph.edges(data=True)}
+            self._free_mbps = {e: ledger.free(lid) for e, lid in self._edge_links.items()}
+            return self._free_mbps
+        for key in changed:
+            if isinstance(key, LinkId):
+                edge = (key.src, key.dst)
+                if self._edge_links.get(edge) == key:
+                    self._free_mbps[edge] = ledger.free(key)
+        return self._free_mbps
 
     def plan(
         self, res: Reservation, now: float | None = None, protect: bool = True
@@ -608,35 +634,52 @@ class StitchService:
     # ---- topology changes -------------------------------------------------------------------
     def on_topology_change(self, now: float) -> list[Job]:
         """Re-stitch reservations whose path broke; retry DEGRADED and PENDING ones."""
+        return [job for _, job in self.topology_steps(now) if job is not None]
+
+    def topology_steps(self, now: float) -> Iterator[tuple[int, Job | None]]:
+        """:meth:`on_topology_change` one reservation at a time, with the work each took.
+
+        Yields (work units, job or None): 1 for a reservation only checked,
+        ``RESTITCH_UNITS`` for one searched for again. The caller may stop between any two
+        and go on later (:func:`take_slice`), so a burst of re-stitches never holds the
+        event loop for long.
+        """
         displaced = self.sync_capacities()
-        jobs: list[Job] = []
         for res in list(self.reservations.values()):
-            if res.state not in LIVE:
-                continue
-            broken = res.id in displaced or (res.plan is not None and not self._plan_valid(res))
-            if res.request.protection and res.state is State.ACTIVE and res.plan is not None:
-                handled = self._reprotect(res, broken, now)
-                if isinstance(handled, Job):
-                    jobs.append(handled)
-                if handled is not None:
-                    continue
-            if not broken and (
-                res.state in (State.ACTIVE, State.INSTALLING) or res.id in self._repairing
-            ):
-                continue
-            self._repairing.discard(res.id)
-            outcome = self._restitch(res, now)
-            if isinstance(outcome, Job):
-                jobs.append(outcome)
-            elif outcome.constraint == "restoring":
-                res.reason = outcome.reason
-            elif res.state is not State.PENDING or res.request.origin is not Origin.CONFIG:
-                if res.state is not State.DEGRADED:
-                    LOG.warning("reservation %d degraded: %s", res.id, outcome.reason)
-                res.set_state(State.DEGRADED, now, outcome.reason)
-            else:
-                res.reason = outcome.reason
-        return jobs
+            jobs: list[Job] = []
+            searched = self._topology_step(res, displaced, now, jobs)
+            yield (RESTITCH_UNITS if searched else 1), (jobs[0] if jobs else None)
+
+    def _topology_step(
+        self, res: Reservation, displaced: set[int], now: float, jobs: list[Job]
+    ) -> bool:
+        """One reservation after a topology change; True if it was searched for again."""
+        if res.state not in LIVE:
+            return False
+        broken = res.id in displaced or (res.plan is not None and not self._plan_valid(res))
+        if res.request.protection and res.state is State.ACTIVE and res.plan is not None:
+            handled = self._reprotect(res, broken, now)
+            if isinstance(handled, Job):
+                jobs.append(handled)
+            if handled is not None:
+                return isinstance(handled, Job)
+        if not broken and (
+            res.state in (State.ACTIVE, State.INSTALLING) or res.id in self._repairing
+        ):
+            return False
+        self._repairing.discard(res.id)
+        outcome = self._restitch(res, now)
+        if isinstance(outcome, Job):
+            jobs.append(outcome)
+        elif outcome.constraint == "restoring":
+            res.reason = outcome.reason
+        elif res.state is not State.PENDING or res.request.origin is not Origin.CONFIG:
+            if res.state is not State.DEGRADED:
+                LOG.warning("reservation %d degraded: %s", res.id, outcome.reason)
+            res.set_state(State.DEGRADED, now, outcome.reason)
+        else:
+            res.reason = outcome.reason
+        return True
 
     def _reprotect(self, res: Reservation, broken: bool, now: float) -> Job | bool | None:
         """An ACTIVE protected reservation after a change: a make-before-break move onto a new
@@ -794,6 +837,21 @@ class StitchService:
     def live(self) -> Iterable[Reservation]:
         """Reservations not released."""
         return (r for r in self.reservations.values() if r.state is not State.RELEASED)
+
+
+def take_slice(
+    steps: Iterator[tuple[int, Job | None]], units: int = SLICE_UNITS
+) -> tuple[list[Job], bool]:
+    """The jobs of the next ``units`` of work from ``steps``; True if more are left."""
+    jobs: list[Job] = []
+    spent = 0
+    for weight, job in steps:
+        if job is not None:
+            jobs.append(job)
+        spent += weight
+        if spent >= units:
+            return jobs, True
+    return jobs, False
 
 
 def install_job(
