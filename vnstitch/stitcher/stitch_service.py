@@ -60,7 +60,7 @@ LOG = logging.getLogger(__name__)
 
 SWITCH_FLOWS = 1_000_000
 RESTITCH_UNITS = 230  # a reservation searched for again, in checks (12 us each on Kdl)
-SLICE_UNITS = 2_500  # work units per slice: about 30 ms on Kdl (bench/restitch_scale.py)
+SLICE_UNITS = 1_800  # work units per slice: about 20 ms on Kdl (bench/restitch_scale.py)
 LATENCY_WEIGHTS = CostWeights(utilisation_ms=0.0, hop_ms=0.0)  # lowest latency, nothing else
 _HOST_KINDS = frozenset({ResourceKind.CPU, ResourceKind.MEMORY_MB, ResourceKind.STORAGE_GB})
 TrafficKey = tuple[str, str, int | None, int | None, str]  # src MAC, dst MAC, proto, port, side
