@@ -1,20 +1,25 @@
 """Backtest: train on the first days of a trace, forecast the rest in strict time order.
 
-Report layout (stable)::
+Report layout (stable; keys are only ever added)::
 
     {"chosen_model": NAME, "horizons": [1, 3, 6, 12],
      "forecasters": {NAME: {"mae": [...], "rmse": [...], "nmae": [...]}, ...},
-     "provisioning": {POLICY: {"reserved_over_actual": x, "under_provisioned_share": y}, ...}}
+     "provisioning": {POLICY: {"reserved_over_actual": x, "under_provisioned_share": y}, ...},
+     "validation": {"chosen": CANDIDATE, "mae": {CANDIDATE: [...]}, "dropped": [...], ...}}
 
 Learned models see only the training window; at test time every forecaster reads the rates up
-to its origin. Provisioning is evaluated for reservations made one step ahead; upper forecasts
+to its origin. The model and its hyper-parameters are chosen on the training window alone
+(:mod:`predictor.selection`: its last days are the validation split), never on the test steps;
+each kind is reported with its best hyper-parameters on validation, fitted again on the whole
+training window. ``chosen_model`` is ``last_value`` when no candidate beat last value on
+validation. Provisioning is evaluated for reservations made one step ahead; upper forecasts
 are recalibrated every 6 hours on the 2 days before, as the live predictor does (only targets
 already observed at the time are used).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypedDict
 
@@ -23,8 +28,15 @@ import numpy as np
 from predictor import baselines
 from predictor.calibration import rolling_upper
 from predictor.features import FeatureSpec, build_features
-from predictor.model_kinds import MODEL_KINDS
-from predictor.models import Forecaster, Progress, TrainConfig, fit_forecaster
+from predictor.models import Forecaster, Progress, TrainConfig
+from predictor.selection import (
+    LAST_VALUE,
+    Candidate,
+    candidates,
+    fit_chosen,
+    validate,
+    validation_steps,
+)
 from predictor.trace import Trace
 
 HORIZONS = (1, 3, 6, 12)
@@ -37,6 +49,7 @@ class BacktestReport(TypedDict):
     horizons: list[int]
     forecasters: dict[str, dict[str, list[float]]]  # name -> metric -> one value per horizon
     provisioning: dict[str, dict[str, float]]  # policy -> figure -> value
+    validation: dict[str, object]  # predictor.selection.Selection.to_dict()
 
 
 @dataclass
@@ -81,27 +94,45 @@ def _baseline_forecasts(
     }
 
 
+def one_step_forecasts(
+    trace: Trace,
+    rates: np.ndarray,
+    first_target: int,
+    model: Forecaster | None,
+    quantile: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Central and calibrated upper forecasts of rows ``first_target:``, each one step ahead.
+
+    ``model`` None forecasts last value. The upper is recalibrated every 6 hours on the 2 days
+    of forecasts before (so ``first_target`` must be more than 2 days in).
+    """
+    spec = FeatureSpec(trace.step_seconds)
+    window, every = 2 * spec.day, 6 * spec.hour
+    origins = np.arange(first_target - 1 - window, rates.shape[0] - 1)
+    if origins[0] < 0:
+        raise ValueError("calibration needs two days of history before the first target")
+    scale = build_features(rates, trace.start, spec, origins, 1).scale
+    target = (1 - quantile) * TrainConfig().calibration_margin
+    if model is None:
+        upper = central = rates[origins]
+    else:
+        raw = model.predict_raw(rates, trace.start, origins, 1)
+        upper, central = raw.upper, raw.central
+    calibrated = rolling_upper(
+        rates[origins + 1], upper, scale, central, trace.pair_names(), window, window, every, target
+    )
+    return central[window:], calibrated
+
+
 def _provisioning_uppers(
     trace: Trace, rates: np.ndarray, train_steps: int, learned: dict[str, Forecaster], q: float
 ) -> dict[str, np.ndarray]:
     """One-step-ahead reservations (test steps, pairs) of every forecast-driven policy."""
-    spec = FeatureSpec(trace.step_seconds)
-    names = trace.pair_names()
-    window, every = 2 * spec.day, 6 * spec.hour
-    origins = np.arange(train_steps - 1 - window, rates.shape[0] - 1)
-    actual = rates[origins + 1]
-    scale = build_features(rates, trace.start, spec, origins, 1).scale
-    target = (1 - q) * TrainConfig().calibration_margin
-    raws = {"last_value": (rates[origins], rates[origins])}
-    for kind, model in learned.items():
-        raw = model.predict_raw(rates, trace.start, origins, 1)
-        raws[kind] = (raw.upper, raw.central)
+    models: dict[str, Forecaster | None] = {"last_value": None, **learned}
     suffix = f"_p{round(q * 100)}"
     return {
-        name + suffix: rolling_upper(
-            actual, upper, scale, central, names, window, window, every, target
-        )
-        for name, (upper, central) in raws.items()
+        name + suffix: one_step_forecasts(trace, rates, train_steps, model, q)[1]
+        for name, model in models.items()
     }
 
 
@@ -131,20 +162,33 @@ def run_backtest(
     quantile: float = 0.95,
     threads: int = 1,
     progress: Progress | None = None,
+    pool: Sequence[Candidate] | None = None,
 ) -> BacktestResult:
-    """Fit every forecaster on the training days and score them on the remaining steps."""
+    """Choose and fit forecasters on the training days and score them on the remaining steps.
+
+    ``pool`` is the candidates validation chooses from (default: the grid of every kind).
+    """
     say = progress or (lambda _msg: None)
     rates, spec, names = trace.series(), FeatureSpec(trace.step_seconds), trace.pair_names()
     train_steps = round(train_days * spec.day)
     if not spec.day < train_steps < rates.shape[0] - max(horizons):
         raise ValueError("training must leave a day before it and test steps after it")
+    base = TrainConfig(horizons=horizons, upper_horizons=(1,), quantile=quantile, threads=threads)
+    pool = candidates(base) if pool is None else pool
+    held_out = validation_steps(train_steps, spec)
+    say(f"validation: fit on {train_steps - held_out} steps, validate on the last {held_out}")
+    selection = validate(
+        rates[:train_steps], trace.start, spec, names, pool, horizons, held_out, say
+    )
     predictors = _baseline_forecasts(rates, train_steps, spec.day)
     learned: dict[str, Forecaster] = {}
-    for kind in MODEL_KINDS:
-        say(f"training {kind} on {train_steps} steps x {len(names)} pairs")
-        config = TrainConfig(kind, horizons, (1,), quantile, threads=threads)
-        learned[kind] = fit_forecaster(rates[:train_steps], trace.start, spec, names, config, say)
-        predictors[kind] = _learned(learned[kind], rates, trace.start, names)
+    for kind in dict.fromkeys(c.config.kind for c in pool):
+        best = selection.best_of_kind(kind)
+        say(f"training {best} on {train_steps} steps x {len(names)} pairs")
+        model = fit_chosen(selection, rates[:train_steps], trace.start, spec, names, base, best)
+        assert model is not None
+        learned[kind] = model
+        predictors[kind] = _learned(model, rates, trace.start, names)
 
     forecasters: dict[str, dict[str, list[float]]] = {}
     one_step: dict[str, np.ndarray] = {}
@@ -152,7 +196,8 @@ def run_backtest(
         forecasters[name], one_step[name] = _score(predict, rates, train_steps, horizons)
         say(f"{name}: MAE by horizon {np.round(forecasters[name]['mae'], 3).tolist()}")
 
-    chosen = min(MODEL_KINDS, key=lambda k: float(np.mean(forecasters[k]["nmae"])))
+    chosen = selection.chosen
+    chosen = chosen if chosen == LAST_VALUE else selection.configs[chosen].kind
     actual = rates[train_steps:]
     peak = np.nanmax(rates[:train_steps], axis=0)
     reservations = {"static_peak": np.repeat(peak[None], len(actual), axis=0)}
@@ -162,6 +207,7 @@ def run_backtest(
         horizons=list(horizons),
         forecasters=forecasters,
         provisioning={k: _provisioning(v, actual) for k, v in reservations.items()},
+        validation=selection.to_dict(),
     )
     return BacktestResult(report, train_steps, rates, one_step, reservations, names)
 

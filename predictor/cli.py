@@ -1,4 +1,4 @@
-"""``vnstitch predictor`` subcommands: train, backtest, run, generate.
+"""``vnstitch predictor`` subcommands: train, backtest, te-backtest, flow-by-flow, run, generate.
 
 ``vnstitch/northbound/cli.py`` adds them to the ``vnstitch`` command through :func:`register`;
 ``python -m predictor`` runs the same commands standalone. Commands import their modules when
@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from predictor.model_kinds import DEFAULT_MODEL_KIND, MODEL_KINDS
 from vnstitch.messages import (
@@ -22,7 +23,12 @@ from vnstitch.messages import (
 )
 from vnstitch.northbound.wire_keys import DEFAULT_KEY_DIR
 
+if TYPE_CHECKING:
+    from predictor.selection import Candidate
+
 DEFAULT_MODEL_DIR = "var/models"
+DEFAULT_DATA_DIR = "../shared/data"  # the shared data beside the project (abilene, geant)
+TE_UTILISATION_MS = 300.0  # predictor.te.backtest.TE_UTILISATION_MS (not imported: keeps it light)
 
 
 def _progress(message: str) -> None:
@@ -58,7 +64,12 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
     trace = load_trace(args.trace)
     result = run_backtest(
-        trace, args.train_days, quantile=args.quantile, threads=args.threads, progress=_progress
+        trace,
+        args.train_days,
+        quantile=args.quantile,
+        threads=args.threads,
+        progress=_progress,
+        pool=_pool(args),
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -66,6 +77,47 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     for path in write_plots(result, out):
         _progress(f"wrote {path}")
     print(json.dumps(result.report, indent=2))
+    return 0
+
+
+def _cmd_te_backtest(args: argparse.Namespace) -> int:
+    from predictor.te.backtest import TeConfig, run_te_backtest
+    from predictor.te.network import load_network
+    from predictor.te.report import summary, write_outputs
+    from predictor.trace import load_trace
+
+    trace = load_trace(args.trace)
+    network = load_network(args.topology, trace.nodes, Path(args.data))
+    _progress(
+        f"{network.name}: {network.size} nodes, {len(network.links)} directed links, "
+        f"{len(trace.nodes)} trace nodes, {trace.steps} steps"
+    )
+    config = TeConfig(
+        train_days=args.train_days,
+        quantile=args.quantile,
+        capacities=args.capacities,
+        target_utilisation=args.target_utilisation,
+        max_steps=args.max_steps,
+        utilisation_ms=None if args.controller_cost else args.utilisation_ms,
+        threads=args.threads,
+    )
+    result = run_te_backtest(trace, network, config, _progress, _pool(args))
+    for path in write_outputs(result, Path(args.out)):
+        _progress(f"wrote {path}")
+    print(summary(result))
+    return 0
+
+
+def _cmd_flow_by_flow(args: argparse.Namespace) -> int:
+    from predictor.flow_by_flow import run_flow_by_flow, summary
+    from predictor.trace import load_trace
+
+    report = run_flow_by_flow(load_trace(args.trace), args.threads, _progress, _pool(args))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "flow_by_flow.json").write_text(json.dumps(report, indent=2) + "\n")
+    _progress(f"wrote {out / 'flow_by_flow.json'}")
+    print(summary(report))
     return 0
 
 
@@ -108,8 +160,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_publisher(config)
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+def _pool(args: argparse.Namespace) -> list[Candidate]:
+    """The candidates validation chooses from: the grid, or each kind's defaults (--quick)."""
+    from predictor.models import TrainConfig
+    from predictor.selection import candidates
+
+    return candidates(TrainConfig(threads=args.threads), quick=args.quick)
+
+
+def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads for model fitting")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="validate only each model kind's default hyper-parameters (not the whole grid)",
+    )
+
+
+def _add_common(parser: argparse.ArgumentParser, selection: bool = True) -> None:
+    if selection:
+        _add_selection(parser)
+    else:
+        parser.add_argument("--threads", type=int, default=1, help="threads for model fitting")
     parser.add_argument("--quantile", type=float, default=0.95, help="upper forecast level")
 
 
@@ -129,7 +201,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     train.add_argument("--horizon", type=int, default=3, help="forecast steps")
     train.add_argument("--days", type=float, default=None, help="train on the last N days only")
-    _add_common(train)
+    _add_common(train, selection=False)
     train.set_defaults(func=_cmd_train)
 
     backtest = sub.add_parser("backtest", help="train on the first days, score on the rest")
@@ -138,6 +210,53 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     backtest.add_argument("--out", default="backtest-out", help="directory for JSON and PNGs")
     _add_common(backtest)
     backtest.set_defaults(func=_cmd_backtest)
+
+    te = sub.add_parser(
+        "te-backtest",
+        help="replay a trace: predicted reservations placed by the stitcher, MLU vs the optimum",
+    )
+    te.add_argument("--trace", required=True, help="trace file (.npz or .csv)")
+    te.add_argument(
+        "--topology", required=True, help="abilene, geant (from --data) or a GraphML/SNDlib file"
+    )
+    te.add_argument("--out", default="te-backtest-out", help="directory for JSON, CSV and PNGs")
+    te.add_argument("--data", default=DEFAULT_DATA_DIR, help="shared data directory")
+    te.add_argument("--train-days", type=float, default=10.0)
+    te.add_argument(
+        "--capacities",
+        choices=("auto", "file", "scaled"),
+        default="auto",
+        help="auto: the file's installed capacities where it has them, else scaled",
+    )
+    te.add_argument(
+        "--target-utilisation",
+        type=float,
+        default=0.6,
+        help="scaled capacities: the optimum's busiest link at the busiest step",
+    )
+    te.add_argument("--max-steps", type=int, default=None, help="replay only this many steps")
+    te.add_argument(
+        "--utilisation-ms",
+        type=float,
+        default=TE_UTILISATION_MS,
+        help="path cost of a full link for TE placement (ms of latency)",
+    )
+    te.add_argument(
+        "--controller-cost",
+        action="store_true",
+        help="place with the controller's own path cost (utilisation 1 ms) instead",
+    )
+    _add_common(te)
+    te.set_defaults(func=_cmd_te_backtest)
+
+    fbf = sub.add_parser(
+        "flow-by-flow",
+        help="backtest in the Flow-by-Flow protocol (70/10/20 split, 12-step window, MAE / max)",
+    )
+    fbf.add_argument("--trace", required=True, help="trace file (.npz or .csv)")
+    fbf.add_argument("--out", default="flow-by-flow-out", help="directory for the JSON report")
+    _add_selection(fbf)
+    fbf.set_defaults(func=_cmd_flow_by_flow)
 
     run = sub.add_parser("run", help="run the predictor process (ZeroMQ)")
     run.add_argument("--observations", default=DEFAULT_OBSERVATIONS_ENDPOINT)

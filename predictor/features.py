@@ -4,6 +4,10 @@ Every value is divided by the pair's mean over the last day (its *scale*), so th
 the targets are unit-free: a model trained on Abilene applies to a scaled-down replay. Lags and
 rolling windows are expressed relative to the last value, and the target is the change of the
 scaled rate over the horizon. A feature at origin ``t`` reads rates at ``t`` and before only.
+
+A spec with an input ``window`` (e.g. 12 steps, the Flow-by-Flow protocol's) reads only rows
+``t - window + 1 .. t``: the scale and the rolling statistics span the window, and the columns
+that need older rows (day lags, the longer hourly lags and means) are left missing (NaN).
 """
 
 from __future__ import annotations
@@ -25,6 +29,16 @@ class FeatureSpec:
 
     step_seconds: float
     version: int = FEATURE_VERSION
+    window: int | None = None  # rows of history a feature may read (None: two days and more)
+
+    def reaches(self, rows_back: int) -> bool:
+        """True if a feature may read the row ``rows_back`` before the origin."""
+        return self.window is None or rows_back <= self.window - 1
+
+    @property
+    def span(self) -> int:
+        """Rows of the scale's and the daily statistics' windows."""
+        return self.day if self.window is None else self.window
 
     @property
     def hour(self) -> int:
@@ -123,43 +137,61 @@ def build_features(
     origins = np.asarray(origins, dtype=np.int64)
     history = _History(np.asarray(rates, dtype=np.float64))
     y = history.rates
-    hour, day = spec.hour, spec.day
-    scale = np.maximum(np.nan_to_num(history.window_mean(y, "rates", origins, day)), 0.0)
+    hour, day, span = spec.hour, spec.day, spec.span
+    scale = np.maximum(np.nan_to_num(history.window_mean(y, "rates", origins, span)), 0.0)
     scale += SCALE_FLOOR_MBPS
     level = history.at(origins)
     base = level / scale
+    missing: np.ndarray = np.full_like(base, np.nan)
 
     def rel(values: np.ndarray) -> np.ndarray:
         return np.asarray(values / scale - base)
 
-    cols = [base] + [rel(history.at(origins - k)) for k in range(1, RECENT_LAGS + 1)]
-    cols += [rel(history.window_mean(y, "rates", origins, w)) for w in (3, hour, 3 * hour)]
-    mean_sq = history.window_mean(y**2, "squares", origins, hour)
-    variance = mean_sq - history.window_mean(y, "rates", origins, hour) ** 2
-    cols.append(np.sqrt(np.maximum(variance, 0.0)) / scale)
+    def back(rows: int) -> np.ndarray:
+        """Rates ``rows`` before the origins, if the spec may read that far."""
+        return history.at(origins - rows) if spec.reaches(rows) else missing
+
+    def mean_back(width: int, rows: int = 0) -> np.ndarray:
+        """Mean over the ``width`` rows ending ``rows`` before the origins, if readable."""
+        if not spec.reaches(rows + width - 1):
+            return missing
+        return np.asarray(history.window_mean(y, "rates", origins - rows, width))
+
+    cols = [base] + [rel(back(k)) for k in range(1, RECENT_LAGS + 1)]
+    cols += [rel(mean_back(w)) for w in (3, hour, 3 * hour)]
+    if spec.reaches(hour - 1):
+        mean_sq = history.window_mean(y**2, "squares", origins, hour)
+        variance = mean_sq - history.window_mean(y, "rates", origins, hour) ** 2
+        cols.append(np.sqrt(np.maximum(variance, 0.0)) / scale)
+    else:
+        cols.append(missing)
 
     hourly = np.full((HOURLY_LAGS, len(origins), y.shape[1]), np.nan)
     for k in range(1, HOURLY_LAGS + 1):
         if k * hour >= horizon:  # the same minute k hours before the target, if already seen
-            hourly[k - 1] = history.at(origins + horizon - k * hour)
+            hourly[k - 1] = back(k * hour - horizon)
     cols += [rel(h) for h in hourly]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices give NaN, as wanted
         cols += [rel(np.nanmedian(hourly, axis=0)), rel(np.nanmean(hourly, axis=0))]
-    cols += [rel(history.at(origins + horizon - day)), rel(history.at(origins + horizon - 2 * day))]
-    cols.append(rel(history.window_mean(y, "rates", origins + horizon - day + 2, 5)))
-    cols.append((level - history.at(origins - day)) / scale)
+    cols += [rel(back(day - horizon)), rel(back(2 * day - horizon))]
+    cols.append(rel(mean_back(5, day - horizon - 2)))
+    cols.append((level - back(day)) / scale)
 
     target_times = start + (origins + horizon) * spec.step_seconds
     cols += _calendar(target_times, y.shape[1])
     known = np.isfinite(y).any(axis=1, keepdims=True)
     total = np.where(known, np.nansum(y, axis=1, keepdims=True), np.nan)
-    daily_total = np.maximum(history.window_mean(total, "total", origins, day), SCALE_FLOOR_MBPS)
+    daily_total = np.maximum(history.window_mean(total, "total", origins, span), SCALE_FLOOR_MBPS)
     cols.append(np.repeat(total[origins] / daily_total, y.shape[1], axis=1))
 
     for lag in (1, horizon, hour, day):
+        width = span if spec.window is None else span - lag  # both ends of every change inside
+        if width < 1:
+            cols.append(missing)
+            continue
         change = _absolute_change(y, lag)
-        cols.append(history.window_mean(change, f"change{lag}", origins, day) / scale)
+        cols.append(history.window_mean(change, f"change{lag}", origins, width) / scale)
     x = np.stack(cols, axis=-1).astype(np.float32)
     return FeatureBlock(x, scale, level)
 

@@ -43,6 +43,10 @@ class ModelKind:
     upper: EstimatorFactory | None = None  # an upper-quantile model; None: the central's upper
     finite_inputs: bool = False  # missing (NaN) features become 0: the estimator rejects NaN
     weight_keyword: str = "sample_weight"  # the fit() keyword that takes the per-row weights
+    # Extrapolates: features are clipped to their training range (``TrainConfig.clip_quantile``)
+    # and its predicted change to the training targets' range, so one input far outside what
+    # it was fitted on (a short history, a pair rising far above its past) cannot blow it up.
+    clipped: bool = False
 
 
 def _boosted_trees(config: TrainConfig, quantile: float | None) -> Estimator:
@@ -53,8 +57,8 @@ def _boosted_trees(config: TrainConfig, quantile: float | None) -> Estimator:
         quantile=quantile,
         max_iter=config.max_iter,
         learning_rate=config.learning_rate,
-        max_leaf_nodes=31,
-        min_samples_leaf=50,
+        max_leaf_nodes=config.max_leaf_nodes,
+        min_samples_leaf=config.min_samples_leaf,
         early_stopping=False,
         random_state=config.seed,
     )
@@ -74,7 +78,7 @@ def _ridge(config: TrainConfig) -> Estimator:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    estimator: Estimator = make_pipeline(StandardScaler(), Ridge(alpha=10.0))
+    estimator: Estimator = make_pipeline(StandardScaler(), Ridge(alpha=config.ridge_alpha))
     return estimator
 
 
@@ -90,6 +94,7 @@ RIDGE = ModelKind(
     central=_ridge,
     finite_inputs=True,
     weight_keyword="ridge__sample_weight",  # the pipeline's step named by make_pipeline
+    clipped=True,
 )
 
 MODEL_KINDS: dict[str, ModelKind] = {kind.name: kind for kind in (HGB, RIDGE)}

@@ -8,6 +8,7 @@ Which estimators a kind uses is registered in :mod:`predictor.model_kinds`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -19,6 +20,8 @@ from predictor.features import FeatureSpec, build_features, rates_from_change, s
 from predictor.model_kinds import DEFAULT_MODEL_KIND, Estimator, ModelKind, model_kind
 
 Progress = Callable[[str], None]
+WEEK_DAYS = 7
+WEEKLY_FEATURES = ("dow_sin", "dow_cos")
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,41 @@ class TrainConfig:
     upper_model_quantile: float = 0.9
     max_iter: int = 50
     learning_rate: float = 0.2
+    max_leaf_nodes: int = 31
+    min_samples_leaf: int = 50
+    ridge_alpha: float = 10.0
+    clip_quantile: float = 0.01  # clipped kinds: inputs and targets kept within these quantiles
     threads: int = 1
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Training range of each feature column and of the target (clipped kinds only)."""
+
+    low: np.ndarray
+    high: np.ndarray
+    target_low: float
+    target_high: float
+
+    @classmethod
+    def of(cls, x: np.ndarray, target: np.ndarray, quantile: float) -> Bounds:
+        """The ``quantile`` .. ``1 - quantile`` range of every column and of the target."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: unbounded
+            low, high = np.nanquantile(x, [quantile, 1.0 - quantile], axis=0)
+        low = np.where(np.isfinite(low), low, -np.inf)
+        high = np.where(np.isfinite(high), high, np.inf)
+        t_low, t_high = np.quantile(target, [quantile, 1.0 - quantile])
+        return cls(low, high, float(t_low), float(t_high))
+
+    def inputs(self, x: np.ndarray) -> np.ndarray:
+        """Features clipped to the training range (NaN stays NaN)."""
+        return np.asarray(np.clip(x, self.low, self.high))
+
+    def outputs(self, y: np.ndarray) -> np.ndarray:
+        """Predicted changes clipped to the training targets' range."""
+        return np.asarray(np.clip(y, self.target_low, self.target_high))
 
 
 @dataclass
@@ -48,6 +84,8 @@ class HorizonModel:
     central: Estimator
     upper: Estimator | None = None
     calibration: Calibration = field(default_factory=lambda: Calibration(0.0))
+    bounds: Bounds | None = None  # a plain default: models pickled before it load as None
+    dropped: tuple[int, ...] = ()  # feature columns held at 0 (see :func:`unseen_columns`)
 
 
 @dataclass(frozen=True)
@@ -84,9 +122,18 @@ class Forecaster:
         block = build_features(rates, start, self.spec, origins, horizon)
         flat = block.x.reshape(-1, block.x.shape[-1])
         shape = block.level.shape
+        bounds = model.bounds
+        if model.dropped:
+            flat = flat.copy()
+            flat[:, list(model.dropped)] = 0.0
+        if bounds is not None:
+            flat = bounds.inputs(flat)
         with threadpool_limits(1):  # OpenMP start-up costs more than small predictions
             central = _predict(kind, model.central, flat).reshape(shape)
             raw = None if model.upper is None else _predict(kind, model.upper, flat)
+        if bounds is not None:
+            central = bounds.outputs(central)
+            raw = None if raw is None else bounds.outputs(raw)
         central = np.maximum(rates_from_change(central, block), 0.0)
         upper = central if raw is None else rates_from_change(raw.reshape(shape), block)
         return RawForecast(central, np.maximum(upper, central), block.scale)
@@ -151,6 +198,19 @@ def _fit(
     return estimator.fit(_inputs(kind, x), target, **{kind.weight_keyword: weight})
 
 
+def unseen_columns(spec: FeatureSpec, steps: int) -> tuple[int, ...]:
+    """Feature columns a training window of ``steps`` cannot teach: held at 0 in the model.
+
+    The day-of-week columns need every weekday in the window; on a shorter one they only tell
+    the fitted days apart, and a linear model extrapolates them into a constant offset for
+    every pair on the days it never saw (ridge on 2 days: MAE several times last value's).
+    """
+    if steps >= WEEK_DAYS * spec.day:
+        return ()
+    names = spec.names()
+    return tuple(names.index(name) for name in WEEKLY_FEATURES)
+
+
 def calibration_steps(steps: int, spec: FeatureSpec, config: TrainConfig) -> int:
     """How many of the latest steps of a training window calibrate the upper forecast."""
     share = int(steps * config.calibration_fraction)
@@ -171,6 +231,7 @@ def fit_forecaster(
     warmup = min(spec.day, steps // 4)
     calibration_start = steps - calibration_steps(steps, spec, config)
     upper_horizons = config.horizons if config.upper_horizons is None else config.upper_horizons
+    dropped = unseen_columns(spec, calibration_start)
     models: dict[int, HorizonModel] = {}
     with threadpool_limits(config.threads):
         for h in config.horizons:
@@ -178,7 +239,12 @@ def fit_forecaster(
             if len(fit_origins) < 2:
                 raise ValueError(f"not enough history to train horizon {h}")
             x, target, weight = _rows(rates, start, spec, fit_origins, h)
-            models[h] = HorizonModel(h, _fit(kind, kind.central(config), x, target, weight))
+            x[:, list(dropped)] = 0.0
+            bounds = Bounds.of(x, target, config.clip_quantile) if kind.clipped else None
+            if bounds is not None:
+                x, target = bounds.inputs(x), bounds.outputs(target)
+            central = _fit(kind, kind.central(config), x, target, weight)
+            models[h] = HorizonModel(h, central, bounds=bounds, dropped=dropped)
             if kind.upper is not None and h in upper_horizons:
                 models[h].upper = _fit(kind, kind.upper(config), x, target, weight)
             if progress is not None:

@@ -86,3 +86,32 @@ def test_target_change_inverts_back_to_rates() -> None:
     block = build_features(rates, START, SPEC, origins, 3)
     change = scaled_change(rates, block, origins + 3)
     np.testing.assert_allclose(rates_from_change(change, block), rates[origins + 3])
+
+
+WINDOWED = FeatureSpec(step_seconds=300.0, window=12)  # 5-minute steps, the protocol's window
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 1000), origin=st.integers(12, 600), horizon=st.integers(1, 12))
+def test_a_windowed_feature_reads_only_the_last_window_rows(
+    seed: int, origin: int, horizon: int
+) -> None:
+    rates = random_rates(seed, steps=620)
+    older_changed = rates.copy()
+    rng = np.random.default_rng(seed + 1)
+    older_changed[: origin - 11] = rng.gamma(2.0, 500.0, older_changed[: origin - 11].shape)
+    origins = np.array([origin])
+    before = build_features(rates, START, WINDOWED, origins, horizon)
+    after = build_features(older_changed, START, WINDOWED, origins, horizon)
+    # window means come from running sums: older rows change only the rounding
+    np.testing.assert_allclose(before.x, after.x, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(before.scale, after.scale, rtol=1e-9)
+    np.testing.assert_allclose(before.scale[0], rates[origin - 11 : origin + 1].mean(axis=0) + 0.01)
+
+
+def test_a_window_leaves_the_columns_it_cannot_read_missing() -> None:
+    block = build_features(random_rates(1, steps=700), START, WINDOWED, np.arange(650, 660), 1)
+    names = WINDOWED.names()
+    missing = {names[k] for k in np.flatnonzero(np.isnan(block.x).all(axis=(0, 1)))}
+    assert {"day_lag", "two_day_lag", "mean_3hours", "hour_lag2", "rough_day"} <= missing
+    assert not missing & {"level", "lag1", "lag5", "mean_hour", "hour_lag1", "rough_step"}

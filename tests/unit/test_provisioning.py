@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -184,3 +185,46 @@ def test_both_directions_merge_into_one_forecast_at_the_larger_rate() -> None:
     assert list(merged) == [key] and key == PairId("10.0.0.1", "10.0.0.3")
     assert merged[key].mean_mbps == (3.0, 4.0) and merged[key].upper_mbps == (4.0, 5.0)
     assert merged[key].latency_bound_ms == 20.0
+
+
+ASYMMETRIC = ProvisioningPolicy(
+    threshold_mbps=5.0,
+    hysteresis=0.2,
+    min_change_mbps=0.5,
+    grow_hysteresis=0.0,
+    shrink_hysteresis=0.3,
+    max_shrink=0.25,
+)
+
+
+def test_without_the_new_settings_growing_and_shrinking_share_one_band() -> None:
+    assert POLICY.grow_band == POLICY.shrink_band == POLICY.hysteresis
+    assert POLICY.resized(10.0, 11.9) is None and POLICY.resized(10.0, 12.1) == 12.1
+    assert POLICY.resized(10.0, 8.1) is None and POLICY.resized(10.0, 7.9) == 7.9
+
+
+def test_asymmetric_hysteresis_grows_at_once() -> None:
+    actions = plan_provisioning({A: forecast(A, 10.6)}, {A: held(A, 10.0)}, 100.0, ASYMMETRIC)
+    assert actions == [ResizeReservation(A, 10.0, 10.6, 110.0, Reason.MOVED)]
+    # below min_change_mbps nothing moves, however eager the policy
+    assert plan_provisioning({A: forecast(A, 10.4)}, {A: held(A, 10.0)}, 100.0, ASYMMETRIC) == []
+
+
+def test_asymmetric_hysteresis_shrinks_late_and_slowly() -> None:
+    # a 25 % dip stays inside the 30 % shrink band
+    assert plan_provisioning({A: forecast(A, 7.5)}, {A: held(A, 10.0)}, 100.0, ASYMMETRIC) == []
+    # a fall to 5 shrinks by at most a quarter per decision: 10 -> 7.5, then 7.5 -> 5.625
+    (first,) = plan_provisioning({A: forecast(A, 5.0)}, {A: held(A, 10.0)}, 100.0, ASYMMETRIC)
+    assert isinstance(first, ResizeReservation) and first.rate_mbps == 7.5
+    (second,) = plan_provisioning({A: forecast(A, 5.0)}, {A: held(A, 7.5)}, 100.0, ASYMMETRIC)
+    assert isinstance(second, ResizeReservation) and second.rate_mbps == pytest.approx(5.625)
+    # the release level is not delayed: below it the reservation goes at once
+    (gone,) = plan_provisioning({A: forecast(A, 3.0)}, {A: held(A, 10.0)}, 100.0, ASYMMETRIC)
+    assert gone == ReleaseReservation(A, 10.0, Reason.FELL_AWAY)
+
+
+def test_asymmetric_settings_out_of_range_are_refused() -> None:
+    with pytest.raises(ValueError, match="grow_hysteresis"):
+        ProvisioningPolicy(grow_hysteresis=-0.1)
+    with pytest.raises(ValueError, match="max_shrink"):
+        ProvisioningPolicy(max_shrink=0.0)

@@ -32,17 +32,56 @@ class Reason(StrEnum):
 
 @dataclass(frozen=True)
 class ProvisioningPolicy:
-    """When to reserve for a forecast, and how eagerly to follow it."""
+    """When to reserve for a forecast, and how eagerly to follow it.
+
+    The band a new target must leave before a reservation is resized may differ upwards and
+    downwards (asymmetric hysteresis): a small ``grow_hysteresis`` follows a rising forecast at
+    once (traffic above a reservation is not guaranteed), a large ``shrink_hysteresis`` and a
+    ``max_shrink`` below 1 give capacity back slowly (a dip of one step costs no resize, and a
+    reservation shrinks by at most that share per decision). Unset, both bands are
+    ``hysteresis`` and a shrink goes straight to the target, as before these were added.
+    """
 
     threshold_mbps: float = 1.0  # reserve when the upper forecast exceeds this
     hysteresis: float = 0.15  # relative band around the reserved rate (and the threshold)
     min_change_mbps: float = 0.1  # never resize for less than this
     headroom: float = 1.0  # reservation = upper forecast x headroom
+    grow_hysteresis: float | None = None  # band for growing; None: ``hysteresis``
+    shrink_hysteresis: float | None = None  # band for shrinking; None: ``hysteresis``
+    max_shrink: float = 1.0  # a shrink takes at most this share of the reserved rate
+
+    def __post_init__(self) -> None:
+        for name in ("grow_hysteresis", "shrink_hysteresis"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"provisioning {name} must not be negative: {value!r}")
+        if not 0.0 < self.max_shrink <= 1.0:
+            raise ValueError(f"provisioning max_shrink must be in (0, 1]: {self.max_shrink!r}")
 
     @property
     def release_mbps(self) -> float:
         """Upper forecast below which an existing predicted reservation is released."""
         return self.threshold_mbps * (1.0 - self.hysteresis)
+
+    @property
+    def grow_band(self) -> float:
+        """Relative rise of the target above the reserved rate that triggers a resize."""
+        return self.hysteresis if self.grow_hysteresis is None else self.grow_hysteresis
+
+    @property
+    def shrink_band(self) -> float:
+        """Relative fall of the target below the reserved rate that triggers a resize."""
+        return self.hysteresis if self.shrink_hysteresis is None else self.shrink_hysteresis
+
+    def resized(self, held_mbps: float, target_mbps: float) -> float | None:
+        """The new rate of a reservation holding ``held_mbps`` for a target, or None to keep it."""
+        if target_mbps > held_mbps:
+            band = max(self.grow_band * held_mbps, self.min_change_mbps)
+            return target_mbps if target_mbps - held_mbps > band else None
+        band = max(self.shrink_band * held_mbps, self.min_change_mbps)
+        if held_mbps - target_mbps <= band:
+            return None
+        return max(target_mbps, held_mbps * (1.0 - self.max_shrink))
 
 
 @dataclass(frozen=True)
@@ -128,11 +167,10 @@ def _for_held(
     if not _same_class(held, forecast):
         release = ReleaseReservation(held.pair, held.rate_mbps, Reason.CLASS_CHANGED)
         return [release, _create(forecast, upper, policy)]
-    target = upper * policy.headroom
-    band = max(policy.hysteresis * held.rate_mbps, policy.min_change_mbps)
-    if abs(target - held.rate_mbps) > band:
+    rate = policy.resized(held.rate_mbps, upper * policy.headroom)
+    if rate is not None:
         return [
-            ResizeReservation(held.pair, held.rate_mbps, target, forecast.valid_until, Reason.MOVED)
+            ResizeReservation(held.pair, held.rate_mbps, rate, forecast.valid_until, Reason.MOVED)
         ]
     return []
 
