@@ -21,8 +21,16 @@ PURE = [
     "restitch_scale",
     "verify_trace",
     "backup_bookings",
+    "te_optimum",
 ]
-NEEDS_DATA = {"zoo_load", "stitch_planning", "restitch_scale", "verify_trace", "backup_bookings"}
+NEEDS_DATA = {
+    "zoo_load",
+    "stitch_planning",
+    "restitch_scale",
+    "verify_trace",
+    "backup_bookings",
+    "te_optimum",
+}
 MININET = ["discovery", "stitch_mininet", "restitch_mininet", "restart_learned", "failover_loss"]
 
 

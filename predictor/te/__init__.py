@@ -1,1 +1,1 @@
-"""Predictive traffic engineering judged against the optimum (``vnstitch predictor te-backtest``)."""
+"""Predictive traffic engineering judged against the optimum (``predictor te-backtest``)."""

@@ -19,16 +19,20 @@ REPORT_NAME = "te_backtest.json"
 
 
 def _ratio_over_time(result: TeResult, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(10, 4))
+    """All policies above; below, the stitched ones on their own scale."""
+    fig, (every, stitched) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
     hours = (result.step_starts - result.step_starts[0]) / 3600
     for policy in POLICIES:
-        ax.plot(hours, result.ratio(policy), lw=0.8, label=policy)
-    ax.axhline(1.0, color="black", lw=0.6)
-    ax.set_xlabel(f"hours after {format_time(float(result.step_starts[0]))} UTC")
-    ax.set_ylabel("MLU / optimal MLU")
-    ax.set_title(f"Max link utilisation against the optimum (forecast: {result.model})")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+        every.plot(hours, result.ratio(policy), lw=0.8, label=policy)
+        if policy in STITCHED:
+            stitched.plot(hours, result.ratio(policy), lw=0.8, label=policy)
+    for ax in (every, stitched):
+        ax.axhline(1.0, color="black", lw=0.6)
+        ax.set_ylabel("MLU / optimal MLU")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    every.set_title(f"Max link utilisation against the optimum (forecast: {result.model})")
+    stitched.set_xlabel(f"hours after {format_time(float(result.step_starts[0]))} UTC")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
