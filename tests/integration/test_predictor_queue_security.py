@@ -201,10 +201,14 @@ def test_an_oversized_frame_is_refused_before_it_is_read(controller: Controller)
     keys = _authorized_keys(controller, "big")
     peak_before = _rss_peak_kib(pid)
     big = _push(controller.forecasts, controller.server_key(), keys)
+    dropped = big.get_monitor_socket(zmq.EVENT_DISCONNECTED)
     try:
         big.send(b"\x92" * (64 * 1024 * 1024))
-        time.sleep(2.0)  # ZeroMQ reads the header, refuses, and drops the connection
+        # ZeroMQ reads the frame's header, refuses the size and drops the connection.
+        assert dropped.poll(10_000), "the controller never dropped the oversized sender"
     finally:
+        big.disable_monitor()
+        dropped.close(0)
         big.close(0)
     received = controller.queue()["received"]
     after = _push(controller.forecasts, controller.server_key(), keys)
