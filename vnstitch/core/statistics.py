@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from vnstitch.clock import Instant
 from vnstitch.core.actions import (
@@ -31,6 +32,7 @@ from vnstitch.rules.meters import BEST_EFFORT_METER_IDS, RESERVATION_METER_IDS
 from vnstitch.rules.model import FlowRule, Group, GroupSpec, Match, MeterSpec
 from vnstitch.stitcher.audit import (
     EntryKey,
+    IdAuditResult,
     ObservedFlow,
     ObservedMeter,
     audit_groups,
@@ -78,7 +80,6 @@ class Statistics:
         self._audit_due: set[int] = set()
         self._orphans: dict[int, set[EntryKey]] = {}
         self.audit_requested = False  # the last round asked for the audit's tables
-        self.meter_repairs = 0
         self._meters_seen: dict[int, tuple[ObservedMeter, ...]] = {}
         self._meter_orphans: dict[int, set[int]] = {}
         self._meters_asked: dict[int, dict[int, MeterSpec]] = {}  # expected when requested
@@ -144,17 +145,10 @@ class Statistics:
         ops: list[Op] = [GroupAdd(g) for g in result.missing]
         ops += [GroupModify(g) for g in result.modify]
         ops += [GroupDelete(dpid, g) for g in result.delete]
-        if ops:
-            LOG.info(
-                "group audit of %016x: %d missing, %d changed, %d orphans deleted",
-                dpid,
-                len(result.missing),
-                len(result.modify),
-                len(result.delete),
-            )
+        _log_repairs("group", dpid, result)
         return ops
 
-    def _audit_meters(self, dpid: int, at: Instant) -> list[Op]:
+    def _audit_meters(self, dpid: int) -> list[Op]:
         """Meter repairs of one switch (the table reported with this audit's flows)."""
         observed = self._meters_seen.pop(dpid, None)
         if observed is None:
@@ -176,15 +170,7 @@ class Statistics:
         ops: list[Op] = [MeterAdd(m) for m in result.missing]
         ops += [MeterModify(m) for m in result.modify]
         ops += [MeterDelete(dpid, m) for m in result.delete]
-        if ops:
-            self.meter_repairs += len(ops)
-            LOG.info(
-                "meter audit of %016x: %d missing, %d changed, %d orphans deleted",
-                dpid,
-                len(result.missing),
-                len(result.modify),
-                len(result.delete),
-            )
+        _log_repairs("meter", dpid, result)
         return ops
 
     def _expected_meters(self, dpid: int) -> list[MeterSpec]:
@@ -210,7 +196,7 @@ class Statistics:
         previous = self._orphans.get(ev.dpid, set())
         result = audit_switch(ev.dpid, expected, observed, previous, self._claimed)
         self._orphans[ev.dpid] = result.orphans
-        meter_ops = self._audit_meters(ev.dpid, at) + self._audit_groups(ev.dpid)
+        meter_ops = self._audit_meters(ev.dpid) + self._audit_groups(ev.dpid)
         count = len(result.delete) + len(result.missing) + len(meter_ops)
         if not count:
             return
@@ -274,3 +260,15 @@ class Statistics:
         for key in [k for k in self._port_bytes if k[0] == dpid]:
             del self._port_bytes[key]
             self.port_rate_mbps.pop(key, None)
+
+
+def _log_repairs(table: str, dpid: int, result: IdAuditResult[Any]) -> None:
+    if result.missing or result.modify or result.delete:
+        LOG.info(
+            "%s audit of %016x: %d missing, %d changed, %d orphans deleted",
+            table,
+            dpid,
+            len(result.missing),
+            len(result.modify),
+            len(result.delete),
+        )

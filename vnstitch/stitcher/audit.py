@@ -12,8 +12,9 @@ changed ones modified in place, orphans deleted on the second sight.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Set
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from vnstitch.rules.cookies import (
     KIND_ARP_RESPONDER,
@@ -30,6 +31,8 @@ AUDITED_KINDS = frozenset(
 )
 
 EntryKey = tuple[int, Match, int]  # priority, match, cookie
+T = TypeVar("T")
+Seen = TypeVar("Seen")
 Claimed = Callable[[Cookie], bool]  # True: the cookie's owner still claims the rule
 
 
@@ -99,13 +102,44 @@ class ObservedMeter:
 
 
 @dataclass
-class MeterAuditResult:
-    """Meters to add, to modify, to delete, and the orphans to remember."""
+class IdAuditResult(Generic[T]):
+    """Entries (meters, groups) to add, to modify, ids to delete, and orphans to remember."""
 
-    missing: list[MeterSpec] = field(default_factory=list)
-    modify: list[MeterSpec] = field(default_factory=list)
+    missing: list[T] = field(default_factory=list)
+    modify: list[T] = field(default_factory=list)
     delete: list[int] = field(default_factory=list)
     orphans: set[int] = field(default_factory=set)
+
+
+MeterAuditResult = IdAuditResult[MeterSpec]
+GroupAuditResult = IdAuditResult[GroupSpec]
+
+
+def _audit_ids(
+    expected: Mapping[int, T],
+    observed: Mapping[int, Seen],
+    differs: Callable[[Seen, T], bool],
+    previous_orphans: Set[int],
+    kept: Callable[[int], bool],
+) -> IdAuditResult[T]:
+    """The policy of tables keyed by id: missing -> added, ``differs`` -> modified in place,
+    an id nobody expects and not ``kept`` -> an orphan, deleted on its second sight."""
+    result: IdAuditResult[T] = IdAuditResult()
+    for ident, entry in observed.items():
+        spec = expected.get(ident)
+        if spec is not None:
+            if differs(entry, spec):
+                result.modify.append(spec)
+        elif not kept(ident):
+            result.orphans.add(ident)
+            if ident in previous_orphans:
+                result.delete.append(ident)
+    result.missing = [spec for ident, spec in expected.items() if ident not in observed]
+    return result
+
+
+def _meter_differs(meter: ObservedMeter, spec: MeterSpec) -> bool:
+    return meter.per_packet or meter.rate_kbps != spec.rate_kbps or meter.burst_kb != spec.burst_kb
 
 
 def audit_meters(
@@ -121,43 +155,19 @@ def audit_meters(
     ``audited`` id range that nobody expects or ``claimed`` is an orphan, deleted when it was
     one in the previous audit too.
     """
-    wanted = {m.meter_id: m for m in expected}
-    result = MeterAuditResult()
-    seen: set[int] = set()
-    for meter in observed:
-        spec = wanted.get(meter.meter_id)
-        if spec is not None:
-            seen.add(meter.meter_id)
-            if (
-                meter.per_packet
-                or meter.rate_kbps != spec.rate_kbps
-                or meter.burst_kb != spec.burst_kb
-            ):
-                result.modify.append(spec)
-            continue
-        if not audited(meter.meter_id) or claimed(meter.meter_id):
-            continue
-        result.orphans.add(meter.meter_id)
-        if meter.meter_id in previous_orphans:
-            result.delete.append(meter.meter_id)
-    result.missing = [m for i, m in wanted.items() if i not in seen]
-    return result
+    return _audit_ids(
+        {m.meter_id: m for m in expected},
+        {m.meter_id: m for m in observed},
+        _meter_differs,
+        previous_orphans,
+        lambda ident: not audited(ident) or claimed(ident),
+    )
 
 
 # ---- groups ---------------------------------------------------------------------------------
 def _group_shape(group: GroupSpec) -> tuple[object, ...]:
     """What a group does: its type, and each bucket's actions and watched port."""
     return (group.kind, tuple((b.actions, b.watch_port) for b in group.buckets))
-
-
-@dataclass
-class GroupAuditResult:
-    """Groups to add, to modify, to delete, and the orphans to remember."""
-
-    missing: list[GroupSpec] = field(default_factory=list)
-    modify: list[GroupSpec] = field(default_factory=list)
-    delete: list[int] = field(default_factory=list)
-    orphans: set[int] = field(default_factory=set)
 
 
 def audit_groups(
@@ -167,20 +177,10 @@ def audit_groups(
     claimed: Callable[[int], bool],
 ) -> GroupAuditResult:
     """Repairs for one switch's group table, by the policy of flows and meters."""
-    wanted = {g.group_id: g for g in expected}
-    result = GroupAuditResult()
-    seen: set[int] = set()
-    for group in observed:
-        spec = wanted.get(group.group_id)
-        if spec is not None:
-            seen.add(group.group_id)
-            if _group_shape(group) != _group_shape(spec):
-                result.modify.append(spec)
-            continue
-        if claimed(group.group_id):
-            continue
-        result.orphans.add(group.group_id)
-        if group.group_id in previous_orphans:
-            result.delete.append(group.group_id)
-    result.missing = [g for i, g in wanted.items() if i not in seen]
-    return result
+    return _audit_ids(
+        {g.group_id: g for g in expected},
+        {g.group_id: g for g in observed},
+        lambda group, spec: _group_shape(group) != _group_shape(spec),
+        previous_orphans,
+        claimed,
+    )

@@ -739,15 +739,17 @@ class StitchService:
         )
 
     # ---- audit ------------------------------------------------------------------------------
+    def _installed_plans(self) -> Iterable[PathPlan]:
+        """The plans the switches should hold now (ACTIVE, INSTALLING, held in place)."""
+        for res in self.reservations.values():
+            if res.plan is not None and (
+                res.state in (State.ACTIVE, State.INSTALLING) or res.id in self._repairing
+            ):
+                yield res.plan
+
     def expected_rules(self, dpid: int) -> list[FlowRule]:
         """Every reservation rule switch ``dpid`` should hold now."""
-        out: list[FlowRule] = []
-        for res in self.reservations.values():
-            if res.plan is None:
-                continue
-            if res.state in (State.ACTIVE, State.INSTALLING) or res.id in self._repairing:
-                out.extend(r for r in res.plan.all_rules() if r.dpid == dpid)
-        return out
+        return [r for p in self._installed_plans() for r in p.all_rules() if r.dpid == dpid]
 
     def mark_repairing(self, res_id: int, reason: str, now: float) -> int | None:
         """The audit found rules of ``res_id`` missing: DEGRADED until the repair is confirmed.
@@ -789,43 +791,29 @@ class StitchService:
 
     def expected_meters(self, dpid: int) -> list[MeterSpec]:
         """Every reservation meter switch ``dpid`` should hold now (for the meter audit)."""
-        out: list[MeterSpec] = []
-        for res in self.reservations.values():
-            if res.plan is None:
-                continue
-            if res.state in (State.ACTIVE, State.INSTALLING) or res.id in self._repairing:
-                out.extend(m for m in res.plan.meters if m.dpid == dpid)
-        return out
+        return [m for p in self._installed_plans() for m in p.meters if m.dpid == dpid]
 
     def expected_groups(self, dpid: int) -> list[GroupSpec]:
         """Every fast-failover group switch ``dpid`` should hold now (for the group audit)."""
-        out: list[GroupSpec] = []
-        for res in self.reservations.values():
-            if res.plan is None:
-                continue
-            if res.state in (State.ACTIVE, State.INSTALLING) or res.id in self._repairing:
-                out.extend(g for g in res.plan.groups if g.dpid == dpid)
-        return out
+        return [g for p in self._installed_plans() for g in p.groups if g.dpid == dpid]
 
     def claims_group(self, dpid: int, group_id: int) -> bool:
         """True when a group id is handed out (a plan in flight holds it) or restored."""
-        if self.backups.group_ids.used(dpid, group_id):
-            return True
-        return any(
-            stored is not None
-            and (dpid, group_id) in {(d, g) for (d, _), g in stored.group_ids.items()}
-            for res_id, stored in self._restored.items()
-            if self.claims_rules(res_id)
+        return self.backups.group_ids.used(dpid, group_id) or self._restored_holds(
+            lambda stored: (dpid, group_id) in {(d, g) for (d, _), g in stored.group_ids.items()}
         )
 
     def claims_meter(self, dpid: int, meter_id: int) -> bool:
-        """True when a meter id is held by a move in flight or a restored reservation's plan."""
-        if meter_id in self._meters.get(dpid, ()):
-            return True  # handed out: a plan being installed, moved or released holds it
+        """True when a meter id is handed out (a plan in flight holds it) or restored."""
+        return meter_id in self._meters.get(dpid, ()) or self._restored_holds(
+            lambda stored: stored.meter_ids.get(dpid) == meter_id
+        )
+
+    def _restored_holds(self, holds: Callable[[StoredPlan], bool]) -> bool:
+        """True when a restored reservation that still claims its rules ``holds`` an id."""
         return any(
-            stored is not None and stored.meter_ids.get(dpid) == meter_id
+            stored is not None and self.claims_rules(res_id) and holds(stored)
             for res_id, stored in self._restored.items()
-            if self.claims_rules(res_id)
         )
 
     def settled(self) -> bool:
