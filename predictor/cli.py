@@ -99,6 +99,7 @@ def _cmd_te_backtest(args: argparse.Namespace) -> int:
         target_utilisation=args.target_utilisation,
         max_steps=args.max_steps,
         utilisation_ms=None if args.controller_cost else args.utilisation_ms,
+        utilisation_power=args.utilisation_power,
         threads=args.threads,
     )
     result = run_te_backtest(trace, network, config, _progress, _pool(args))
@@ -240,6 +241,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=float,
         default=TE_UTILISATION_MS,
         help="path cost of a full link for TE placement (ms of latency)",
+    )
+    te.add_argument(
+        "--utilisation-power",
+        type=float,
+        default=1.0,
+        help="exponent of utilisation in the TE path cost (1: linear, 2+: convex)",
     )
     te.add_argument(
         "--controller-cost",

@@ -55,7 +55,7 @@ from predictor.te.routing import Routing
 from predictor.te.sizes import oracle_sizes, provisioned_sizes
 from predictor.trace import Trace
 from vnstitch.predictive.provisioning import ProvisioningPolicy
-from vnstitch.stitcher.cost import DEFAULT_WEIGHTS, CostWeights
+from vnstitch.stitcher.cost import BALANCING_UTILISATION_MS, CostWeights, balancing_weights
 
 POLICIES = ("forecast", "last_value", "oracle", "shortest_path")
 STITCHED = POLICIES[:3]
@@ -67,12 +67,12 @@ TE_POLICY = ProvisioningPolicy(
 )
 # The stitcher's utilisation weight (ms of latency a full link costs) for TE placement; the
 # controller's default is 1 ms (see predictor.te.placement). Chosen on the same days.
-TE_UTILISATION_MS = 300.0
+TE_UTILISATION_MS = BALANCING_UTILISATION_MS
 
 
-def te_weights(utilisation_ms: float) -> CostWeights:
-    """The stitcher's default path cost with another utilisation weight."""
-    return CostWeights(DEFAULT_WEIGHTS.unknown_latency_ms, utilisation_ms, DEFAULT_WEIGHTS.hop_ms)
+def te_weights(utilisation_ms: float, utilisation_power: float = 1.0) -> CostWeights:
+    """The stitcher's default path cost with another utilisation weight (and power)."""
+    return balancing_weights(utilisation_ms, utilisation_power)
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,7 @@ class TeConfig:
     max_steps: int | None = None  # replay only this many steps after the training days
     tolerance: float = 0.005  # relative precision of the placement budget
     utilisation_ms: float | None = TE_UTILISATION_MS  # None: the controller's path cost
+    utilisation_power: float = 1.0  # exponent of utilisation in the path cost
     threads: int = 1
 
 
@@ -233,7 +234,11 @@ def run_te_backtest(
             f"{config.target_utilisation:g} at the busiest step"
         )
     lp = OptimalMlu(network.size, network.links, network.capacity_mbps)
-    weights = None if config.utilisation_ms is None else te_weights(config.utilisation_ms)
+    weights = (
+        None
+        if config.utilisation_ms is None
+        else te_weights(config.utilisation_ms, config.utilisation_power)
+    )
     placement = StitcherPlacement(network, lp, config.tolerance, weights)
     routing = Routing(network, placement.db)
     pairs = _pair_nodes(trace, network)

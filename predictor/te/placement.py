@@ -16,10 +16,9 @@ to a switch (the service returns install jobs, which are dropped).
 
 The path cost's weights (``vnstitch.stitcher.cost.CostWeights``) decide which of the admitted
 paths a reservation takes. The controller's are latency-first (a full link costs 1 ms); with
-``weights`` given, the stitcher here uses those instead, e.g. a utilisation weight of hundreds
-of ms, which picks the least-loaded admitted path and leaves latency as the tie-break.
-``StitchService`` has no setting for its weights yet, so :class:`WeightedStitchService` hands
-them to it by overriding its search factory: the same planner, ledger and plans, another cost.
+``weights`` given (e.g. ``vnstitch.stitcher.cost.balancing_weights``: hundreds of ms per full
+link, which picks the least-loaded admitted path and leaves latency as the tie-break) the stitch
+service is built with those instead: the same planner, ledger and plans, another cost.
 """
 
 from __future__ import annotations
@@ -31,11 +30,9 @@ import numpy as np
 
 from predictor.te.network import Pair, TeNetwork
 from predictor.te.optimum import OptimalMlu
-from topology.database import TopologyDatabase
 from vnstitch.resources.ledger import Ledger
 from vnstitch.rules.meters import meter_rate_mbps
 from vnstitch.stitcher.cost import CostWeights
-from vnstitch.stitcher.paths import PathSearch
 from vnstitch.stitcher.reservation import Origin, ReservationRequest
 from vnstitch.stitcher.stitch_service import Refusal, StitchService
 
@@ -50,24 +47,6 @@ class Placement:
     budget: float  # share of each link's capacity the ledger booked at most
     refused: frozenset[Pair]  # reservations that did not fit even at budget 1
     trials: int
-
-
-class WeightedStitchService(StitchService):
-    """The stitch service with other path-cost weights (until it takes them as a setting)."""
-
-    def __init__(self, db: TopologyDatabase, ledger: Ledger[int], weights: CostWeights) -> None:
-        super().__init__(db, ledger)
-        self.weights = weights
-
-    def _path_search(self, prefer_latency: bool = False) -> PathSearch:
-        if prefer_latency:
-            return super()._path_search(prefer_latency)
-        generation = self.db.graph_generation
-        cached = self._search.get(False)
-        if cached is None or cached[0] != generation:
-            cached = (generation, PathSearch(self.db.graph, self.weights))
-            self._search[False] = cached
-        return cached[1]
 
 
 class StitcherPlacement:
@@ -90,7 +69,7 @@ class StitcherPlacement:
         """A stitch service on this network's NTD and ``ledger``, with the chosen weights."""
         if self.weights is None:
             return StitchService(self.db, ledger)
-        return WeightedStitchService(self.db, ledger, self.weights)
+        return StitchService(self.db, ledger, self.weights)
 
     def _trial(
         self, order: list[tuple[Pair, float]], budget: float, keep_refused: bool

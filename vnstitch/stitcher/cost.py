@@ -6,7 +6,8 @@ free (as the resource manager reports it), the link costs, in millisecond-equiva
     cost = latency_ms                          measured one-way latency; an unmeasured link
                                                counts as ``unknown_latency_ms`` (a request
                                                with a latency bound never uses one)
-         + utilisation_ms * utilisation_after  utilisation_after = (C - F + b) / C, the share
+         + utilisation_ms * utilisation_after ** utilisation_power
+                                               utilisation_after = (C - F + b) / C, the share
                                                of the link reserved once this request is on
                                                it, clamped at 0 below (0 for C <= 0)
          + hop_ms                              per link, so that of two equally fast paths
@@ -16,6 +17,12 @@ A path costs the sum over its links. For a bidirectional request each link count
 direction's latency and its busier direction's utilisation. With the defaults a path is
 chosen mostly by latency, a link that would be full after the request costs as much as
 ``utilisation_ms`` extra of latency, and a hop as much as ``hop_ms``.
+
+Other weights are a setting of the stitch service (``StitchService(weights=...)``):
+:func:`balancing_weights` makes utilisation dominate latency (hundreds of ms per full link), the
+cost that traffic engineering (``predictor.te``) and the controller's re-optimisation
+(``vnstitch.stitcher.moves``) place with; a ``utilisation_power`` above 1 makes busy links
+dearer still (convex, like the Fortz-Thorup link cost).
 """
 
 from __future__ import annotations
@@ -40,19 +47,44 @@ class CostWeights:
     unknown_latency_ms: float = DEFAULT_UNKNOWN_LATENCY_MS
     utilisation_ms: float = DEFAULT_UTILISATION_MS
     hop_ms: float = DEFAULT_HOP_MS
+    utilisation_power: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("unknown_latency_ms", "utilisation_ms", "hop_ms"):
             if getattr(self, name) < 0:
                 raise ValueError(f"cost weight {name} must not be negative")
+        if self.utilisation_power < 1:
+            raise ValueError("cost weight utilisation_power must be at least 1")
+
+    def utilisation_cost(self, utilisation_after: float) -> float:
+        """The utilisation term of one link's cost."""
+        if utilisation_after <= 0:
+            return 0.0
+        return float(self.utilisation_ms * utilisation_after**self.utilisation_power)
 
     def link_cost(self, latency_ms: float | None, utilisation_after: float) -> float:
         """Cost of crossing one link with this latency and post-request utilisation."""
         latency = self.unknown_latency_ms if latency_ms is None else latency_ms
-        return latency + self.utilisation_ms * utilisation_after + self.hop_ms
+        return latency + self.utilisation_cost(utilisation_after) + self.hop_ms
 
 
 DEFAULT_WEIGHTS = CostWeights()
+
+BALANCING_UTILISATION_MS = 300.0
+"""Utilisation weight that balances load: a full link costs as much as 300 ms of latency
+(chosen for placement on Abilene days 9-10, docs/BENCHMARKS.md 2026-11-29)."""
+
+
+def balancing_weights(
+    utilisation_ms: float = BALANCING_UTILISATION_MS, utilisation_power: float = 1.0
+) -> CostWeights:
+    """The default cost with utilisation dominant: the least-loaded path, latency breaks ties."""
+    return CostWeights(
+        DEFAULT_WEIGHTS.unknown_latency_ms,
+        utilisation_ms,
+        DEFAULT_WEIGHTS.hop_ms,
+        utilisation_power,
+    )
 
 
 def utilisation_after(capacity_mbps: float, free_mbps: float, bandwidth_mbps: float) -> float:

@@ -36,8 +36,11 @@ from vnstitch.stitcher.adjacency import (
 from vnstitch.stitcher.cost import DEFAULT_WEIGHTS, CostWeights
 from vnstitch.stitcher.diagnosis import explain_no_path, too_slow
 from vnstitch.stitcher.path_results import (
+    BANDWIDTH,
     BLAME_ORDER,
+    CONNECTIVITY,
     ENDPOINT,
+    LATENCY,
     NearMiss,
     NoPath,
     PathFound,
@@ -103,16 +106,7 @@ class PathSearch:
         refused = _endpoint_refusal(adj, request)
         if refused is not None:
             return refused
-        bad_keys, bad_nodes = self._bad_zones(adj, request)
-        rule = ArcRule(
-            bad_zone_keys=bad_keys,
-            bad_node_zones=bad_nodes,
-            excluded=frozenset(exclude_edges),
-            free_mbps=free_mbps,
-            bandwidth_mbps=request.bandwidth_mbps,
-            needs_latency=request.max_latency_ms is not None,
-            bidirectional=bidirectional,
-        )
+        rule = self._rule(adj, request, free_mbps, exclude_edges, bidirectional)
         if src == dst:
             return PathFound((src,), 0.0, 0.0, math.inf)
         path = cheapest_path(adj, src, dst, rule, self.weights)
@@ -126,6 +120,57 @@ class PathSearch:
                 return too_slow(adj, request, rule, fastest)
             path = self._larac(adj, request, rule, path, fastest, bound)
         return self._found(adj, path, rule)
+
+    def check(
+        self,
+        request: PathRequest,
+        path: Path,
+        free_mbps: FreeMbps | None = None,
+        bidirectional: bool = False,
+    ) -> PathResult:
+        """The given path measured as :meth:`find` would return it, or NoPath if it fails
+        the request (a link gone, a forbidden zone, too little free bandwidth, too slow).
+
+        A move planned ahead (``vnstitch.stitcher.moves``) is installed on exactly the path
+        its order was checked for, not on whatever a new search would find by then.
+        """
+        adj = self._adjacency(bidirectional)
+        refused = _endpoint_refusal(adj, request)
+        if refused is not None:
+            return refused
+        if not path or path[0] != request.src or path[-1] != request.dst:
+            return NoPath(ENDPOINT, "the path does not join the request's switches")
+        rule = self._rule(adj, request, free_mbps, frozenset(), bidirectional)
+        for u, v in itertools.pairwise(path):
+            arc = adj.arcs.get((u, v))
+            if arc is None:
+                return NoPath(CONNECTIVITY, f"link {u:016x} -> {v:016x} is not in the topology")
+            if not rule.admits(u, arc):
+                return NoPath(BANDWIDTH, f"link {u:016x} -> {v:016x} does not admit the request")
+        bound = request.max_latency_ms
+        if bound is not None and _latency(adj, path) > bound:
+            return NoPath(LATENCY, f"the path is slower than {bound:g} ms")
+        return self._found(adj, path, rule)
+
+    def _rule(
+        self,
+        adj: Adjacency,
+        request: PathRequest,
+        free_mbps: FreeMbps | None,
+        exclude_edges: Set[tuple[int, int]],
+        bidirectional: bool,
+    ) -> ArcRule:
+        """The links a search for ``request`` may use."""
+        bad_keys, bad_nodes = self._bad_zones(adj, request)
+        return ArcRule(
+            bad_zone_keys=bad_keys,
+            bad_node_zones=bad_nodes,
+            excluded=frozenset(exclude_edges),
+            free_mbps=free_mbps,
+            bandwidth_mbps=request.bandwidth_mbps,
+            needs_latency=request.max_latency_ms is not None,
+            bidirectional=bidirectional,
+        )
 
     def _adjacency(self, bidirectional: bool) -> Adjacency:
         """The forward snapshot, or the both-directions one (built on first use)."""

@@ -109,6 +109,7 @@ def cheapest_path(
     free, bw, need_latency = rule.free_mbps, rule.bandwidth_mbps, rule.needs_latency
     check_bw = bw > 0
     util_ms = weights.utilisation_ms * cost_factor
+    power = weights.utilisation_power
     need_util = util_ms > 0 and (free is not None or check_bw)
     need_free = need_util or check_bw
     hop = weights.hop_ms * cost_factor
@@ -150,7 +151,7 @@ def cheapest_path(
                     if reverse_capacity > 0:
                         util = max(util, (reverse_capacity - back + bw) / reverse_capacity)
                 if need_util and util > 0:
-                    w += util_ms * util
+                    w += util_ms * (util if power == 1.0 else util**power)
             nd = d + w
             old = dist.get(v)
             if old is None or nd < old:

@@ -84,9 +84,12 @@ class Refusal:
 class StitchService:
     """Owns every reservation; turns requests and topology changes into install jobs."""
 
-    def __init__(self, db: TopologyDatabase, ledger: Ledger[int]) -> None:
+    def __init__(
+        self, db: TopologyDatabase, ledger: Ledger[int], weights: CostWeights = DEFAULT_WEIGHTS
+    ) -> None:
         self.db = db
         self.ledger = ledger
+        self.weights = weights  # path cost of requests not preferring latency (cost module)
         self.reservations: dict[int, Reservation] = {}
         self._next_id = 1
         self._meters: dict[int, set[int]] = {}
@@ -192,7 +195,11 @@ class StitchService:
         return self._free_mbps
 
     def plan(
-        self, res: Reservation, now: float | None = None, protect: bool = True
+        self,
+        res: Reservation,
+        now: float | None = None,
+        protect: bool = True,
+        path: tuple[int, ...] | None = None,
     ) -> PathPlan | Refusal:
         """Find a path and compile its plan (next version) without booking anything.
 
@@ -217,8 +224,8 @@ class StitchService:
             if adopted is not None:
                 return adopted
             if waiting:
-                path = " -> ".join(f"{d:016x}" for d in stored.path)
-                return Refusal("restoring", f"restored, waiting for its path {path}")
+                shown = " -> ".join(f"{d:016x}" for d in stored.path)
+                return Refusal("restoring", f"restored, waiting for its path {shown}")
         req = res.request
         path_req = PathRequest(
             src.attachment.dpid,
@@ -228,11 +235,12 @@ class StitchService:
             req.zones,
             req.avoid_zones,
         )
-        found = self._path_search(req.prefer_latency).find(
-            path_req,
-            self._free_for(res.id),
-            bidirectional=req.bidirectional,
-        )
+        search = self._path_search(req.prefer_latency)
+        free = self._free_for(res.id)
+        if path is None:
+            found = search.find(path_req, free, bidirectional=req.bidirectional)
+        else:  # a planned move: exactly this path, if it still meets the request
+            found = search.check(path_req, path, free, bidirectional=req.bidirectional)
         if isinstance(found, NoPath):
             near: dict[str, object] | None = None
             if found.near_miss is not None:
@@ -326,7 +334,7 @@ class StitchService:
         generation = self.db.graph_generation
         cached = self._search.get(prefer_latency)
         if cached is None or cached[0] != generation:
-            weights = LATENCY_WEIGHTS if prefer_latency else DEFAULT_WEIGHTS
+            weights = LATENCY_WEIGHTS if prefer_latency else self.weights
             cached = (generation, PathSearch(self.db.graph, weights))
             self._search[prefer_latency] = cached
         return cached[1]
@@ -492,13 +500,18 @@ class StitchService:
         return out
 
     def _stitch(
-        self, res: Reservation, now: float, protect: bool = True, why: str | None = None
+        self,
+        res: Reservation,
+        now: float,
+        protect: bool = True,
+        why: str | None = None,
+        path: tuple[int, ...] | None = None,
     ) -> Job | Refusal:
         """Plan, book and return the install job; on refusal the reservation is unchanged."""
         overlap = self._overlap(res)
         if overlap is not None:
             return overlap
-        plan = self.plan(res, now, protect)
+        plan = self.plan(res, now, protect, path)
         if isinstance(plan, Refusal):
             return plan
         old = res.plan if res.state in (State.ACTIVE, State.INSTALLING, State.DEGRADED) else None
@@ -621,15 +634,25 @@ class StitchService:
         res.set_state(State.RELEASED, now, reason)
         return job
 
-    def modify(self, res_id: int, request: ReservationRequest, now: float) -> Job | Refusal:
+    def modify(
+        self, res_id: int, request: ReservationRequest, now: float, why: str | None = None
+    ) -> Job | Refusal:
         """Planned change (resize, other constraints): make-before-break onto a new plan."""
         res = self.reservations[res_id]
         previous = res.request
         res.request = request
-        outcome = self._stitch(res, now)
+        outcome = self._stitch(res, now, why=why)
         if isinstance(outcome, Refusal):
             res.request = previous
         return outcome
+
+    def move(self, res_id: int, path: tuple[int, ...], now: float, why: str) -> Job | Refusal:
+        """Make-before-break move of an ACTIVE unprotected reservation onto ``path`` (a planned
+        move, see ``vnstitch.stitcher.moves``); ``why`` goes into its history."""
+        res = self.reservations.get(res_id)
+        if res is None or res.state is not State.ACTIVE or res.request.protection:
+            return Refusal("state", "only ACTIVE unprotected reservations are moved")
+        return self._stitch(res, now, why=why, path=path)
 
     # ---- topology changes -------------------------------------------------------------------
     def on_topology_change(self, now: float) -> list[Job]:
