@@ -50,7 +50,13 @@ from vnstitch.core.events import (
 )
 from vnstitch.core.frames import arp_frame, probe_frame
 from vnstitch.messages import Message
-from vnstitch.northbound.config import ApiOptions, Config, ControllerOptions, PredictorOptions
+from vnstitch.northbound.config import (
+    AdjustmentOptions,
+    ApiOptions,
+    Config,
+    ControllerOptions,
+    PredictorOptions,
+)
 from vnstitch.rules.fake_table import FakeNetwork
 from vnstitch.rules.model import ETH_TYPE_IPV4, Match
 from vnstitch.stitcher.install_jobs import (
@@ -85,12 +91,18 @@ def ipv4(src: str, dst: str) -> dict[str, Any]:
     return {"eth_type": ETH_TYPE_IPV4, "ipv4_src": src, "ipv4_dst": dst}
 
 
-def config(tmp: Path, predictor: bool = False, **controller: Any) -> Config:
+def config(
+    tmp: Path,
+    predictor: bool = False,
+    adjustment: AdjustmentOptions | None = None,
+    **controller: Any,
+) -> Config:
     """A controller configuration with its state in ``tmp``."""
     return Config(
         controller=ControllerOptions(**controller),
         api=ApiOptions(state_db=str(tmp / "state.db")),
         predictor=PredictorOptions(enabled=predictor, threshold_mbps=1.0),
+        adjustment=adjustment or AdjustmentOptions(),
     )
 
 
@@ -101,6 +113,7 @@ class Harness:
     tmp: Path
     predictor: bool = False
     answer_barriers: bool = True
+    adjustment: AdjustmentOptions | None = None
     now: Instant = START
     core: ControllerCore = field(init=False)
     net: FakeNetwork = field(init=False)
@@ -113,7 +126,8 @@ class Harness:
 
     def __post_init__(self) -> None:
         source = "controller-test" if self.predictor else None
-        self.core = ControllerCore(config(self.tmp, self.predictor), self.now, NONCE, source)
+        settings = config(self.tmp, self.predictor, self.adjustment)
+        self.core = ControllerCore(settings, self.now, NONCE, source)
         self.net = FakeNetwork()
         self._carry_out(self.core.pending())
 
@@ -137,7 +151,7 @@ class Harness:
     def restarted(self, seconds: float = 5.0) -> Harness:
         """A new controller on the same state file and the same switches (as after kill -9)."""
         later = Instant(self.now.wall + seconds, self.now.mono + seconds)
-        fresh = Harness(self.tmp, self.predictor, now=later)
+        fresh = Harness(self.tmp, self.predictor, now=later, adjustment=self.adjustment)
         fresh.net = self.net
         return fresh
 

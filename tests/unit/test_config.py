@@ -63,6 +63,18 @@ def test_no_path_means_defaults() -> None:
     assert cfg.predictor.max_forecast_horizon_s == 6 * 3600
 
 
+def test_adjustment_options_load(tmp_path: Path) -> None:
+    assert not load_config(None).adjustment.enabled  # off unless configured
+    text = (
+        "[adjustment]\nenabled = true\ncongestion_threshold = 0.8\ncongestion_rounds = 2\n"
+        "reoptimise_interval_s = 60\nreoptimise_min_gain_ms = 0.5\nanomaly_growth = 0.3\n"
+    )
+    opts = load_config(_write(tmp_path, text)).adjustment
+    assert (opts.enabled, opts.congestion_threshold, opts.congestion_rounds) == (True, 0.8, 2)
+    assert (opts.reoptimise_interval_s, opts.reoptimise_min_gain_ms) == (60.0, 0.5)
+    assert opts.anomaly_growth == 0.3
+
+
 def test_predictor_security_options_load(tmp_path: Path) -> None:
     text = (
         "[predictor]\ncurve = false\nkey_dir = '/k'\nauthorized_keys_dir = '/k/ok'\n"
@@ -91,6 +103,14 @@ def test_predictor_security_options_load(tmp_path: Path) -> None:
         ("[predictor]\nmax_message_bytes = 1000\n", "max_message_bytes must be a number >= 65536"),
         ("[predictor]\nmax_forecast_horizon_s = 0\n", "max_forecast_horizon_s must be a number"),
         ("[predictor]\nkey_dir = ''\n", "key_dir must be a non-empty string"),
+        ("[adjustment]\nthreshold = 0.9\n", "unknown option 'threshold'"),
+        ("[adjustment]\ncongestion_threshold = 1.5\n", "share of capacity in (0, 1]"),
+        ("[adjustment]\ncongestion_threshold = 0\n", "congestion_threshold must be a number"),
+        ("[adjustment]\ncongestion_rounds = 2.5\n", "whole number of rounds"),
+        ("[adjustment]\ncongestion_rounds = 0\n", "congestion_rounds must be a number >= 1"),
+        ("[adjustment]\nreoptimise_min_gain_ms = -1\n", "reoptimise_min_gain_ms must be"),
+        ("[adjustment]\nenabled = 1\n", "enabled must be true or false"),
+        ("adjustment = 3\n", "[adjustment] must be a table"),
     ],
 )
 def test_bad_config_names_the_problem(tmp_path: Path, text: str, needle: str) -> None:

@@ -175,6 +175,8 @@ def test_controller_metric_set_names_types_and_labels() -> None:
     metrics.predictor_rejected.inc(reason="unauthorized_key")
     metrics.verification_failures.inc(kind="dropped")
     metrics.verification_checks.inc(verdict="ok")
+    metrics.adjustment_moves.inc(reason="congestion")
+    metrics.adjustment_refused.inc(reason="no_safe_order")
     families, samples = parse(metrics.render())
     assert {name: kind for name, (_, kind) in families.items()} == {
         "vnstitch_reservations": "gauge",
@@ -190,6 +192,8 @@ def test_controller_metric_set_names_types_and_labels() -> None:
         "vnstitch_predictor_rejected_total": "counter",
         "vnstitch_verification_failures_total": "counter",
         "vnstitch_verification_checks_total": "counter",
+        "vnstitch_adjustment_moves_total": "counter",
+        "vnstitch_adjustment_refused_total": "counter",
     }
     assert all(help_text for help_text, _ in families.values())
     assert ("vnstitch_reservations", {"state": "ACTIVE", "origin": "request"}, 2.0) in samples
@@ -197,3 +201,4 @@ def test_controller_metric_set_names_types_and_labels() -> None:
     assert ("vnstitch_predictor_rejected_total", {"reason": "unauthorized_key"}, 1.0) in samples
     assert ("vnstitch_verification_failures_total", {"kind": "dropped"}, 1.0) in samples
     assert ("vnstitch_stitch_seconds_count", {}, 1.0) in samples
+    assert ("vnstitch_adjustment_moves_total", {"reason": "congestion"}, 1.0) in samples

@@ -20,6 +20,7 @@ from topology.database import TopologyDatabase
 from topology.model import Host, TopologyEvent
 from vnstitch.clock import Instant
 from vnstitch.core.actions import Action, Outbox, SettleLater
+from vnstitch.core.adjustment import Adjustment
 from vnstitch.core.commands import Command
 from vnstitch.core.discovery import Discovery
 from vnstitch.core.durable import DurableState
@@ -132,6 +133,11 @@ class ControllerCore:
                 self.outbox,
                 self.metrics,
             )
+        self.adjustment = Adjustment(
+            config.adjustment, self.stitching, self.statistics.port_rate_mbps, self.metrics
+        )
+        if self.prediction is not None:
+            self.prediction.on_anomaly = self.adjustment.anomaly
         self.waiters = Waiters(self.outbox)
         self.northbound = NorthboundCommands(self, self.outbox, self.waiters)
         self._settle_pending = False
@@ -256,6 +262,7 @@ class ControllerCore:
                 if stats.audit_requested:  # the audit's tables came in during the last round
                     self.verification.start_round(at)
                 stats.tick(dpids, pred is not None, at)
+                self.adjustment.round(at)
             case Wake():
                 pass  # the waiters are checked after every event
             case Settle():

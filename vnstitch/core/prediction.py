@@ -15,6 +15,7 @@ most once a minute); ``/v1/stats`` (``queue``) and ``/metrics`` show the counts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -120,6 +121,7 @@ class Prediction:
         self.received_count = 0
         self.published_count = 0
         stitching.on_reservation_change = self.reservation_changed
+        self.on_anomaly: Callable[[Anomaly, Instant], None] = lambda _msg, _at: None
 
     def traffic_time(self, at: Instant) -> float:
         """Time of the traffic: wall time, or a time-compressed replay's."""
@@ -223,6 +225,7 @@ class Prediction:
                 self.anomalies.append(msg)
                 del self.anomalies[:-100]
                 self.metrics.anomalies.inc()
+                self.on_anomaly(msg, at)
             case PredictorStatus():
                 self.status = msg
             case _:

@@ -25,6 +25,14 @@ Example::
     max_message_bytes = 4194304 # larger frames are refused by ZeroMQ before they are read
     max_forecast_horizon_s = 21600  # a batch valid further ahead than this is dropped
 
+    [adjustment]
+    enabled = true              # move reservations off congested links, back when worth it
+    congestion_threshold = 0.9  # measured share of capacity ...
+    congestion_rounds = 3       # ... for this many statistics rounds: congested (and recovered)
+    reoptimise_interval_s = 0   # also re-optimise this often (0: only after a recovery)
+    reoptimise_min_gain_ms = 1  # path-cost gain a move back must bring (vnstitch.stitcher.cost)
+    anomaly_growth = 0.2        # an anomaly grows its pair's reservation to measured * 1.2
+
     [[switch]]
     name = "vns1"               # or dpid = "0000000000000001"
     zone = "blue"
@@ -153,6 +161,21 @@ class PredictorOptions:
 
 
 @dataclass(frozen=True)
+class AdjustmentOptions:
+    """Dynamic adjustment (``vnstitch.core.adjustment``): congestion moves, re-optimisation,
+    anomaly mitigation."""
+
+    enabled: bool = False
+    congestion_threshold: float = 0.9  # measured share of a link's capacity that is congested
+    congestion_rounds: int = 3  # statistics rounds above it (and below it to recover)
+    congestion_utilisation_ms: float = 300.0  # path cost of a full link when moving away
+    reoptimise_interval_s: float = 0.0  # 0: re-optimise only after a congested link recovers
+    reoptimise_min_gain_ms: float = 1.0  # path-cost gain (ms-equivalents) worth a move back
+    reoptimise_utilisation_ms: float = 1.0  # path cost of a full link when moving back
+    anomaly_growth: float = 0.2  # an anomaly grows the pair's reservation to measured * (1 + it)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole controller configuration."""
 
@@ -163,6 +186,7 @@ class Config:
     reservations: tuple[ReservationRequest, ...] = ()
     api: ApiOptions = ApiOptions()
     predictor: PredictorOptions = PredictorOptions()
+    adjustment: AdjustmentOptions = AdjustmentOptions()
 
     def zone_map(self) -> ZoneMap:
         """The zones, capacities and host names this config declares."""
@@ -312,7 +336,16 @@ def _tables(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 def parse_config(doc: dict[str, Any]) -> Config:
     """Validate a parsed TOML document into a :class:`Config`."""
-    sections = {"controller", "switch", "link", "host", "reservation", "api", "predictor"}
+    sections = {
+        "controller",
+        "switch",
+        "link",
+        "host",
+        "reservation",
+        "api",
+        "predictor",
+        "adjustment",
+    }
     _check_keys(doc, sections, "config")
     raw_ctl = doc.get("controller", {})
     if not isinstance(raw_ctl, dict):
@@ -349,6 +382,7 @@ def parse_config(doc: dict[str, Any]) -> Config:
         tuple(reservations),
         _api(doc.get("api", {})),
         _predictor(doc.get("predictor", {})),
+        _adjustment(doc.get("adjustment", {})),
     )
 
 
@@ -390,6 +424,44 @@ def _predictor(raw: Any) -> PredictorOptions:
         max_forecast_horizon_s=_number(
             raw, "max_forecast_horizon_s", where, d.max_forecast_horizon_s, 1.0
         ),
+    )
+
+
+def _adjustment(raw: Any) -> AdjustmentOptions:
+    where = "[adjustment]"
+    if not isinstance(raw, dict):
+        raise ConfigError("[adjustment] must be a table", "adjustment")
+    d = AdjustmentOptions()
+    _check_keys(raw, set(d.__dataclass_fields__), where)
+    threshold = _number(raw, "congestion_threshold", where, d.congestion_threshold, 0.01)
+    if threshold > 1.0:
+        raise ConfigError(
+            f"{where}.congestion_threshold is a share of capacity in (0, 1], got {threshold!r}",
+            "congestion_threshold",
+        )
+    rounds = _number(raw, "congestion_rounds", where, d.congestion_rounds, 1)
+    if rounds != int(rounds):
+        raise ConfigError(
+            f"{where}.congestion_rounds must be a whole number of rounds, got {rounds!r}",
+            "congestion_rounds",
+        )
+    return AdjustmentOptions(
+        enabled=_bool(raw, "enabled", where, d.enabled),
+        congestion_threshold=threshold,
+        congestion_rounds=int(rounds),
+        congestion_utilisation_ms=_number(
+            raw, "congestion_utilisation_ms", where, d.congestion_utilisation_ms, 0.0
+        ),
+        reoptimise_interval_s=_number(
+            raw, "reoptimise_interval_s", where, d.reoptimise_interval_s, 0.0
+        ),
+        reoptimise_min_gain_ms=_number(
+            raw, "reoptimise_min_gain_ms", where, d.reoptimise_min_gain_ms, 0.0
+        ),
+        reoptimise_utilisation_ms=_number(
+            raw, "reoptimise_utilisation_ms", where, d.reoptimise_utilisation_ms, 0.0
+        ),
+        anomaly_growth=_number(raw, "anomaly_growth", where, d.anomaly_growth, 0.0),
     )
 
 

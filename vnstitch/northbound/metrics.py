@@ -263,6 +263,8 @@ class ControllerMetrics:
     predictor_rejected: Counter
     verification_failures: Counter
     verification_checks: Counter
+    adjustment_moves: Counter
+    adjustment_refused: Counter
 
     def render(self) -> str:
         """The ``GET /metrics`` body."""
@@ -337,5 +339,16 @@ def controller_metrics() -> ControllerMetrics:
             "vnstitch_verification_checks_total",
             "Data-plane verification checks run, by verdict (ok, failure, unverified).",
             ("verdict",),
+        ),
+        adjustment_moves=reg.counter(
+            "vnstitch_adjustment_moves_total",
+            "Reservations moved or grown by dynamic adjustment, by reason "
+            "(congestion, reoptimise, anomaly).",
+            ("reason",),
+        ),
+        adjustment_refused=reg.counter(
+            "vnstitch_adjustment_refused_total",
+            "Adjustments not made, by reason (no_safe_order, no_path, refused).",
+            ("reason",),
         ),
     )
