@@ -52,3 +52,12 @@ def parse_iperf3(output: str) -> float:
     total = end["sum"]
     lost = float(total.get("lost_percent", 0.0))
     return float(total["bits_per_second"]) * (1.0 - lost / 100.0) / 1e6
+
+
+def parse_iperf3_udp_loss(output: str) -> tuple[int, int]:
+    """(lost, sent) datagrams from `iperf3 -u -J` client output (the receiver's count)."""
+    report = json.loads(output)
+    if "error" in report:
+        raise RuntimeError(f"iperf3: {report['error']}")
+    total = report["end"]["sum"]
+    return int(total["lost_packets"]), int(total["packets"])

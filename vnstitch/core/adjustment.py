@@ -10,7 +10,8 @@ between over-books a link; with no safe order nothing moves (counted, logged). A
 below the threshold for as many rounds has *recovered*: that, or every
 ``reoptimise_interval_s``, re-optimises -- reservations move onto paths cheaper by at least
 ``reoptimise_min_gain_ms``, never across a congested link. One plan runs at a time, a stage
-per round once the stage before is confirmed.
+per round once the stage before is confirmed; after a plan, a link must be above the threshold
+for ``congestion_rounds`` fresh rounds before the next one (no chasing stale measurements).
 
 An anomaly from the predictor (a pair measured above its forecast interval) grows that pair's
 predicted reservation at once to ``measured * (1 + anomaly_growth)``, or creates one.
@@ -165,6 +166,7 @@ class Adjustment:
         assert isinstance(order, MoveOrder)
         self._targets = {m.move.owner: m for m in moves}
         self._plan = list(order.stages)
+        self.above.clear()  # rates measured before the moves say nothing of after them
         self._reason = reason
         LOG.info("%s: %d move(s) in %d stage(s)", reason, len(moves), len(order.stages))
         self._advance(at)
