@@ -169,3 +169,21 @@ def test_an_anomaly_grows_the_pairs_reservation_at_once(tmp_path: Path) -> None:
     assert res.request.bandwidth_mbps == pytest.approx(20.0)
     assert _moves(h, "anomaly") == 2
     assert h.core.metrics.anomalies.value() == 4
+    h.advance(60.0)
+    h.feed(StatsTick())  # no forecast for the pair, but it is held: kept
+    assert res.state is State.ACTIVE and res.request.bandwidth_mbps == pytest.approx(20.0)
+    h.advance(300.0)
+    h.feed(StatsTick())  # the hold is over: provisioning follows the forecasts (none)
+    assert res.state is State.RELEASED
+
+
+def test_predicted_reservations_move_first(tmp_path: Path) -> None:
+    h = Harness(tmp_path, predictor=True, adjustment=_options())
+    h.connect_square(cables=TRIANGLE)
+    requested = _reserve(h, 100, 1, **WEB)
+    h.feed(_anomaly(10.0, 5.0))  # a predicted reservation of 12 Mbit/s, smaller
+    (predicted,) = [r for r in h.core.stitcher.live() if r.request.origin is Origin.PREDICTED]
+    assert predicted.plan is not None and predicted.plan.path == DIRECT
+    Counters(h).rounds(4, {(1, 14): 910.0})  # 10 Mbit/s above 90 %: one move is enough
+    assert predicted.plan.path == DETOUR and predicted.state is State.ACTIVE
+    assert requested.plan is not None and requested.plan.path == DIRECT

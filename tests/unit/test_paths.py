@@ -420,3 +420,38 @@ def test_path_link_ids_use_the_ntd_links_or_ports() -> None:
 def test_request_rejects_impossible_numbers(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         PathRequest(1, 2, **kwargs)
+
+
+def test_check_measures_a_given_path_as_find_would_and_refuses_a_bad_one() -> None:
+    search = PathSearch(make_graph(SQUARE))
+    request = PathRequest(1, 4, bandwidth_mbps=5)
+    best = found(search.find(request))
+    assert found(search.check(request, best.path)) == best
+    other = found(search.check(request, (1, 3, 4)))
+    assert other.cost > best.cost and other.latency_ms == pytest.approx(3.0)
+    assert failed(search.check(request, (1, 4))).constraint == "connectivity"
+    assert failed(search.check(request, (1, 2))).constraint == "endpoint"
+    assert failed(search.check(request, (1, 2, 4), lambda u, v: 1.0)).constraint == "bandwidth"
+    slow = PathRequest(1, 4, max_latency_ms=2.5)
+    assert failed(search.check(slow, (1, 3, 4))).constraint == "latency"
+
+
+def test_a_convex_utilisation_cost_tolerates_moderate_load_and_shuns_full_links() -> None:
+    # The fast side (2 ms) carries load, the slow side (3 ms) is empty; a 10 Mbit/s request.
+    request = PathRequest(1, 4, bandwidth_mbps=10)
+    linear = CostWeights(utilisation_ms=2.0)
+    cubic = CostWeights(utilisation_ms=2.0, utilisation_power=3.0)
+
+    def choice(weights: CostWeights, free_on_fast_side: float) -> tuple[int, ...]:
+        def free(u: int, v: int) -> float:
+            return free_on_fast_side if (u, v) in {(1, 2), (2, 4)} else 100.0
+
+        return found(PathSearch(make_graph(SQUARE), weights).find(request, free)).path
+
+    # half full after the request: linear 2 x 1.0 ms extra > 1 ms slower; cubic 2 x 0.25 < 1
+    assert choice(linear, 60.0) == (1, 3, 4)
+    assert choice(cubic, 60.0) == (1, 2, 4)
+    # 95 % full: both leave it
+    assert choice(cubic, 15.0) == (1, 3, 4)
+    with pytest.raises(ValueError, match="utilisation_power"):
+        CostWeights(utilisation_power=0.5)

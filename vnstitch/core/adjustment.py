@@ -14,7 +14,9 @@ per round once the stage before is confirmed; after a plan, a link must be above
 for ``congestion_rounds`` fresh rounds before the next one (no chasing stale measurements).
 
 An anomaly from the predictor (a pair measured above its forecast interval) grows that pair's
-predicted reservation at once to ``measured * (1 + anomaly_growth)``, or creates one.
+predicted reservation at once to ``measured * (1 + anomaly_growth)``, or creates one; for
+``anomaly_hold_s`` the forecasts neither shrink nor release it (the model has not seen the
+surge yet), after that provisioning follows the forecasts again.
 
 Every move and growth is a reservation history entry with its reason and counted in
 ``vnstitch_adjustment_moves_total``; a plan not made in ``vnstitch_adjustment_refused_total``.
@@ -40,7 +42,7 @@ from vnstitch.stitcher.rerouting import (
     congestion_moves,
     link_loads,
 )
-from vnstitch.stitcher.reservation import Origin, ReservationRequest, State
+from vnstitch.stitcher.reservation import Origin, Reservation, ReservationRequest, State
 from vnstitch.stitcher.stitch_service import Refusal
 
 LOG = logging.getLogger("vnstitch")
@@ -69,6 +71,7 @@ class Adjustment:
         self._reason = "congestion"  # of the plan in flight
         self._last_reoptimise: float | None = None
         self._reoptimise_due = False
+        self._held_until: dict[int, float] = {}  # grown on an anomaly: wall time of release
 
     # ---- measurements ------------------------------------------------------------------------
     def measured(self) -> dict[Edge, float]:
@@ -217,19 +220,32 @@ class Adjustment:
             if req.bandwidth_mbps >= rate:
                 return
             outcome = stitcher.modify(res.id, replace(req, bandwidth_mbps=rate), at.wall, why)
-            self._anomaly_outcome(outcome, msg, at)
+            self._anomaly_outcome(res, outcome, msg, at)
             return
         request = ReservationRequest(
             msg.pair.src, msg.pair.dst, rate, origin=Origin.PREDICTED, origin_ref=why
         )
-        _res, outcome = stitcher.submit_or_refuse(request, at.wall)
-        self._anomaly_outcome(outcome, msg, at)
+        created, outcome = stitcher.submit_or_refuse(request, at.wall)
+        self._anomaly_outcome(created, outcome, msg, at)
 
-    def _anomaly_outcome(self, outcome: Job | Refusal, msg: Anomaly, at: Instant) -> None:
+    def holds(self, res: Reservation, at: Instant) -> bool:
+        """True while a reservation grown on an anomaly is kept out of forecast provisioning."""
+        until = self._held_until.get(res.id)
+        if until is None:
+            return False
+        if at.wall < until:
+            return True
+        del self._held_until[res.id]
+        return False
+
+    def _anomaly_outcome(
+        self, res: Reservation | None, outcome: Job | Refusal, msg: Anomaly, at: Instant
+    ) -> None:
         if isinstance(outcome, Refusal):
             LOG.info("anomaly of %s: no larger reservation: %s", msg.pair, outcome.reason)
             self.metrics.adjustment_refused.inc(reason="refused")
             return
-        if isinstance(outcome, Job):
+        if isinstance(outcome, Job) and res is not None:
+            self._held_until[res.id] = at.wall + self.options.anomaly_hold_s
             self.stitching.run(outcome, at)
             self.metrics.adjustment_moves.inc(reason="anomaly")

@@ -138,6 +138,7 @@ class ControllerCore:
         )
         if self.prediction is not None:
             self.prediction.on_anomaly = self.adjustment.anomaly
+            self.prediction.holds = self.adjustment.holds
         self.waiters = Waiters(self.outbox)
         self.northbound = NorthboundCommands(self, self.outbox, self.waiters)
         self._settle_pending = False

@@ -122,6 +122,8 @@ class Prediction:
         self.published_count = 0
         stitching.on_reservation_change = self.reservation_changed
         self.on_anomaly: Callable[[Anomaly, Instant], None] = lambda _msg, _at: None
+        # True while a predicted reservation is held out of provisioning (grown on an anomaly)
+        self.holds: Callable[[Reservation, Instant], bool] = lambda _res, _at: False
 
     def traffic_time(self, at: Instant) -> float:
         """Time of the traffic: wall time, or a time-compressed replay's."""
@@ -325,7 +327,7 @@ class Prediction:
         protected: set[PairId] = set()
         for res in stitcher.live():
             req = res.request
-            if req.origin is Origin.PREDICTED:
+            if req.origin is Origin.PREDICTED and not self.holds(res, at):
                 pair = unordered(PairId(req.src, req.dst))
                 zone = next(iter(req.zones), "default") if req.zones else "default"
                 held[pair] = PredictedReservation(

@@ -32,6 +32,7 @@ Example::
     reoptimise_interval_s = 0   # also re-optimise this often (0: only after a recovery)
     reoptimise_min_gain_ms = 1  # path-cost gain a move back must bring (vnstitch.stitcher.cost)
     anomaly_growth = 0.2        # an anomaly grows its pair's reservation to measured * 1.2
+    anomaly_hold_s = 300        # ... and forecasts leave it alone for this long
 
     [[switch]]
     name = "vns1"               # or dpid = "0000000000000001"
@@ -173,6 +174,7 @@ class AdjustmentOptions:
     reoptimise_min_gain_ms: float = 1.0  # path-cost gain (ms-equivalents) worth a move back
     reoptimise_utilisation_ms: float = 1.0  # path cost of a full link when moving back
     anomaly_growth: float = 0.2  # an anomaly grows the pair's reservation to measured * (1 + it)
+    anomaly_hold_s: float = 300.0  # and forecasts do not shrink or release it for this long
 
 
 @dataclass(frozen=True)
@@ -462,6 +464,7 @@ def _adjustment(raw: Any) -> AdjustmentOptions:
             raw, "reoptimise_utilisation_ms", where, d.reoptimise_utilisation_ms, 0.0
         ),
         anomaly_growth=_number(raw, "anomaly_growth", where, d.anomaly_growth, 0.0),
+        anomaly_hold_s=_number(raw, "anomaly_hold_s", where, d.anomaly_hold_s, 0.0),
     )
 
 
