@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 DEFAULT_MODEL_DIR = "var/models"
 DEFAULT_DATA_DIR = "../shared/data"  # the shared data beside the project (abilene, geant)
 TE_UTILISATION_MS = 300.0  # predictor.te.backtest.TE_UTILISATION_MS (not imported: keeps it light)
+TE_QUANTILE = 0.99  # predictor.te.backtest.TE_QUANTILE (likewise)
 
 
 def _progress(message: str) -> None:
@@ -254,7 +255,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="place with the controller's own path cost (utilisation 1 ms) instead",
     )
     _add_common(te)
-    te.set_defaults(func=_cmd_te_backtest)
+    te.set_defaults(func=_cmd_te_backtest, quantile=TE_QUANTILE)
 
     fbf = sub.add_parser(
         "flow-by-flow",

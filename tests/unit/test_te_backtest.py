@@ -16,6 +16,7 @@ from predictor.models import TrainConfig
 from predictor.selection import Candidate
 from predictor.te.backtest import (
     POLICIES,
+    TE_QUANTILE,
     TE_UTILISATION_MS,
     TeConfig,
     TeResult,
@@ -178,6 +179,7 @@ def test_cli_writes_the_report_plots_and_a_summary(
 ) -> None:
     monkeypatch.setattr(predictor_cli, "_pool", lambda _args: RIDGE)  # the wiring, not the grid
     assert predictor_cli.TE_UTILISATION_MS == TE_UTILISATION_MS
+    assert predictor_cli.TE_QUANTILE == TE_QUANTILE
     trace_path, topology = tmp_path / "tiny.npz", tmp_path / "square.xml"
     save_npz(generate(TINY), trace_path)
     sndlib_square(topology)
