@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from core_harness import HOSTS, Harness, ipv4
 
-from vnstitch.core.commands import CreateReservation
+from vnstitch.core.commands import CreateIntent, CreateReservation
 from vnstitch.core.events import PortCounters, PortStats, PredictorMessage, StatsTick
 from vnstitch.messages import Anomaly, PairId
 from vnstitch.northbound.config import AdjustmentOptions
@@ -187,3 +187,14 @@ def test_predicted_reservations_move_first(tmp_path: Path) -> None:
     Counters(h).rounds(4, {(1, 14): 910.0})  # 10 Mbit/s above 90 %: one move is enough
     assert predicted.plan.path == DETOUR and predicted.state is State.ACTIVE
     assert requested.plan is not None and requested.plan.path == DIRECT
+
+
+def test_an_intents_reservation_never_moves(tmp_path: Path) -> None:
+    h, counters = _triangle(tmp_path)
+    body = {"kind": "connectivity", "src": H1, "dst": H4, "bandwidth_mbps": 100}
+    reply = h.call(CreateIntent(body), 1)
+    assert reply is not None and reply.status == 201, reply
+    (owned,) = list(h.core.stitcher.live())
+    assert owned.request.origin is Origin.INTENT and owned.plan is not None
+    counters.rounds(6, HOT)
+    assert owned.plan.path == DIRECT and _moves(h, "congestion") == 0
