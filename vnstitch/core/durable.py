@@ -99,6 +99,8 @@ class DurableState:
         self._intent_ids: set[str] = set()
         self._id_ceiling = 0  # reservation ids below this are durable
         self._host_written: dict[str, float] = {}  # MAC -> the last_seen last written
+        # SCHEDULED reservations read back, with their booked path: for vnstitch.core.scheduling
+        self.scheduled: list[tuple[Reservation, StoredPlan | None]] = []
 
     def cover_id(self, res_id: int) -> None:
         """Make reservation id ``res_id`` durable (a block at a time): never handed out again."""
@@ -131,7 +133,7 @@ class DurableState:
         """Write (or, once released, delete) a reservation and the plan it installs."""
         if res.request.origin in _NOT_PERSISTED:
             return
-        if res.state is State.RELEASED:
+        if res.state in (State.RELEASED, State.ENDED):
             self.store.delete_reservation(res.id)
             return
         request = res.request.to_dict()
@@ -234,7 +236,12 @@ class DurableState:
             except (RequestError, ValueError, KeyError, TypeError) as exc:
                 LOG.error("stored reservation %d is unreadable, skipped: %s", res_rec["id"], exc)
                 continue
-            res = stitcher.restore(res_rec["id"], request, now, plan)
+            if res_rec["state"] == State.SCHEDULED.value:
+                res = Reservation(res_rec["id"], request, State.SCHEDULED, updated_at=now)
+                res.history.append((now, State.SCHEDULED.value, "restored after a restart"))
+                self.scheduled.append((res, plan))
+            else:
+                res = stitcher.restore(res_rec["id"], request, now, plan)
             res.created_at = parse_rfc3339(res_rec["created_at"])
         for int_rec in state.intents:
             intent = Intent.from_record(int_rec)
