@@ -93,6 +93,7 @@ class Timeline(Generic[OwnerT]):
     def __init__(self) -> None:
         self._bookings: dict[OwnerT, Booking] = {}
         self._by_link: dict[LinkId, dict[OwnerT, tuple[float, float, int]]] = {}
+        self._total: dict[LinkId, int] = {}  # per link, the sum of all its bookings (a bound)
 
     # ---- changes --------------------------------------------------------------------------
     def book(self, owner: OwnerT, window: Window, units: Mapping[LinkId, int]) -> None:
@@ -102,17 +103,20 @@ class Timeline(Generic[OwnerT]):
         self._bookings[owner] = Booking(window, kept)
         for link, u in kept.items():
             self._by_link.setdefault(link, {})[owner] = (window.start, window.end, u)
+            self._total[link] = self._total.get(link, 0) + u
 
     def cancel(self, owner: OwnerT) -> Booking | None:
         """Forget ``owner``'s booking; returns it (None if it had none)."""
         booking = self._bookings.pop(owner, None)
         if booking is None:
             return None
-        for link in booking.units:
+        for link, u in booking.units.items():
             on_link = self._by_link[link]
             del on_link[owner]
+            self._total[link] -= u
             if not on_link:
                 del self._by_link[link]
+                del self._total[link]
         return booking
 
     # ---- queries --------------------------------------------------------------------------
@@ -124,6 +128,10 @@ class Timeline(Generic[OwnerT]):
         """Every owner with a booking."""
         return frozenset(self._bookings)
 
+    def count(self, link: LinkId) -> int:
+        """How many bookings hold ``link``."""
+        return len(self._by_link.get(link, ()))
+
     def links(self) -> frozenset[LinkId]:
         """Every link something is booked on."""
         return frozenset(self._by_link)
@@ -134,13 +142,20 @@ class Timeline(Generic[OwnerT]):
         A sweep over the start and end points of the bookings overlapping the window; at a
         point where one booking ends and another starts the end is taken first (half-open).
         """
+        best, best_at = self._peak_at(link, window, skip)
+        if not best:
+            return Peak(0, window)
+        return Peak(best, Window(best_at, self._peak_end(link, window, best_at, skip)))
+
+    def _peak_at(self, link: LinkId, window: Window, skip: OwnerT | None) -> tuple[int, float]:
+        """The largest sum in ``window`` and the first instant it holds (the sweep)."""
         points: list[tuple[float, int]] = []
         for owner, (start, end, units) in self._by_link.get(link, {}).items():
             if owner != skip and start < window.end and window.start < end:
                 points.append((max(start, window.start), units))
                 points.append((min(end, window.end), -units))
         if not points:
-            return Peak(0, window)
+            return 0, window.start
         points.sort(key=lambda p: (p[0], p[1]))
         best, best_at, total = 0, window.start, 0
         for index, (when, delta) in enumerate(points):
@@ -148,7 +163,7 @@ class Timeline(Generic[OwnerT]):
             following = points[index + 1][0] if index + 1 < len(points) else window.end
             if total > best and following > when:
                 best, best_at = total, when
-        return Peak(best, Window(best_at, self._peak_end(link, window, best_at, skip)))
+        return best, best_at
 
     def _peak_end(self, link: LinkId, window: Window, at: float, skip: OwnerT | None) -> float:
         """Where the elementary interval starting at ``at`` ends (the next start or end)."""
@@ -178,12 +193,14 @@ class Timeline(Generic[OwnerT]):
             asked = units[link]
             if asked <= 0:
                 continue
-            peak = self.peak(link, window, owner)
-            free = usable(link) - base(link) - peak.units
-            if asked > free:
-                refusals.append(
-                    Overbooking(link, from_units(asked), from_units(max(0, free)), peak.during)
-                )
+            room = usable(link) - base(link) - asked
+            if self._total.get(link, 0) <= room:
+                continue  # even every booking at once leaves room: no sweep needed
+            best, at = self._peak_at(link, window, owner)
+            if best > room:
+                during = Window(at, self._peak_end(link, window, at, owner))
+                free = from_units(max(0, room + asked - best))
+                refusals.append(Overbooking(link, from_units(asked), free, during))
         return refusals
 
     def ahead(self, now: float, links: Iterable[LinkId] | None = None) -> LinkUnits:

@@ -108,18 +108,30 @@ class Schedule:
 
     def window_free(self, window: Window, bookings: bool = True) -> FreeMbps:
         """Free Mbit/s per edge over ``window`` for path search (``bookings=False``: ignore
-        the timeline, only open-ended holders count)."""
-        graph = self.stitcher.db.graph
-        cache: dict[tuple[int, int], float] = {}
+        the timeline, only open-ended holders count).
+
+        What open-ended holders leave is the instant ledger's free bandwidth (kept per edge by
+        the stitcher) plus what ``AHEAD_OWNER`` and installed windows hold there.
+        """
+        free_now, edge_link = self.stitcher.edge_free()
+        extra: dict[LinkId, float] = {k: v for k, v in self._ahead.items() if isinstance(k, LinkId)}
+        for res_id in self.held:
+            holding = self.ledger.holding(res_id)
+            for key, amount in holding.amounts.items() if holding is not None else ():
+                if isinstance(key, LinkId):
+                    extra[key] = extra.get(key, 0.0) + amount
+        timeline = self.timeline
+        peaks: dict[LinkId, float] = {}
 
         def free(u: int, v: int) -> float:
-            found = cache.get((u, v))
-            if found is None:
-                link: LinkId = graph.edges[u, v]["link"].link_id
-                peak = self.timeline.peak(link, window).units if bookings else 0
-                left = self.usable_units(link) - self.base_units(link) - peak
-                found = cache[u, v] = from_units(max(0, left))
-            return found
+            link = edge_link[u, v]
+            left = free_now[u, v] + extra.get(link, 0.0)
+            if bookings:
+                peak = peaks.get(link)
+                if peak is None:
+                    peak = peaks[link] = from_units(timeline.peak(link, window).units)
+                left -= peak
+            return max(0.0, left)
 
         return free
 

@@ -881,6 +881,11 @@ class StitchService:
             return None
         return self._compiled(res, PathFound(path, latency_ms, 0.0, float("inf")), src, dst)
 
+    def edge_free(self) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], LinkId]]:
+        """Free Mbit/s of every graph edge (kept current from the ledger), and its link."""
+        free = self._link_free()
+        return free, self._edge_links
+
     def release_meters(self, plan: PathPlan) -> None:
         """Give back the meter ids of a plan that is not installed."""
         self._free_meters(plan)
