@@ -68,9 +68,7 @@ def test_no_instant_from_now_on_is_over_booked(steps: list[tuple[object, ...]]) 
     service.sync_capacities()
     schedule = Schedule(service, ledger, LEAD_S)
     now = T0
-    port = 0
-    for step in steps:
-        port += 1
+    for port, step in enumerate(steps, 1):
         match step:
             case ("window", int(start), length, int(mbps)):
                 end = None if length is None else now + start + float(length)  # type: ignore[operator]
