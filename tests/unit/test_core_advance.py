@@ -184,3 +184,22 @@ def test_a_scheduled_reservation_survives_a_restart(tmp_path: Path) -> None:
     assert refused is not None and refused.status == 409  # its window still holds the link
     _wake(again, 25.0)
     assert res.state is State.ENDED and not _reserved_rules(again)
+
+
+def test_a_window_that_ended_while_the_controller_was_down_is_removed(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.connect_square(cables=LINE)
+    assert _book(h, 3.0, 10.0, 10, 1).status == 201
+    _wake(h, 0.5)
+    res = h.core.stitcher.reservations[1]
+    assert res.state is State.ACTIVE and _reserved_rules(h)
+    again = h.restarted(seconds=30.0)  # down across the end
+    again.connect_square(cables=LINE, hosts=False)
+    again.feed(Wake())
+    back = again.core.stitcher.reservations[1]
+    assert back.state is State.ENDED, back.history
+    assert again.core.ledger.holding(1) is None
+    for _ in range(2):  # its rules outlived the controller: orphans, deleted on the second look
+        again.advance(10.0)
+        again.audit()
+    assert not _reserved_rules(again)

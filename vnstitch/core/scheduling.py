@@ -15,6 +15,7 @@ import logging
 from vnstitch.clock import Instant
 from vnstitch.core.actions import Outbox, WakeAt
 from vnstitch.core.stitching import Stitching
+from vnstitch.resources.timeline import Window
 from vnstitch.stitcher.reservation import (
     Reservation,
     ReservationRequest,
@@ -138,8 +139,9 @@ class Scheduling:
                 and res.state is State.PENDING
             ):
                 window = schedule.window_of(res.request, at.wall)
-                if isinstance(window, Refusal):
-                    continue  # ended while down: removed at the first tick
+                if isinstance(window, Refusal):  # ended while down: removed at the first tick
+                    end = res.request.end if res.request.end is not None else at.wall
+                    window = Window(end - 1.0, end)
                 schedule.add(res.id, window, (), None, {})
                 schedule.held.add(res.id)
         self.stitching.durable.scheduled = []
