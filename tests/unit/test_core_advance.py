@@ -203,3 +203,21 @@ def test_a_window_that_ended_while_the_controller_was_down_is_removed(tmp_path: 
         again.advance(10.0)
         again.audit()
     assert not _reserved_rules(again)
+
+
+def test_a_booked_path_lost_before_the_window_is_planned_again(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.connect_square()
+    assert _book(h, 60.0, 120.0, 10, 1).status == 201
+    booked = h.core.schedule.booked[1].path
+    middle = booked[1]
+    h.advance(1.0)
+    h.cable(1, middle, up=False)
+    res = h.core.stitcher.reservations[1]
+    again = h.core.schedule.booked[1].path
+    assert res.state is State.SCHEDULED and middle not in again, (booked, again)
+    assert "re-planned" in (res.reason or "")
+    _wake(h, 57.0)
+    assert res.state is State.ACTIVE and res.plan is not None and res.plan.path == again
+    assert h.net.trace(1, 1, ipv4(H1, H4)).exits == [(4, 1)]
+    assert h.core.ledger.violations() == []

@@ -298,6 +298,7 @@ class ControllerCore:
     def _settle(self, at: Instant) -> None:
         self._settle_pending = False
         self.stitching.settle(at)
+        self.scheduling.topology_changed(at)  # windows not yet installed keep a path
         if self.prediction is not None:
             self.prediction.publish_topology(at)
 

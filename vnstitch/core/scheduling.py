@@ -100,6 +100,15 @@ class Scheduling:
             self.stitching.discovery.update_best_effort_meters()
         self._ask_wake(at)
 
+    def topology_changed(self, at: Instant) -> None:
+        """Re-plan SCHEDULED reservations whose booked path lost a link (durable at once)."""
+        schedule = self.schedule
+        for res_id in sorted(schedule.booked):
+            res = self.stitching.stitcher.reservations[res_id]
+            if res.state is State.SCHEDULED and schedule.path_gone(res_id):
+                schedule.replan(res, at.wall)
+                self.persist(res)
+
     def _ask_wake(self, at: Instant) -> None:
         due = self.schedule.next_due(at.wall)
         if due is None or due == self._wake_for:

@@ -17,6 +17,7 @@ Nothing here reads a clock; ``now`` is always a parameter.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import dataclass
@@ -266,6 +267,36 @@ class Schedule:
         self.held.discard(res_id)
         self.timeline.cancel(res_id)
         self.sync(now)
+
+    def path_gone(self, res_id: int) -> bool:
+        """True when a booked path lost a link (both directions checked when bidirectional)."""
+        booked = self.booked[res_id]
+        graph, path = self.stitcher.db.graph, booked.path
+        if not path:
+            return False
+        hops = list(itertools.pairwise(path))
+        if self.stitcher.reservations[res_id].request.bidirectional:
+            hops += [(v, u) for u, v in hops]
+        return not all(graph.has_edge(u, v) for u, v in hops)
+
+    def replan(self, res: Reservation, now: float) -> bool:
+        """The topology changed before the window: a SCHEDULED reservation whose path is gone
+        is searched again over its window and booked on the new path; if none fits it keeps
+        its booking (and its reason says why) and is tried again on the next change.
+        Returns True when the booking changed."""
+        booked = self.booked[res.id]
+        old = self.timeline.cancel(res.id)
+        window = booked.window if booked.window.start >= now else Window(now, booked.window.end)
+        plan = self.plan_window(res.request, window)
+        if isinstance(plan, Refusal):
+            if old is not None:
+                self.timeline.book(res.id, old.window, old.units)
+            res.set_state(State.SCHEDULED, now, f"its path is gone, none fits: {plan.reason}")
+            return False
+        self.add(res.id, booked.window, plan.path, plan.latency_ms, link_units(plan.demands))
+        res.set_state(State.SCHEDULED, now, "re-planned: its booked path is gone")
+        self.sync(now)
+        return True
 
     def complete_restored(self) -> None:
         """Bookings read back from the store have a path but no links until the path is
