@@ -151,18 +151,29 @@ def test_availability_finds_the_earliest_start_after_a_booking(tmp_path: Path) -
     assert bad is not None and bad.status == 400 and bad.body["field"] == "duration_s"
 
 
-def test_bad_windows_are_400_and_change_nothing(tmp_path: Path) -> None:
+def test_bad_windows_are_refused_and_change_nothing(tmp_path: Path) -> None:
+    """Unreadable times are 400 naming the field; well-formed windows that cannot be booked
+    (ending before they start, already over) are 409 ``window``."""
     h = Harness(tmp_path)
     h.connect_square()
-    for body, field in (
-        ({"start": "tomorrow"}, "start"),
-        ({"start": rfc3339(h.now.wall + 20), "end": rfc3339(h.now.wall + 10)}, "end"),
+    for ticket, body in enumerate(
+        (
+            {"start": "tomorrow"},
+            {"end": "2026-11-30T01:00:60Z"},
+            {"start": "9999-12-31T23:00:00-05:00"},
+        )
     ):
-        reply = h.call(CreateReservation({"src": H1, "dst": H4, **body}), 1)
-        assert reply is not None and reply.status == 400 and reply.body["field"] == field
+        reply = h.call(CreateReservation({"src": H1, "dst": H4, **body}), 10 + ticket)
+        assert reply is not None and reply.status == 400, reply
+        assert reply.body["field"] == next(iter(body))
+    backwards = _book(h, 20.0, 10.0, 10, 1)
+    assert backwards.status == 409 and backwards.body["constraint"] == "window"
     past = _book(h, -20.0, -10.0, 10, 2)
     assert past.status == 409 and "ended" in past.body["error"]
     assert not h.core.stitcher.reservations
+    tiny = {"src": H1, "dst": H4, "bandwidth_mbps": 1, "duration_s": 5e-324}
+    reply = h.call(ReservationAvailability(tiny), 3)
+    assert reply is not None and reply.status == 400 and reply.body["field"] == "duration_s"
 
 
 def test_a_scheduled_reservation_survives_a_restart(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 The body is a reservation request (``src``, ``dst``, ``bandwidth_mbps`` and the usual
 constraints) plus ``duration_s`` and an optional search range ``after``/``before`` (RFC 3339;
-default: from now, for a week).
+default: from now, for a week; at most a year from ``after`` is searched).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ def _duration(body: dict[str, Any]) -> float:
             number = float(value)
     except OverflowError:
         number = math.inf
-    if not math.isfinite(number) or not 0 < number <= MAX_RANGE_S:
+    if not math.isfinite(number) or not 1 <= number <= MAX_RANGE_S:
         raise RequestError(
-            f"duration_s must be a number of seconds in (0, {MAX_RANGE_S:g}], got {shown(value)}",
+            f"duration_s must be a number of seconds in [1, {MAX_RANGE_S:g}], got {shown(value)}",
             "duration_s",
         )
     return number
@@ -50,8 +50,7 @@ def parse_search(body: Any, now: float) -> tuple[Any, float, float, float]:
     window = parse_request(request_body)
     after = now if window.start is None else max(now, window.start)
     before = after + DEFAULT_RANGE_S if window.end is None else window.end
-    if before - after > MAX_RANGE_S:
-        raise RequestError("the search range may cover at most a year", "before")
+    before = min(before, after + MAX_RANGE_S)  # at most a year is searched
     request = parse_request({k: v for k, v in request_body.items() if k not in ("start", "end")})
     return request, duration, after, before
 

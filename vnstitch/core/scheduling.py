@@ -105,7 +105,8 @@ class Scheduling:
         schedule = self.schedule
         for res_id in sorted(schedule.booked):
             res = self.stitching.stitcher.reservations[res_id]
-            if res.state is State.SCHEDULED and schedule.path_gone(res_id):
+            ends = schedule.booked[res_id].window.end
+            if res.state is State.SCHEDULED and ends > at.wall and schedule.path_gone(res_id):
                 schedule.replan(res, at.wall)
                 self.persist(res)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from vnstitch.clock import TimeFormatError, parse_rfc3339
+from vnstitch.clock import TimeFormatError, parse_rfc3339, rfc3339
 from vnstitch.stitcher.reservation import Origin, RequestError, ReservationRequest
 
 FIELDS = {
@@ -94,10 +94,12 @@ def _time(body: dict[str, Any], key: str) -> float | None:
     if value is None:
         return None
     try:
-        return parse_rfc3339(value)
+        wall = parse_rfc3339(value)
+        rfc3339(wall)  # shown in UTC: years 1-9999 there too
     except (TimeFormatError, ValueError, OverflowError):
         message = f"{key} must be an RFC 3339 date-time with a zone, got {shown(value)}"
         raise RequestError(message, key) from None
+    return wall
 
 
 def check_patch(body: Any) -> dict[str, Any]:

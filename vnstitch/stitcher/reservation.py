@@ -89,8 +89,6 @@ class ReservationRequest:
                 raise RequestError(f"{name} must be a number >= 0", name)
         if self.dst_port is not None and self.ip_proto not in (6, 17):
             raise RequestError("dst_port needs ip_proto 6 (TCP) or 17 (UDP)", "ip_proto")
-        if self.start is not None and self.end is not None and self.end <= self.start:
-            raise RequestError("end must come after start", "end")
 
     @property
     def windowed(self) -> bool:

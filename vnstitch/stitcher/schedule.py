@@ -77,6 +77,8 @@ class Schedule:
     def window_of(self, request: ReservationRequest, now: float) -> Window | Refusal:
         """What a request holds: ``[max(start - lead, now), end)``; a refusal if it is over."""
         end = math.inf if request.end is None else request.end
+        if request.start is not None and end <= request.start:
+            return Refusal("window", "the window must end after it starts")
         if end <= now:
             return Refusal("window", "the window has already ended")
         start = now if request.start is None else max(now, request.start - self.lead_s)
