@@ -254,7 +254,9 @@ class Schedule:
         outcome = self.stitcher.start_scheduled(res, plan, now)
         if isinstance(outcome, Refusal):
             self.held.discard(res.id)
-            res.set_state(State.SCHEDULED, now, f"waiting to install: {outcome.reason}")
+            reason = f"waiting to install: {outcome.reason}"
+            if res.reason != reason:
+                res.set_state(State.SCHEDULED, now, reason)
             self.sync(now)
             return outcome
         if res.plan is not None and res.plan.path != booked.path:

@@ -891,12 +891,10 @@ class StitchService:
         self._free_meters(plan)
 
     def start_scheduled(self, res: Reservation, plan: PathPlan | None, now: float) -> Job | Refusal:
-        """Install a scheduled reservation: on ``plan`` (its booked path) or a new search."""
-        res.set_state(State.PENDING, now, "its window begins")
-        outcome = self._stitch(res, now, planned=plan)
-        if isinstance(outcome, Refusal):
-            res.set_state(State.FAILED, now, outcome.reason)
-        return outcome
+        """Install a scheduled reservation: on ``plan`` (its booked path) or a new search.
+
+        A refusal changes nothing (the caller keeps it SCHEDULED)."""
+        return self._stitch(res, now, why="its window begins", planned=plan)
 
 
 def take_slice(
