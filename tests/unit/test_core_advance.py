@@ -232,3 +232,24 @@ def test_a_booked_path_lost_before_the_window_is_planned_again(tmp_path: Path) -
     assert res.state is State.ACTIVE and res.plan is not None and res.plan.path == again
     assert h.net.trace(1, 1, ipv4(H1, H4)).exits == [(4, 1)]
     assert h.core.ledger.violations() == []
+
+
+def test_a_window_without_a_path_waits_scheduled_and_installs_when_one_returns(
+    tmp_path: Path,
+) -> None:
+    h = Harness(tmp_path)
+    h.connect_square(cables=LINE)
+    assert _book(h, 20.0, 60.0, 10, 1).status == 201
+    h.advance(1.0)
+    h.cable(2, 4, up=False)
+    res = h.core.stitcher.reservations[1]
+    assert res.state is State.SCHEDULED and "none fits" in (res.reason or ""), res.reason
+    _wake(h, 17.0)  # its install time: still no path
+    assert res.state is State.SCHEDULED and "waiting to install" in (res.reason or "")
+    waiting = len(res.history)
+    _wake(h, 1.0)
+    assert len(res.history) == waiting  # no new entry per tick
+    h.cable(2, 4, up=True)
+    _wake(h, 1.0)
+    assert res.state is State.ACTIVE, res.history
+    assert h.net.trace(1, 1, ipv4(H1, H4)).exits == [(4, 1)]

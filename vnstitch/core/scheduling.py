@@ -90,9 +90,11 @@ class Scheduling:
             LOG.info("reservation %d: its window ended", res.id)
         schedule.complete_restored()
         for res in schedule.due_installs(at.wall):
+            reason = res.reason
             outcome = schedule.install(res, at.wall)
             if isinstance(outcome, Refusal):
-                self.persist(res)
+                if res.reason != reason:  # written once per new reason, not every tick
+                    self.persist(res)
                 continue
             LOG.info("reservation %d: installing for its window", res.id)
             self.stitching.run(outcome, at)
