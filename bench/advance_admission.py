@@ -1,13 +1,17 @@
 """Admission of an advance reservation's window against 10,000 bookings on Kdl.
 
 Usage: python -m bench.advance_admission [--data DIR] [--bookings N] [--probes N] [--seed S]
+       [--scale X]
 
 The network is ``bench.restitch_scale``'s Kdl (largest component, 10 Gbit/s links, one host per
 switch). ``--bookings`` windowed reservations between random host pairs (0.5-5 Mbit/s, the
 meter rate 1.12x booked per directed link) are booked in a ``Schedule`` over the real
 ``StitchService`` and ``Ledger``: windows start uniformly within the next 24 h and last 10 min
 to 4 h, so they overlap densely. Paths come from the real path search; booking is done before
-any timing.
+any timing. ``--scale`` multiplies every bandwidth: at 1 even all of a link's bookings at
+once fit in 9 Gbit/s, so admission needs no sweep (a bound answers); at 3 the busy links
+need the sweep over their bookings (all still fit). At 10 the busy links fill up and the
+setup's 10,000 checked bookings took over 9 minutes on the shared VM (stopped, not reported).
 
 Then ``--probes`` new requests (other random pairs, windows drawn the same way) are timed, each
 two ways in the same run:
@@ -44,13 +48,18 @@ DAY_S = 86_400.0
 MIN_LEN_S, MAX_LEN_S = 600.0, 4 * 3600.0
 
 
+SCALE = [1.0]  # --scale
+
+
 def draw(db: TopologyDatabase, rng: random.Random) -> tuple[ReservationRequest, Window]:
-    """A random host pair, 0.5-5 Mbit/s, a window in the next day of 10 min to 4 h."""
+    """A random host pair, 0.5-5 Mbit/s (times --scale), a window in the next day of 10 min
+    to 4 h."""
     names = sorted(h.name for h in db.hosts.values())
     src, dst = rng.sample(names, 2)
     start = NOW + rng.uniform(60.0, DAY_S)
     end = start + rng.uniform(MIN_LEN_S, MAX_LEN_S)
-    request = ReservationRequest(src, dst, round(rng.uniform(0.5, 5.0), 2), start=start, end=end)
+    mbps = round(rng.uniform(0.5, 5.0) * SCALE[0], 2)
+    request = ReservationRequest(src, dst, mbps, start=start, end=end)
     return request, Window(start, end)
 
 
@@ -130,16 +139,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bookings", type=int, default=10_000)
     parser.add_argument("--probes", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--scale", type=float, default=1.0, help="bandwidth multiplier")
     parser.add_argument("--skip-memory", action="store_true", help="no tracemalloc pass")
     args = parser.parse_args(argv)
+    SCALE[0] = args.scale
 
     service, schedule, ledger, booked = setup(args.data, args.bookings, args.seed)
     per_link = [schedule.timeline.count(k) for k in schedule.timeline.links()]
     rng = random.Random(args.seed + 1)
     probes = planned(service, schedule, [draw(service.db, rng) for _ in range(args.probes)])
     check_w, check_i, whole_w, whole_i = [], [], [], []
+    refused = 0
     for request, window, plan in probes:
         units = link_units(plan.demands)
+        refused += bool(schedule.check(units, window))
         check_w.append(timed(lambda: schedule.check(units, window)))  # noqa: B023
         check_i.append(timed(lambda: ledger.check(plan.demands)))  # noqa: B023
         whole_w.append(timed(lambda: schedule.plan_window(request, window)))  # noqa: B023
@@ -169,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         f" median {statistics.median(per_link):.0f}, max {max(per_link)} bookings per link"
     )
     hops = statistics.median(len(p.path) for _, _, p in probes)
-    print(f"probes: {len(probes)} (paths of median {hops:.0f} switches)")
+    print(f"probes: {len(probes)} (paths of median {hops:.0f} switches), {refused} refused")
     line("admission check alone (given the path)", check_w, check_i)
     line("whole admission (path search + check)", whole_w, whole_i)
     if not args.skip_memory:
