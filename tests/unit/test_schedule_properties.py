@@ -97,7 +97,6 @@ def test_no_instant_from_now_on_is_over_booked(steps: list[tuple[object, ...]]) 
                     job = schedule.install(res, now)
                     assert not isinstance(job, Refusal), job  # its window was admitted
                     service.confirmed(res.id, job.version, now)
-        schedule.sync(now)
         assert ledger.violations() == []
         _assert_sound(ledger, schedule, links, now)
     for res in service.live():

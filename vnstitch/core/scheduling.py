@@ -88,7 +88,7 @@ class Scheduling:
             self.stitching.persist(res)
             self.stitching.on_reservation_change(res, False, at)
             LOG.info("reservation %d: its window ended", res.id)
-        schedule.complete_restored()
+        schedule.complete_restored(at.wall)
         for res in schedule.due_installs(at.wall):
             reason = res.reason
             outcome = schedule.install(res, at.wall)

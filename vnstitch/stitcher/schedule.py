@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from topology.model import LinkId
@@ -168,8 +169,9 @@ class Schedule:
             return plan
         res = self.stitcher.schedule(request, now)
         res.install_at = window.start
-        self.add(res.id, window, plan.path, plan.latency_ms, link_units(plan.demands))
-        self.sync(now)
+        units = link_units(plan.demands)
+        self.add(res.id, window, plan.path, plan.latency_ms, units)
+        self.sync(now, units)
         return res
 
     def add(
@@ -248,8 +250,10 @@ class Schedule:
         window still booked.
         """
         booked = self.booked[res.id]
+        booking = self.timeline.booking(res.id)
+        links = set(booking.units) if booking is not None else set()
         self.held.add(res.id)
-        self.sync(now)
+        self.sync(now, links)
         plan = self.stitcher.plan_on(res, booked.path, booked.latency_ms)
         outcome = self.stitcher.start_scheduled(res, plan, now)
         if isinstance(outcome, Refusal):
@@ -257,20 +261,21 @@ class Schedule:
             reason = f"waiting to install: {outcome.reason}"
             if res.reason != reason:
                 res.set_state(State.SCHEDULED, now, reason)
-            self.sync(now)
+            self.sync(now, links)
             return outcome
         if res.plan is not None and res.plan.path != booked.path:
             booked.path, booked.latency_ms = res.plan.path, res.plan.latency_ms
             LOG.info("reservation %d re-stitched at its start: the booked path is gone", res.id)
-        self.sync(now)
+        holding = self.ledger.holding(res.id)
+        self.sync(now, links | set(link_units(holding.amounts) if holding else ()))
         return outcome
 
     def forget(self, res_id: int, now: float) -> None:
         """The reservation ended or was withdrawn: its booking goes."""
         self.booked.pop(res_id, None)
         self.held.discard(res_id)
-        self.timeline.cancel(res_id)
-        self.sync(now)
+        booking = self.timeline.cancel(res_id)
+        self.sync(now, booking.units if booking is not None else ())
 
     def path_gone(self, res_id: int) -> bool:
         """True when a booked path lost a link (both directions checked when bidirectional)."""
@@ -297,14 +302,16 @@ class Schedule:
                 self.timeline.book(res.id, old.window, old.units)
             res.set_state(State.SCHEDULED, now, f"its path is gone, none fits: {plan.reason}")
             return False
-        self.add(res.id, booked.window, plan.path, plan.latency_ms, link_units(plan.demands))
+        units = link_units(plan.demands)
+        self.add(res.id, booked.window, plan.path, plan.latency_ms, units)
         res.set_state(State.SCHEDULED, now, "re-planned: its booked path is gone")
-        self.sync(now)
+        self.sync(now, set(units) | set(old.units if old is not None else ()))
         return True
 
-    def complete_restored(self) -> None:
-        """Bookings read back from the store have a path but no links until the path is
-        discovered again: book their links as soon as it is."""
+    def complete_restored(self, now: float) -> None:
+        """Bookings read back from the store without their links (they are kept when the
+        store has them) get them as soon as their path is discovered again."""
+        touched: set[LinkId] = set()
         for booked in self.booked.values():
             booking = self.timeline.booking(booked.res_id)
             if booked.res_id in self.held or (booking is not None and booking.units):
@@ -315,17 +322,23 @@ class Schedule:
             plan = self.stitcher.plan_on(res, booked.path, booked.latency_ms)
             if plan is not None:
                 self.stitcher.release_meters(plan)
-                self.timeline.book(booked.res_id, booked.window, link_units(plan.demands))
+                units = link_units(plan.demands)
+                self.timeline.book(booked.res_id, booked.window, units)
+                touched |= set(units)
+        if touched:
+            self.sync(now, touched)
 
     # ---- the instant ledger's view of the future ---------------------------------------------
-    def sync(self, now: float) -> None:
+    def sync(self, now: float, links: Iterable[LinkId] | None = None) -> None:
         """Make ``AHEAD_OWNER`` hold, per link, the future peak less installed windows' part.
 
-        Installed windows' bookings follow their ledger holding (a move changes the path).
-        Growth is clamped to what is free, never refused: a link cut below its bookings is
-        logged, and the over-booked future shows in ``violations``-like reports only.
+        Only ``links`` are looked at again when given (those a change touched; a full pass
+        sweeps every link's bookings). Installed windows' bookings follow their ledger
+        holding (a move changes the path). Growth is clamped to what is free, never refused:
+        a link cut below its bookings is logged.
         """
         ledger = self.ledger
+        touched: set[LinkId] | None = None if links is None else set(links)
         held_units: dict[LinkId, float] = {}
         for res_id in self.held:
             holding = ledger.holding(res_id)
@@ -337,11 +350,18 @@ class Schedule:
             amounts = link_units(holding.amounts)
             if booking is not None and dict(booking.units) != amounts and amounts:
                 self.timeline.book(res_id, booking.window, amounts)
+                if touched is not None:
+                    touched |= set(booking.units) | set(amounts)
             for key, amount in holding.amounts.items():
                 if isinstance(key, LinkId):
                     held_units[key] = held_units.get(key, 0.0) + amount
-        target: dict[ResourceKey, float] = {}
-        for link, units in self.timeline.ahead(now).items():
+        if touched is None:
+            target: dict[ResourceKey, float] = {}
+            peaks = self.timeline.ahead(now)
+        else:
+            target = {k: v for k, v in self._ahead.items() if k not in touched}
+            peaks = self.timeline.ahead(now, touched)
+        for link, units in peaks.items():
             want = max(0.0, from_units(units) - held_units.get(link, 0.0))
             current = self._ahead.get(link, 0.0)
             if want > current:
