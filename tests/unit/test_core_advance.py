@@ -253,3 +253,20 @@ def test_a_window_without_a_path_waits_scheduled_and_installs_when_one_returns(
     _wake(h, 1.0)
     assert res.state is State.ACTIVE, res.history
     assert h.net.trace(1, 1, ipv4(H1, H4)).exits == [(4, 1)]
+
+
+def test_a_restored_booking_holds_its_links_before_its_window(tmp_path: Path) -> None:
+    """After kill -9 the stored booking holds its links again as soon as they are discovered:
+    a request for now cannot take the room the window was promised."""
+    h = Harness(tmp_path)
+    h.connect_square(cables=LINE)
+    assert _book(h, 300.0, 600.0, 500, 1).status == 201
+    again = h.restarted(seconds=5.0)
+    booking = again.core.schedule.timeline.booking(1)
+    assert booking is not None and booking.units  # read back from the store, links included
+    again.connect_square(cables=LINE)
+    now = again.call(CreateReservation({"src": H1, "dst": H4, "bandwidth_mbps": 500}), 2)
+    assert now is not None and now.status == 409, now.body
+    small = again.call(CreateReservation({"src": H1, "dst": H4, "bandwidth_mbps": 200}), 3)
+    assert small is not None and small.status == 201
+    assert again.core.ledger.violations() == []

@@ -111,6 +111,7 @@ class Scheduling:
             if res.state is State.SCHEDULED and ends > at.wall and schedule.path_gone(res_id):
                 schedule.replan(res, at.wall)
                 self.persist(res)
+        schedule.sync(at.wall, schedule.short_links())  # links that came (back) with room
 
     def _ask_wake(self, at: Instant) -> None:
         due = self.schedule.next_due(at.wall)
@@ -127,12 +128,14 @@ class Scheduling:
             self.stitching.persist(res)
             return
         plan = StoredPlan(max(1, res.version), booked.path, {}, booked.latency_ms)
-        self.stitching.durable.persist_reservation(res, plan)
+        booking = self.schedule.timeline.booking(res.id)
+        links = dict(booking.units) if booking is not None else None
+        self.stitching.durable.persist_reservation(res, plan, links)
 
     def restore(self, at: Instant) -> None:
         """Book again what the store kept: SCHEDULED ones, and installed windowed ones."""
         stitcher, schedule = self.stitching.stitcher, self.schedule
-        for res, plan in self.stitching.durable.scheduled:
+        for res, plan, links in self.stitching.durable.scheduled:
             window = schedule.window_of(res.request, at.wall)
             if isinstance(window, Refusal):
                 res.set_state(
@@ -143,7 +146,7 @@ class Scheduling:
             stitcher.adopt(res)
             path = plan.path if plan is not None else ()
             latency = plan.latency_ms if plan is not None else None
-            schedule.add(res.id, window, path, latency, {})
+            schedule.add(res.id, window, path, latency, links)
         for res in list(stitcher.reservations.values()):
             if (
                 res.request.windowed

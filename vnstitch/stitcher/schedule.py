@@ -73,6 +73,7 @@ class Schedule:
         self.booked: dict[int, Booked] = {}
         self.held: set[int] = set()  # installed (or installing): hold in the instant ledger
         self._ahead: dict[ResourceKey, float] = {}
+        self._short: set[LinkId] = set()  # where AHEAD_OWNER holds less than it should
 
     # ---- windows --------------------------------------------------------------------------
     def window_of(self, request: ReservationRequest, now: float) -> Window | Refusal:
@@ -361,13 +362,19 @@ class Schedule:
         else:
             target = {k: v for k, v in self._ahead.items() if k not in touched}
             peaks = self.timeline.ahead(now, touched)
+        if touched is None:
+            self._short.clear()
+        else:
+            self._short -= touched
         for link, units in peaks.items():
             want = max(0.0, from_units(units) - held_units.get(link, 0.0))
             current = self._ahead.get(link, 0.0)
             if want > current:
                 room = current + ledger.free(link)
                 if want > room:
-                    LOG.warning("link %s: future windows need %g Mbit/s, %g free", link, want, room)
+                    self._short.add(link)
+                    if ledger.capacity(link) > 0:  # an unknown link: not discovered yet
+                        LOG.warning("%s: future windows need %g Mbit/s, %g free", link, want, room)
                     want = room
             if want > 0:
                 target[link] = want
@@ -379,6 +386,10 @@ class Schedule:
         ledger.resize(AHEAD_OWNER, shrunk)  # shrink first: never refused
         ledger.resize(AHEAD_OWNER, target)  # then grow within what was free
         self._ahead = target
+
+    def short_links(self) -> set[LinkId]:
+        """Links where ``AHEAD_OWNER`` got less than the future peak (no room, or unknown)."""
+        return set(self._short)
 
     def ahead(self) -> dict[ResourceKey, float]:
         """What ``AHEAD_OWNER`` holds now."""
