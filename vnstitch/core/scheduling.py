@@ -81,7 +81,8 @@ class Scheduling:
         schedule, stitcher = self.schedule, self.stitching.stitcher
         ended = schedule.due_ends(at.wall)
         for res in ended:
-            job = stitcher.release(res.id, at.wall, "its window ended") if res.plan else None
+            installed = res.state is not State.SCHEDULED  # else nothing was booked or installed
+            job = stitcher.release(res.id, at.wall, "its window ended") if installed else None
             res.set_state(State.ENDED, at.wall, "its window ended")
             schedule.forget(res.id, at.wall)
             self.stitching.run(job, at)
