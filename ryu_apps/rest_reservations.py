@@ -21,6 +21,7 @@ from vnstitch.core.commands import (
     GetReservation,
     ListReservations,
     ModifyReservation,
+    ReservationAvailability,
     TraceReservation,
 )
 from vnstitch.stitcher.request_body import check_patch
@@ -43,6 +44,12 @@ class ReservationResource(Resource):
         """
         refuse_query(req, "dry_run", NO_DRY_RUN)
         return self.ask(CreateReservation(read_json_body(req)))
+
+    @route("reservations", "/v1/reservations/availability", methods=["POST"])
+    @guarded(write=True)
+    def availability(self, req: Any, **_kwargs: Any) -> Any:
+        """The earliest window that fits a request, and its path (books nothing)."""
+        return self.ask(ReservationAvailability(read_json_body(req)))
 
     @route("reservations", "/v1/reservations", methods=["GET"])
     @guarded(write=False)

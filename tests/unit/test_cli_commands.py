@@ -302,3 +302,64 @@ def test_forecasts_table(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> No
         "gbr-v3",
     ]
     assert _columns(lines[4], lines[1], names)[:3] == ["10.0.0.2 -> 10.0.0.3", "-", "7.5"]
+
+
+def test_reservations_add_books_a_window_from_relative_times(
+    api: FakeApi, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vnstitch.northbound import cli_reservations
+
+    monkeypatch.setattr(cli_reservations, "now", lambda: 1_800_000_000.0)
+    booked = {
+        **RESERVATION,
+        "state": "SCHEDULED",
+        "path": [],
+        "start": "2027-01-15T08:10:00.000Z",
+        "end": "2027-01-15T10:00:00.000Z",
+        "install_at": "2027-01-15T08:09:57.000Z",
+    }
+    api.reply("POST", "/v1/reservations", 201, booked)
+    argv = ("reservations", "add", "h1", "10.0.0.4", "-b", "10", "--start", "+10m")
+    assert run(*argv, "--end", "2027-01-15T11:00:00+01:00") == 0
+    assert api.requests[0].body == {
+        "src": "h1",
+        "dst": "10.0.0.4",
+        "bandwidth_mbps": 10.0,
+        "start": "2027-01-15T08:10:00.000Z",
+        "end": "2027-01-15T10:00:00.000Z",
+    }
+    out = capsys.readouterr().out
+    assert "SCHEDULED" in out and "window: 2027-01-15T08:10:00.000Z .. 2027-01-15T10:00" in out
+
+
+def test_reservations_availability_prints_the_earliest_window(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    found = {
+        "start": "2027-01-15T09:00:03.000Z",
+        "end": "2027-01-15T11:00:03.000Z",
+        "path": ["0000000000000001", "000000000000000a"],
+        "reverse_path": ["000000000000000a", "0000000000000001"],
+        "latency_ms": None,
+        "bandwidth_mbps": 500,
+    }
+    api.reply("POST", "/v1/reservations/availability", 200, found)
+    assert run("reservations", "availability", "h1", "h4", "-b", "500", "-d", "2h") == 0
+    assert api.requests[0].body["duration_s"] == 7200.0
+    out = capsys.readouterr().out
+    assert "earliest window: 2027-01-15T09:00:03.000Z .. 2027-01-15T11:00:03.000Z" in out
+    assert "path: 1 > a" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("reservations", "add", "h1", "h4", "-b", "1", "--start", "tomorrow"),
+        ("reservations", "availability", "h1", "h4", "-b", "1", "-d", "forever"),
+    ],
+)
+def test_reservation_time_mistakes_exit_2_without_a_call(
+    api: FakeApi, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+) -> None:
+    assert run(*argv) == 2
+    assert not api.requests and "error:" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from vnstitch.intents.intent_service import DryRun
 from vnstitch.intents.model import Intent, IntentKind, IntentState, LowLatencySpec
 from vnstitch.intents.parse import KIND_FIELDS
 from vnstitch.resources.ledger import Ledger
-from vnstitch.stitcher.request_body import AMOUNTS, FIELDS, trimmed
+from vnstitch.stitcher.request_body import AMOUNTS, FIELDS, WINDOW_FIELDS, trimmed
 from vnstitch.stitcher.reservation import Origin, Reservation, ReservationRequest, State
 from vnstitch.stitcher.stitch_service import StitchService
 
@@ -179,7 +179,7 @@ def test_metrics_are_text_and_dry_run_is_a_boolean_query() -> None:
 
 def test_reservation_request_schema_matches_the_parser() -> None:
     schema = SCHEMAS["ReservationRequest"]
-    assert set(schema["properties"]) == FIELDS
+    assert set(schema["properties"]) == FIELDS | WINDOW_FIELDS
     assert schema["required"] == ["src", "dst"]
     assert schema["additionalProperties"] is False
     props = schema["properties"]

@@ -109,6 +109,13 @@ class GetForecasts:
 
 
 @dataclass(frozen=True, slots=True)
+class ReservationAvailability:
+    """The earliest window that fits a request (``POST /v1/reservations/availability``)."""
+
+    body: Any
+
+
+@dataclass(frozen=True, slots=True)
 class GetStats:
     """Controller counters."""
 
@@ -128,6 +135,7 @@ Command = (
     | ModifyReservation
     | DeleteReservation
     | TraceReservation
+    | ReservationAvailability
     | ListIntents
     | GetIntent
     | CreateIntent

@@ -57,6 +57,7 @@ from vnstitch.core.events import (
 from vnstitch.core.frames import decode_packet_in
 from vnstitch.core.northbound import NorthboundCommands
 from vnstitch.core.prediction import Prediction
+from vnstitch.core.scheduling import Scheduling
 from vnstitch.core.statistics import Statistics
 from vnstitch.core.stitching import Stitching
 from vnstitch.core.verification import Verification
@@ -67,6 +68,7 @@ from vnstitch.intents.resolve import NtdDirectory
 from vnstitch.northbound.config import Config
 from vnstitch.northbound.metrics import controller_metrics
 from vnstitch.resources.ledger import Ledger
+from vnstitch.stitcher.schedule import Schedule
 from vnstitch.stitcher.stitch_service import StitchService
 
 LOG = logging.getLogger("vnstitch")
@@ -116,6 +118,8 @@ class ControllerCore:
             self.stitcher, self.intents, self.durable, self.discovery, self.outbox, self.metrics
         )
         self.stitcher.isolated = self._isolated  # nothing is stitched across an isolation
+        self.schedule = Schedule(self.stitcher, self.ledger, opts.reservation_lead_s)
+        self.scheduling = Scheduling(self.stitching, self.schedule, self.outbox)
         self.statistics = Statistics(
             self.stitching, self.outbox, self.metrics, opts.stats_interval_s, opts.audit_interval_s
         )
@@ -165,6 +169,7 @@ class ControllerCore:
         for host in list(self.db.hosts.values()):
             self.durable.persist_host(host)
         self.durable.restore(self.db, self.stitcher, self.intents, at.wall)
+        self.scheduling.restore(at)
         self.db.subscribe(self._topology_event)
         for request in self.config.reservations:
             self.stitcher.submit(request, at.wall)  # no switch yet: stitched as they connect
@@ -254,6 +259,7 @@ class ControllerCore:
                 self.durable.flush_last_seen(self.db.hosts.values())
                 if self.stitcher.restore_waiting() and at.wall >= self.stitcher.restore_until:
                     self._settle(at)  # the grace is over: what still waits is stitched anew
+                self.scheduling.tick(at)  # a lost wake-up costs one probe interval at most
             case EchoTick():
                 disc.echo_tick(at)
             case StatsTick():
@@ -265,7 +271,7 @@ class ControllerCore:
                 stats.tick(dpids, pred is not None, at)
                 self.adjustment.round(at)
             case Wake():
-                pass  # the waiters are checked after every event
+                self.scheduling.tick(at)  # the waiters are checked after every event
             case Settle():
                 self._settle(at)
             case _:
@@ -300,6 +306,7 @@ class ControllerCore:
     def _settle(self, at: Instant) -> None:
         self._settle_pending = False
         self.stitching.settle(at)
+        self.scheduling.topology_changed(at)  # windows not yet installed keep a path
         if self.prediction is not None:
             self.prediction.publish_topology(at)
 

@@ -14,11 +14,11 @@ to the services; they claim their rules again as switches connect.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from topology.database import TopologyDatabase
-from topology.model import Attachment, Host
+from topology.model import Attachment, Host, LinkId
 from vnstitch.clock import parse_rfc3339, rfc3339, rfc3339_or_none
 from vnstitch.intents.intent_service import IntentService
 from vnstitch.intents.model import Intent
@@ -88,6 +88,17 @@ def stored_plan(record: PlanRecord | None) -> StoredPlan | None:
     )
 
 
+def booked_links(record: PlanRecord | None) -> dict[LinkId, int]:
+    """What a SCHEDULED reservation's window holds per link, read back (ValueError if damaged)."""
+    out: dict[LinkId, int] = {}
+    for item in record.get("links", []) if record is not None else []:
+        link = LinkId(
+            int(item["src"], 16), int(item["src_port"]), int(item["dst"], 16), int(item["dst_port"])
+        )
+        out[link] = int(item["units"])
+    return out
+
+
 class DurableState:
     """The SQLite store, and the translation between it and the live services."""
 
@@ -99,6 +110,8 @@ class DurableState:
         self._intent_ids: set[str] = set()
         self._id_ceiling = 0  # reservation ids below this are durable
         self._host_written: dict[str, float] = {}  # MAC -> the last_seen last written
+        # SCHEDULED reservations read back, with their booked path and what their window holds
+        self.scheduled: list[tuple[Reservation, StoredPlan | None, dict[LinkId, int]]] = []
 
     def cover_id(self, res_id: int) -> None:
         """Make reservation id ``res_id`` durable (a block at a time): never handed out again."""
@@ -127,11 +140,14 @@ class DurableState:
                 for res, plan in kept:
                     self.persist_reservation(res, plan)
 
-    def persist_reservation(self, res: Reservation, plan: StoredPlan | None) -> None:
-        """Write (or, once released, delete) a reservation and the plan it installs."""
+    def persist_reservation(
+        self, res: Reservation, plan: StoredPlan | None, links: Mapping[LinkId, int] | None = None
+    ) -> None:
+        """Write (or, once released, delete) a reservation and the plan it installs (for a
+        SCHEDULED one: its booked path, and ``links``, what its window holds)."""
         if res.request.origin in _NOT_PERSISTED:
             return
-        if res.state is State.RELEASED:
+        if res.state in (State.RELEASED, State.ENDED):
             self.store.delete_reservation(res.id)
             return
         request = res.request.to_dict()
@@ -148,6 +164,17 @@ class DurableState:
             "updated_at": rfc3339(res.updated_at),
             "plan": plan_record(plan),
         }
+        if links and record["plan"] is not None:
+            record["plan"]["links"] = [
+                {
+                    "src": f"{k.src:016x}",
+                    "src_port": k.src_port,
+                    "dst": f"{k.dst:016x}",
+                    "dst_port": k.dst_port,
+                    "units": u,
+                }
+                for k, u in sorted(links.items())
+            ]
         with self.store.atomic():
             self.store.put_reservation(record)
             self.store.raise_counter("reservation", res.id + 1)
@@ -231,10 +258,16 @@ class DurableState:
                     res_rec["request"], Origin(res_rec["origin"]), res_rec["origin_ref"]
                 )
                 plan = stored_plan(res_rec["plan"])
+                links = booked_links(res_rec["plan"])
             except (RequestError, ValueError, KeyError, TypeError) as exc:
                 LOG.error("stored reservation %d is unreadable, skipped: %s", res_rec["id"], exc)
                 continue
-            res = stitcher.restore(res_rec["id"], request, now, plan)
+            if res_rec["state"] == State.SCHEDULED.value:
+                res = Reservation(res_rec["id"], request, State.SCHEDULED, updated_at=now)
+                res.history.append((now, State.SCHEDULED.value, "restored after a restart"))
+                self.scheduled.append((res, plan, links))
+            else:
+                res = stitcher.restore(res_rec["id"], request, now, plan)
             res.created_at = parse_rfc3339(res_rec["created_at"])
         for int_rec in state.intents:
             intent = Intent.from_record(int_rec)

@@ -28,8 +28,10 @@ from vnstitch.core.commands import (
     ListIntents,
     ListReservations,
     ModifyReservation,
+    ReservationAvailability,
     TraceReservation,
 )
+from vnstitch.core.reservation_windows import availability_reply
 from vnstitch.core.waiters import Waiters
 from vnstitch.intents.model import IntentState
 from vnstitch.intents.parse import IntentError, parse_intent
@@ -58,6 +60,10 @@ def error(ticket: int, status: int, message: str, field: str | None = None) -> R
 def refused(ticket: int, refusal: Refusal) -> Reply:
     """409 with the constraint no path met and the near miss."""
     return Reply(ticket, 409, {"error": refusal.reason, "field": None, **refusal.to_dict()})
+
+
+def _changes_window(body: Any) -> bool:
+    return isinstance(body, dict) and any(body.get(k) is not None for k in ("start", "end"))
 
 
 class NorthboundCommands:
@@ -96,8 +102,13 @@ class NorthboundCommands:
                 if res is None:
                     self._add(error(ticket, 404, f"no reservation {res_id!r}", "id"))
                 elif not self._owned_elsewhere(ticket, res, force, "withdraw"):
-                    core.stitching.withdraw(res.id, at)
+                    if core.scheduling.owns(res):
+                        core.scheduling.withdraw(res.id, at)
+                    else:
+                        core.stitching.withdraw(res.id, at)
                     self._reply(ticket, 200, res.to_dict())
+            case ReservationAvailability(body):
+                self._add(availability_reply(core.scheduling, ticket, body, at))
             case TraceReservation(res_id):
                 res = self._find(res_id, released=False)
                 if res is None:
@@ -144,7 +155,7 @@ class NorthboundCommands:
             res = self.core.stitcher.reservations.get(int(res_id))
         except ValueError:
             return None
-        if res is not None and res.state is State.RELEASED and not released:
+        if res is not None and res.state in (State.RELEASED, State.ENDED) and not released:
             return None
         return res
 
@@ -196,7 +207,10 @@ class NorthboundCommands:
         except RequestError as exc:
             self._add(error(ticket, 400, str(exc), exc.field))
             return
-        outcome = self.core.stitching.reserve(request, at)
+        if request.windowed:
+            outcome = self.core.scheduling.reserve(request, at)
+        else:
+            outcome = self.core.stitching.reserve(request, at)
         if isinstance(outcome, Refusal):
             self._add(refused(ticket, outcome))
             return
@@ -210,6 +224,10 @@ class NorthboundCommands:
             self._add(error(ticket, 404, f"no reservation {res_id!r}", "id"))
             return
         if self._owned_elsewhere(ticket, res, force, "change"):
+            return
+        if self.core.scheduling.owns(res) or _changes_window(body):
+            message = "a reservation's window cannot be changed: withdraw it and book again"
+            self._reply(ticket, 409, {"error": message, "field": None})
             return
         try:
             if not isinstance(body, dict):

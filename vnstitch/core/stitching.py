@@ -76,7 +76,7 @@ class Stitching:
         """True when an isolation intent forbids the two hosts to talk."""
         return frozenset((mac_a, mac_b)) in self.intents.isolated
 
-    def _isolation_refusal(self, request: ReservationRequest) -> Refusal | None:
+    def isolation_refusal(self, request: ReservationRequest) -> Refusal | None:
         db = self.discovery.db
         src, dst = db.find_host(request.src), db.find_host(request.dst)
         if src is not None and dst is not None and self.isolated(src.mac, dst.mac):
@@ -87,7 +87,7 @@ class Stitching:
 
     def reserve(self, request: ReservationRequest, at: Instant) -> Reservation | Refusal:
         """Stitch a request: refused, or booked, durable and being installed."""
-        isolated = self._isolation_refusal(request)
+        isolated = self.isolation_refusal(request)
         if isolated is not None:
             return isolated
         self.stitcher.sync_capacities()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from vnstitch.northbound import tables
+from vnstitch.northbound import cli_reservations, tables
 from vnstitch.northbound.client import ApiClient, ApiError, resolve_token, resolve_url
 
 Command = Callable[[argparse.Namespace], int]
@@ -136,6 +136,28 @@ def cmd_reservations(args: argparse.Namespace) -> int:
 
 
 @_reports_errors
+def cmd_reservation_add(args: argparse.Namespace) -> int:
+    """``vnstitch reservations add SRC DST -b MBPS [--start T] [--end T]``: book one."""
+    try:
+        body = cli_reservations.add_body(args, cli_reservations.now())
+    except cli_reservations.TimeArgumentError as exc:
+        raise UsageError(str(exc)) from None
+    doc = client_for(args).post("/v1/reservations", body)
+    return _emit(args, doc, cli_reservations.reservation_text)
+
+
+@_reports_errors
+def cmd_reservation_availability(args: argparse.Namespace) -> int:
+    """``vnstitch reservations availability SRC DST -b MBPS -d 2h``: the earliest window."""
+    try:
+        body = cli_reservations.availability_body(args, cli_reservations.now())
+    except cli_reservations.TimeArgumentError as exc:
+        raise UsageError(str(exc)) from None
+    doc = client_for(args).post("/v1/reservations/availability", body)
+    return _emit(args, doc, cli_reservations.availability_text)
+
+
+@_reports_errors
 def cmd_trace(args: argparse.Namespace) -> int:
     """``vnstitch trace ID``: a reservation's packets hop by hop through the switch tables."""
     doc = client_for(args).get(f"/v1/reservations/{quote(args.id, safe='')}/trace")
@@ -187,10 +209,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         one.set_defaults(func=func)
     for name, func, text in (
         ("topology", cmd_topology, "switches, links and hosts of the live topology"),
-        ("reservations", cmd_reservations, "reservations with state and path"),
         ("forecasts", cmd_forecasts, "the predictor's current forecasts"),
     ):
         subparsers.add_parser(name, parents=[common], help=text).set_defaults(func=func)
+    cli_reservations.register(
+        subparsers, common, cmd_reservations, cmd_reservation_add, cmd_reservation_availability
+    )
     trace = subparsers.add_parser(
         "trace", parents=[common], help="a reservation's path through the switches' tables"
     )

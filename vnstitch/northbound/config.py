@@ -10,6 +10,7 @@ Example::
     link_headroom = 0.1         # share of each link never booked by reservations
     best_effort_policing = true # meter unreserved traffic at edge ports (the guarantee)
     audit_interval_s = 10       # compare flow tables with the expected rules
+    reservation_lead_s = 3      # advance reservations are installed this long before start
 
     [api]
     token_file = "/var/lib/vnstitch/api-token"  # or token = "...", or env VNSTITCH_API_TOKEN
@@ -130,6 +131,7 @@ class ControllerOptions:
     audit_interval_s: float = 10.0
     best_effort_policing: bool = True
     best_effort_floor_mbps: float = 0.0
+    reservation_lead_s: float = 3.0  # an advance reservation is installed this long before
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,9 @@ def _controller(raw: dict[str, Any]) -> ControllerOptions:
         audit_interval_s=_number(raw, "audit_interval_s", where, defaults.audit_interval_s, 0.5),
         best_effort_policing=_bool(raw, "best_effort_policing", where, True),
         best_effort_floor_mbps=_number(raw, "best_effort_floor_mbps", where, 0.0, 0.0),
+        reservation_lead_s=_number(
+            raw, "reservation_lead_s", where, defaults.reservation_lead_s, 0.0
+        ),
     )
 
 

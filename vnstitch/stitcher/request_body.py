@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from vnstitch.clock import TimeFormatError, parse_rfc3339, rfc3339
 from vnstitch.stitcher.reservation import Origin, RequestError, ReservationRequest
 
 FIELDS = {
@@ -27,6 +28,8 @@ FIELDS = {
     "prefer_latency",
     "protection",
 }
+# An advance reservation's window (``POST /v1/reservations`` only; intents have none yet).
+WINDOW_FIELDS = {"start", "end"}
 # Amounts to book: in a change, null cannot mean "as before" or "none" without guessing.
 AMOUNTS = ("bandwidth_mbps", "cpu", "memory_mb", "storage_gb")
 SHOWN = 40  # characters of an offending value quoted back in an error
@@ -86,6 +89,19 @@ def _int(body: dict[str, Any], key: str, low: int, high: int) -> int | None:
     return value
 
 
+def _time(body: dict[str, Any], key: str) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    try:
+        wall = parse_rfc3339(value)
+        rfc3339(wall)  # shown in UTC: years 1-9999 there too
+    except (TimeFormatError, ValueError, OverflowError):
+        message = f"{key} must be an RFC 3339 date-time with a zone, got {shown(value)}"
+        raise RequestError(message, key) from None
+    return wall
+
+
 def check_patch(body: Any) -> dict[str, Any]:
     """Validate a ``PATCH /v1/reservations/{id}`` body before it is merged; RequestError if bad.
 
@@ -110,7 +126,7 @@ def parse_request(
     """Validate a decoded JSON body; raises RequestError naming the bad field."""
     if not isinstance(body, dict):
         raise RequestError("the body must be a JSON object", None)
-    unknown = sorted(set(body) - FIELDS)
+    unknown = sorted(set(body) - FIELDS - WINDOW_FIELDS)
     if unknown:
         raise RequestError(f"unknown field {shown(unknown[0])}", unknown[0])
     bidirectional = body.get("bidirectional", True)
@@ -139,4 +155,6 @@ def parse_request(
         storage_gb=_number(body, "storage_gb") or 0.0,
         prefer_latency=prefer_latency,
         protection=protection,
+        start=_time(body, "start"),
+        end=_time(body, "end"),
     )

@@ -18,14 +18,19 @@ from vnstitch.rules.model import FlowRule, GroupSpec, MeterSpec
 
 
 class State(StrEnum):
-    """Lifecycle: PENDING -> INSTALLING -> ACTIVE; FAILED, DEGRADED (retrying), RELEASED."""
+    """Lifecycle: PENDING -> INSTALLING -> ACTIVE; FAILED, DEGRADED (retrying), RELEASED.
 
+    A reservation for a later window is SCHEDULED until its lead time, and ENDED after it.
+    """
+
+    SCHEDULED = "SCHEDULED"
     PENDING = "PENDING"
     INSTALLING = "INSTALLING"
     ACTIVE = "ACTIVE"
     DEGRADED = "DEGRADED"
     FAILED = "FAILED"
     RELEASED = "RELEASED"
+    ENDED = "ENDED"
 
 
 class Origin(StrEnum):
@@ -65,6 +70,8 @@ class ReservationRequest:
     storage_gb: float = 0.0
     prefer_latency: bool = False  # lowest-latency feasible path instead of the usual cost
     protection: bool = False  # a backup around every link of the path, booked and installed
+    start: float | None = None  # wall clock; None: now (``vnstitch.stitcher.schedule``)
+    end: float | None = None  # wall clock; None: open-ended
 
     def __post_init__(self) -> None:
         if not self.src or not self.dst:
@@ -82,6 +89,11 @@ class ReservationRequest:
                 raise RequestError(f"{name} must be a number >= 0", name)
         if self.dst_port is not None and self.ip_proto not in (6, 17):
             raise RequestError("dst_port needs ip_proto 6 (TCP) or 17 (UDP)", "ip_proto")
+
+    @property
+    def windowed(self) -> bool:
+        """True for a booking with a start or an end (an advance reservation)."""
+        return self.start is not None or self.end is not None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -102,6 +114,8 @@ class ReservationRequest:
             "storage_gb": self.storage_gb,
             "prefer_latency": self.prefer_latency,
             "protection": self.protection,
+            "start": rfc3339_or_none(self.start),
+            "end": rfc3339_or_none(self.end),
         }
 
 
@@ -194,6 +208,7 @@ class Reservation:
     updated_at: float = 0.0
     installed_at: float | None = None  # None until first installed
     protected: bool = False  # a working backup is installed around every link of its path
+    install_at: float | None = None  # a windowed one: when it is installed (start - lead)
     history: list[tuple[float, str, str | None]] = field(default_factory=list)
 
     def set_state(self, state: State, now: float, reason: str | None = None) -> None:
@@ -225,6 +240,7 @@ class Reservation:
             "created_at": rfc3339(self.created_at),
             "updated_at": rfc3339(self.updated_at),
             "installed_at": rfc3339_or_none(self.installed_at),
+            "install_at": rfc3339_or_none(self.install_at),
             "history": [
                 {"time": rfc3339(t), "state": state, "reason": reason}
                 for t, state, reason in self.history

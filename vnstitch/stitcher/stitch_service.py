@@ -43,7 +43,7 @@ from vnstitch.stitcher.install_jobs import (
     Op,
 )
 from vnstitch.stitcher.path_results import NoPath, PathFound, PathRequest
-from vnstitch.stitcher.paths import PathSearch
+from vnstitch.stitcher.paths import FreeMbps, PathSearch
 from vnstitch.stitcher.plan import compile_plan
 from vnstitch.stitcher.protection import NoBackup
 from vnstitch.stitcher.reservation import (
@@ -65,6 +65,7 @@ LATENCY_WEIGHTS = CostWeights(utilisation_ms=0.0, hop_ms=0.0)  # lowest latency,
 _HOST_KINDS = frozenset({ResourceKind.CPU, ResourceKind.MEMORY_MB, ResourceKind.STORAGE_GB})
 TrafficKey = tuple[str, str, int | None, int | None, str]  # src MAC, dst MAC, proto, port, side
 LIVE = (State.PENDING, State.INSTALLING, State.ACTIVE, State.DEGRADED)
+_GONE = (State.RELEASED, State.ENDED)
 PROTECTION_ATTEMPTS = 3  # primaries tried, each avoiding the links the last had no backup for
 
 
@@ -200,6 +201,7 @@ class StitchService:
         now: float | None = None,
         protect: bool = True,
         path: tuple[int, ...] | None = None,
+        free: FreeMbps | None = None,
     ) -> PathPlan | Refusal:
         """Find a path and compile its plan (next version) without booking anything.
 
@@ -207,6 +209,7 @@ class StitchService:
         fits (same rules, cookies and meters as on the switches); until ``restore_until`` it
         waits for that plan's path to be rediscovered instead of taking another. A protected
         request gets its detours and groups too (``protect=False``: the primary alone).
+        ``free`` replaces the ledger's free bandwidth (a window's, for an advance booking).
         """
         waiting = res.id in self._restored and now is not None and now < self.restore_until
         ends = self._endpoints(res.request)
@@ -236,11 +239,11 @@ class StitchService:
             req.avoid_zones,
         )
         search = self._path_search(req.prefer_latency)
-        free = self._free_for(res.id)
+        room = free or self._free_for(res.id)
         if path is None:
-            found = search.find(path_req, free, bidirectional=req.bidirectional)
+            found = search.find(path_req, room, bidirectional=req.bidirectional)
         else:  # a planned move: exactly this path, if it still meets the request
-            found = search.check(path_req, path, free, bidirectional=req.bidirectional)
+            found = search.check(path_req, path, room, bidirectional=req.bidirectional)
         if isinstance(found, NoPath):
             near: dict[str, object] | None = None
             if found.near_miss is not None:
@@ -506,12 +509,16 @@ class StitchService:
         protect: bool = True,
         why: str | None = None,
         path: tuple[int, ...] | None = None,
+        planned: PathPlan | None = None,
     ) -> Job | Refusal:
-        """Plan, book and return the install job; on refusal the reservation is unchanged."""
+        """Plan (unless ``planned``), book and return the install job; on refusal the
+        reservation is unchanged."""
         overlap = self._overlap(res)
         if overlap is not None:
+            if planned is not None:
+                self._free_meters(planned)
             return overlap
-        plan = self.plan(res, now, protect, path)
+        plan = planned or self.plan(res, now, protect, path)
         if isinstance(plan, Refusal):
             return plan
         old = res.plan if res.state in (State.ACTIVE, State.INSTALLING, State.DEGRADED) else None
@@ -847,7 +854,63 @@ class StitchService:
 
     def live(self) -> Iterable[Reservation]:
         """Reservations not released."""
-        return (r for r in self.reservations.values() if r.state is not State.RELEASED)
+        return (r for r in self.reservations.values() if r.state not in _GONE)
+
+    # ---- advance reservations (the window logic is in vnstitch.stitcher.schedule) -----------
+    def schedule(self, request: ReservationRequest, now: float) -> Reservation:
+        """A SCHEDULED reservation: nothing booked in the instant ledger, nothing installed."""
+        res = Reservation(self._next_id, request, created_at=now, updated_at=now)
+        self._next_id += 1
+        self.on_new_id(res.id)
+        self.reservations[res.id] = res
+        res.set_state(State.SCHEDULED, now)
+        return res
+
+    def adopt(self, res: Reservation) -> None:
+        """A scheduled reservation read back from the store (ids stay unique)."""
+        self.reservations[res.id] = res
+        self._next_id = max(self._next_id, res.id + 1)
+
+    def window_plan(self, res: Reservation, free: FreeMbps) -> PathPlan | Refusal:
+        """The plan a window would get with ``free`` bandwidth (nothing kept: meters freed)."""
+        plan = self.plan(res, None, protect=False, free=free)
+        if not isinstance(plan, Refusal):
+            self._free_meters(plan)
+        return plan
+
+    def plan_on(
+        self, res: Reservation, path: tuple[int, ...], latency_ms: float | None
+    ) -> PathPlan | None:
+        """``res`` compiled on ``path`` again (the path chosen at booking), if it still exists."""
+        ends = self._endpoints(res.request)
+        if isinstance(ends, Refusal) or not path:
+            return None
+        src, dst = ends
+        assert src.attachment is not None and dst.attachment is not None
+        req, graph = res.request, self.db.graph
+        if path[0] != src.attachment.dpid or path[-1] != dst.attachment.dpid:
+            return None
+        hops = list(itertools.pairwise(path))
+        if req.bidirectional:
+            hops += itertools.pairwise(reversed(path))
+        if not all(graph.has_edge(u, v) for u, v in hops):
+            return None
+        return self._compiled(res, PathFound(path, latency_ms, 0.0, float("inf")), src, dst)
+
+    def edge_free(self) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], LinkId]]:
+        """Free Mbit/s of every graph edge (kept current from the ledger), and its link."""
+        free = self._link_free()
+        return free, self._edge_links
+
+    def release_meters(self, plan: PathPlan) -> None:
+        """Give back the meter ids of a plan that is not installed."""
+        self._free_meters(plan)
+
+    def start_scheduled(self, res: Reservation, plan: PathPlan | None, now: float) -> Job | Refusal:
+        """Install a scheduled reservation: on ``plan`` (its booked path) or a new search.
+
+        A refusal changes nothing (the caller keeps it SCHEDULED)."""
+        return self._stitch(res, now, why="its window begins", planned=plan)
 
 
 def take_slice(

@@ -51,6 +51,16 @@ class GroupIdRecord(TypedDict):
     group_id: int
 
 
+class BookedLinkRecord(TypedDict):
+    """What a SCHEDULED reservation's window holds on one directed link (thousandths)."""
+
+    src: str
+    src_port: int
+    dst: str
+    dst_port: int
+    units: int
+
+
 class PlanRecord(TypedDict):
     """The installed plan of a reservation: enough to rebuild its rules exactly.
 
@@ -64,6 +74,7 @@ class PlanRecord(TypedDict):
     latency_ms: float | None
     detours: NotRequired[list[DetourRecord]]
     group_ids: NotRequired[list[GroupIdRecord]]
+    links: NotRequired[list[BookedLinkRecord]]  # a SCHEDULED one: what its window holds
 
 
 class ReservationRecord(TypedDict):

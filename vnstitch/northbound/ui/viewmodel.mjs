@@ -229,7 +229,9 @@ export function shortPath(path, switches, most = 5) {
   return `${names.slice(0, 2).join(" → ")} → … → ${names.at(-1)} (${names.length - 1} hops)`;
 }
 
-const STATE_ORDER = { FAILED: 0, DEGRADED: 1, INSTALLING: 2, PENDING: 3, ACTIVE: 4, RELEASED: 5 };
+const STATE_ORDER = {
+  FAILED: 0, DEGRADED: 1, INSTALLING: 2, PENDING: 3, ACTIVE: 4, SCHEDULED: 5, RELEASED: 6, ENDED: 7,
+};
 
 /** The reservations table: problems first, then newest first. */
 export function reservationRows(reservations, switches, nowMs) {
