@@ -7,6 +7,8 @@ break things put them back.
 
 from __future__ import annotations
 
+import itertools
+import math
 import subprocess
 import time
 from collections.abc import Iterator
@@ -108,8 +110,25 @@ def test_meter_holds_tcp_to_the_reserved_rate(stack: Stack) -> None:
         _release(stack, res)
 
 
+def _path_latency(stack: Stack, names: list[int]) -> float:
+    """The measured one-way latency of a path of switches (inf while a link is unmeasured)."""
+    assert stack.net is not None
+    dpid = {n: f"{stack.net.dpid[n]:016x}" for n in names}
+    links = stack.get("/v1/topology")["links"]
+    per_link = {(lk["src"], lk["dst"]): lk["latency_ms"] for lk in links}
+    hops = [per_link.get((dpid[a], dpid[b])) for a, b in itertools.pairwise(names)]
+    return math.inf if None in hops else float(sum(hops))
+
+
 def test_latency_bound_takes_the_fast_path_and_refuses_the_impossible(stack: Stack) -> None:
-    res = _reserve(stack, max_latency_ms=10)
+    # measurements are medians of probes on a shared machine: wait until they tell the two
+    # paths apart (the slow one carries 15 ms of delay), then bound between them
+    def apart() -> bool:
+        return _path_latency(stack, [1, 3, 4]) - _path_latency(stack, [1, 2, 4]) >= 8.0
+
+    wait_until(apart, 30.0, 0.5, "the measured latencies of the two paths to differ")
+    bound = round(_path_latency(stack, [1, 2, 4]) + 4.0, 1)
+    res = _reserve(stack, max_latency_ms=bound)
     try:
         assert _names(stack, res["path"]) == [1, 2, 4]
     finally:
@@ -117,7 +136,7 @@ def test_latency_bound_takes_the_fast_path_and_refuses_the_impossible(stack: Sta
     status, body = stack.request(
         "POST",
         "/v1/reservations",
-        {"src": "h1", "dst": "h4", "max_latency_ms": 10, "avoid_zones": ["red"]},
+        {"src": "h1", "dst": "h4", "max_latency_ms": bound, "avoid_zones": ["red"]},
     )
     assert status == 409 and body["constraint"] == "latency", body
     assert body["near_miss"] is not None
