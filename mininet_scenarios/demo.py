@@ -34,6 +34,11 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
     s = report["summary"]
     fc = s["forecast"]
     print("\n=== summary ===")
+    model = report.get("model", {})
+    print(
+        f"model: {model.get('chosen')} ({model.get('tag') or 'last value'}), trained on "
+        f"{model.get('train_days')} days ({model.get('train_steps')} steps)"
+    )
     print(
         f"trace: {report['trace']['source']}, {report['trace']['steps']} steps "
         f"from {report['trace']['start']} UTC (wall {report['wall_s']} s)"
@@ -67,6 +72,19 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
         f"WAPE {_fmt(fc.get('wape_percent'), ' %')}, {fc['cells']} pair-steps, "
         f"{_fmt(fc.get('one_step_ahead_percent'), ' %')} made one step ahead)"
     )
+    on_time = fc.get("timeliness", {})
+    late = on_time.get("one_step_lateness_ms", {})
+    print(
+        f"forecasts on time (the step covered by a forecast held before it began): "
+        f"{_fmt(on_time.get('on_time_percent'), ' %')} of {on_time.get('pairs')} pairs' steps; "
+        f"one-step forecasts reached the controller {_fmt(late.get('median'), ' ms')} after "
+        f"their step began (p99 {_fmt(late.get('p99'), ' ms')}, max {_fmt(late.get('max'), ' ms')}"
+        f", {late.get('steps_with_one_step_forecasts')} steps)"
+    )
+    print(
+        f"reserved / sent: {_fmt(s.get('reserved_over_sent'))}; bytes inside a reservation: "
+        f"{_fmt(s.get('bytes_inside_reservation_percent'), ' %')}"
+    )
     print(
         f"packet-ins during the replay: {s['packet_in_during_replay']}; "
         f"predicted reservations made: {s['reservations_made']}"
@@ -84,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("out/demo"))
     parser.add_argument("--steps", type=int, default=90, help="replay steps (one per second)")
     parser.add_argument("--start", help="replay start HH:MM UTC (default: most pairs starting)")
-    parser.add_argument("--train-days", type=float, default=2.0)
+    parser.add_argument("--train-days", type=float, default=10.0, help="as the backtest")
+    parser.add_argument(
+        "--quick-selection", action="store_true", help="validate each model kind's default only"
+    )
     parser.add_argument("--peak-link-mbps", type=float, default=12.0)
     parser.add_argument("--min-rate-mbps", type=float, default=0.1)
     parser.add_argument("--threshold-mbps", type=float, default=None)
@@ -97,7 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         min_rate_mbps=args.min_rate_mbps,
         start=args.start,
     )
-    settings = RunSettings(options, threshold_mbps=args.threshold_mbps, lead_in_s=args.lead_in)
+    settings = RunSettings(
+        options,
+        threshold_mbps=args.threshold_mbps,
+        lead_in_s=args.lead_in,
+        quick_selection=args.quick_selection,
+    )
     report = run_replay(args.trace, settings, args.out, _say, args.topology)
     print_summary(report, args.out)
     return 0

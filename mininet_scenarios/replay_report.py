@@ -310,4 +310,12 @@ def summarize(
         if sent.sum() > 0
         else None,
         "delivered_percent": _share(received_total, sent_total),
+        "reserved_over_sent": round(float(reserved.sum() / sent.sum()), 3)
+        if sent.sum() > 0
+        else None,
+        "bytes_inside_reservation_percent": round(
+            100 * float(np.minimum(sent, reserved).sum() / sent.sum()), 1
+        )
+        if sent.sum() > 0
+        else None,
     }

@@ -179,6 +179,14 @@ def test_a_pair_crossing_the_threshold_one_round_later_is_reserved_now() -> None
     assert [(type(a), a.rate_mbps) for a in early] == [(CreateReservation, 12.0)]
 
 
+def test_a_late_next_forecast_keeps_the_reservation_while_the_current_one_holds() -> None:
+    current = PairForecast(A, (6.0, 6.0), (8.0, 8.0), 0.0, 600.0)
+    ahead = 650.0  # the round ahead is past this forecast; its successor has not come yet
+    assert plan_provisioning({A: current}, {A: held(A, 8.0)}, ahead, POLICY, present=350.0) == []
+    expired = plan_provisioning({A: current}, {A: held(A, 8.0)}, ahead, POLICY, present=620.0)
+    assert expired == [ReleaseReservation(A, 8.0, Reason.EXPIRED)]
+
+
 ASYMMETRIC = ProvisioningPolicy(
     threshold_mbps=5.0,
     hysteresis=0.2,

@@ -236,15 +236,18 @@ class Prediction:
     def begin_round(self, dpids: list[int], at: Instant) -> None:
         """A statistics round starts: note the requests' instant, expire forecasts, provision."""
         traffic = self.traffic_time(at)
-        self.rounds.requested(dpids, traffic)
+        # the counters a switch reports are as old as its last sweep of them
+        self.rounds.requested(dpids, traffic - self.options.counter_lag_s * self.options.time_scale)
         self.book.prune(traffic)
         self.provision(at)
 
     def next_round_wall(self, wall: float) -> float:
-        """Wall time of the next statistics round: just after the next step boundary."""
+        """Wall time of the next statistics round: just after the next step boundary (and
+        after the switches' counters have caught up with it: ``counter_lag_s``)."""
         traffic = self.traffic_time(Instant(wall, 0.0))
-        boundary = next_boundary(traffic, self.rounds.step)
-        return wall + (boundary - traffic) / self.options.time_scale + ROUND_LAG_S
+        lag = self.options.counter_lag_s + ROUND_LAG_S
+        boundary = next_boundary(traffic - lag * self.options.time_scale, self.rounds.step)
+        return wall + (boundary - traffic) / self.options.time_scale + lag
 
     def flow_stats(self, dpid: int, flows: tuple[FlowCounters, ...], at: Instant) -> None:
         """A switch's flow counters, read when they were requested."""
@@ -328,7 +331,8 @@ class Prediction:
         db = self.discovery.db
         # Look one statistics round ahead, so a step's rules are in place when it begins.
         step = self.stats_interval_s * self.options.time_scale
-        ahead = self.traffic_time(at) + step
+        present = self.traffic_time(at)
+        ahead = present + step
         held: dict[PairId, PredictedReservation] = {}
         by_pair: dict[PairId, Reservation] = {}
         protected: set[PairId] = set()
@@ -355,13 +359,14 @@ class Prediction:
                     if req.bidirectional:
                         protected.add(PairId(dst.ip, src.ip))
         actions = plan_provisioning(
-            self.book.forecasts, held, ahead, self.policy, protected, lead_s=step
+            self.book.forecasts, held, ahead, self.policy, protected, lead_s=step, present=present
         )
         if actions:
             stitcher.sync_capacities()
         for action in actions:
             match action:
                 case ReleaseReservation():
+                    LOG.info("releasing forecast reservation %s: %s", action.pair, action.reason)
                     self.stitching.withdraw(by_pair[action.pair].id, at)
                 case ResizeReservation():
                     res = by_pair[action.pair]

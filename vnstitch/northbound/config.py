@@ -146,6 +146,7 @@ class PredictorOptions:
     grow_hysteresis: float | None = 0.0
     shrink_hysteresis: float | None = 0.1
     max_shrink: float = 1.0  # a shrink takes at most this share of the reserved rate
+    counter_lag_s: float = 0.0  # flow counters are this old when read (OVS: its revalidators)
     max_latency_ms: float | None = None
     time_scale: float = 1.0  # replay: traffic seconds per wall second
     time_origin: float | None = None  # replay: traffic time (epoch s) at controller start
@@ -387,6 +388,7 @@ def _predictor(raw: Any) -> PredictorOptions:
         if "shrink_hysteresis" in raw
         else d.shrink_hysteresis,
         max_shrink=_number(raw, "max_shrink", where, d.max_shrink, 0.01),
+        counter_lag_s=_number(raw, "counter_lag_s", where, d.counter_lag_s, 0.0),
         max_latency_ms=_number(raw, "max_latency_ms", where, 0, 0.001)
         if "max_latency_ms" in raw
         else None,

@@ -156,9 +156,13 @@ def _for_held(
     forecast: PairForecast | None,
     now: float,
     policy: ProvisioningPolicy,
+    present: float | None = None,
 ) -> list[ProvisioningAction]:
     """Actions for a pair that already holds a predicted reservation."""
     upper = None if forecast is None else forecast.upper_at(now)
+    still = forecast is not None and present is not None and forecast.upper_at(present)
+    if upper is None and still is not None and still is not False:
+        return []  # the next forecast is late, this one still holds: keep it as it is
     if forecast is None or upper is None:
         reason = Reason.WITHDRAWN if forecast is None else Reason.EXPIRED
         return [ReleaseReservation(held.pair, held.rate_mbps, reason)]
@@ -190,19 +194,22 @@ def plan_provisioning(
     policy: ProvisioningPolicy,
     protected: Collection[PairId] = frozenset(),
     lead_s: float = 0.0,
+    present: float | None = None,
 ) -> list[ProvisioningAction]:
     """Actions that bring the predicted reservations in line with the forecasts at ``now``.
 
     A pair whose upper forecast crosses the threshold by ``now + lead_s`` (one round later)
     gets its reservation now, sized for the larger of the two: a pair that starts sending
     finds its rules confirmed, even when its reservation takes more than a round to install.
+    ``now`` is the moment planned for (a round ahead); ``present``, the current time: a held
+    reservation whose forecast does not reach ``now`` yet still covers ``present`` is kept.
     """
     actions: list[ProvisioningAction] = []
     for pair, held in reservations.items():
         if pair in protected:
             actions.append(ReleaseReservation(pair, held.rate_mbps, Reason.SUPERSEDED))
         else:
-            actions.extend(_for_held(held, forecasts.get(pair), now, policy))
+            actions.extend(_for_held(held, forecasts.get(pair), now, policy, present))
     for pair, forecast in forecasts.items():
         if pair in reservations or pair in protected:
             continue
@@ -214,9 +221,13 @@ def plan_provisioning(
 
 
 def _early_upper(forecast: PairForecast, now: float, lead_s: float) -> float | None:
-    """The upper forecast at ``now``, or one round later if that is larger (and known)."""
+    """The upper forecast at ``now``, or one round later if that is larger (and known).
+
+    None when the forecast does not cover ``now`` (expired, or not valid yet): a reservation
+    made from it would be released as expired at the next decision.
+    """
     upper = forecast.upper_at(now)
     later = forecast.upper_at(now + lead_s) if lead_s > 0 else None
-    if later is None:
+    if upper is None or later is None:
         return upper
-    return later if upper is None else max(upper, later)
+    return max(upper, later)

@@ -1,0 +1,79 @@
+"""Were the forecasts on time? From the monitor's polls of ``/v1/forecasts``.
+
+Each poll lists every pair's latest forecast with the traffic time the controller took it
+(``now - age_s``). A forecast made from the steps up to ``s - 1`` starts at step ``s``
+(``valid_from``); it cannot exist before step ``s`` starts, so what provisions step ``s`` is
+the forecast held when ``s`` starts — made from the steps up to ``s - 2`` at the latest.
+
+- *on time*: a pair-step whose step was covered by a forecast the controller held before the
+  step started (the target: every pair the predictor forecasts, every step);
+- *lateness*: how long after step ``s`` started the forecast made from the steps up to
+  ``s - 1`` reached the controller (wall ms; the measurement, the model and the queue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from mininet_scenarios.replay_monitor import MonitorRecord
+from mininet_scenarios.replay_report import Timeline
+from vnstitch.clock import parse_rfc3339
+
+Key = tuple[tuple[str, str], float]  # (pair, valid_from)
+
+
+def _taken(record: MonitorRecord, timeline: Timeline) -> dict[Key, tuple[float, float]]:
+    """(pair, valid_from) -> (traffic time the controller took it, valid_until)."""
+    out: dict[Key, tuple[float, float]] = {}
+    for wall, entries in record.forecasts:
+        now = timeline.traffic(wall)
+        for entry in entries:
+            key = ((entry["pair"][0], entry["pair"][1]), parse_rfc3339(entry["valid_from"]))
+            taken = now - float(entry["age_s"])
+            until = parse_rfc3339(entry["valid_until"])
+            if key not in out or taken < out[key][0]:
+                out[key] = (taken, until)
+    return out
+
+
+def timeliness(
+    record: MonitorRecord, pairs: Sequence[tuple[str, str]], steps: int, timeline: Timeline
+) -> dict[str, Any]:
+    """On-time share over the forecast pairs' steps, and per-step lateness (see module doc)."""
+    taken = _taken(record, timeline)
+    step_t = timeline.trace_step_s
+    boundaries = [timeline.start_time + s * step_t for s in range(steps)]
+    forecast_pairs = sorted({pair for pair, _ in taken} & set(pairs))
+    by_pair: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+    for (pair, start), (at, until) in taken.items():
+        by_pair.setdefault(pair, []).append((start, until, at))
+    on_time = np.zeros((steps, len(forecast_pairs)), dtype=bool)
+    lateness: list[list[float]] = [[] for _ in range(steps)]
+    tolerance = 1e-3 * step_t  # valid_from is rendered to the millisecond
+    for column, pair in enumerate(forecast_pairs):
+        for s, b in enumerate(boundaries):
+            for start, until, at in by_pair.get(pair, []):
+                if start - tolerance <= b < until - tolerance and at <= b:
+                    on_time[s, column] = True
+                if abs(start - b) <= tolerance:
+                    lateness[s].append((at - b) / timeline.time_scale * 1000.0)
+    medians = [round(float(np.median(x)), 1) if x else None for x in lateness]
+    maxima = [round(float(np.max(x)), 1) if x else None for x in lateness]
+    flat = [v for x in lateness for v in x]
+    cells = on_time.size
+    return {
+        "pairs": len(forecast_pairs),
+        "on_time_percent": round(100.0 * float(on_time.mean()), 2) if cells else None,
+        "steps_not_covered": [s for s in range(steps) if cells and not on_time[s].all()],
+        "one_step_lateness_ms": {
+            "median": round(float(np.median(flat)), 1) if flat else None,
+            "p99": round(float(np.percentile(flat, 99)), 1) if flat else None,
+            "max": round(float(np.max(flat)), 1) if flat else None,
+            "steps_with_one_step_forecasts": sum(1 for x in lateness if x),
+            "per_step_median": medians,
+            "per_step_max": maxima,
+        },
+    }
