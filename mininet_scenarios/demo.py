@@ -76,7 +76,8 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
     late = on_time.get("one_step_lateness_ms", {})
     print(
         f"forecasts on time (the step covered by a forecast held before it began): "
-        f"{_fmt(on_time.get('on_time_percent'), ' %')} of {on_time.get('pairs')} pairs' steps; "
+        f"{_fmt(on_time.get('on_time_percent'), ' %')} of {on_time.get('pair_steps_forecast')} "
+        f"forecast pair-steps ({on_time.get('late_pair_steps')} late); "
         f"one-step forecasts reached the controller {_fmt(late.get('median'), ' ms')} after "
         f"their step began (p99 {_fmt(late.get('p99'), ' ms')}, max {_fmt(late.get('max'), ' ms')}"
         f", {late.get('steps_with_one_step_forecasts')} steps)"

@@ -38,6 +38,7 @@ class ReservationTrack:
     activated_mono: float | None = None  # controller's ACTIVE time (monotonic), first sighting
     gone: float | None = None  # wall time of the first poll that no longer listed it
     rate_mbps: float = 0.0  # bandwidth of the latest ACTIVE version
+    bidirectional: bool = True  # carries the reverse pair's traffic too
 
 
 @dataclass
@@ -199,7 +200,12 @@ class ControllerMonitor(threading.Thread):
             seen.add(res_id)
             track = tracks.get(res_id)
             if track is None:
-                track = ReservationTrack(res_id, (res["src"], res["dst"]), wall)
+                track = ReservationTrack(
+                    res_id,
+                    (res["src"], res["dst"]),
+                    wall,
+                    bidirectional=bool(res.get("bidirectional", True)),
+                )
                 tracks[res_id] = track
             state = res["state"]
             if state == "ACTIVE":

@@ -5,8 +5,9 @@ Each poll lists every pair's latest forecast with the traffic time the controlle
 (``valid_from``); it cannot exist before step ``s`` starts, so what provisions step ``s`` is
 the forecast held when ``s`` starts — made from the steps up to ``s - 2`` at the latest.
 
-- *on time*: a pair-step whose step was covered by a forecast the controller held before the
-  step started (the target: every pair the predictor forecasts, every step);
+- *on time*: of the pair-steps some forecast was made for (at any time: the predictor stops
+  forecasting a pair idle for a day), those covered by a forecast the controller held before
+  the step started;
 - *lateness*: how long after step ``s`` started the forecast made from the steps up to
   ``s - 1`` reached the controller (wall ms; the measurement, the model and the queue).
 """
@@ -51,23 +52,27 @@ def timeliness(
     for (pair, start), (at, until) in taken.items():
         by_pair.setdefault(pair, []).append((start, until, at))
     on_time = np.zeros((steps, len(forecast_pairs)), dtype=bool)
+    forecast = np.zeros((steps, len(forecast_pairs)), dtype=bool)
     lateness: list[list[float]] = [[] for _ in range(steps)]
     tolerance = 1e-3 * step_t  # valid_from is rendered to the millisecond
     for column, pair in enumerate(forecast_pairs):
         for s, b in enumerate(boundaries):
             for start, until, at in by_pair.get(pair, []):
-                if start - tolerance <= b < until - tolerance and at <= b:
-                    on_time[s, column] = True
+                if start - tolerance <= b < until - tolerance:
+                    forecast[s, column] = True
+                    on_time[s, column] |= at <= b
                 if abs(start - b) <= tolerance:
                     lateness[s].append((at - b) / timeline.time_scale * 1000.0)
     medians = [round(float(np.median(x)), 1) if x else None for x in lateness]
     maxima = [round(float(np.max(x)), 1) if x else None for x in lateness]
     flat = [v for x in lateness for v in x]
-    cells = on_time.size
+    cells = int(forecast.sum())
     return {
         "pairs": len(forecast_pairs),
-        "on_time_percent": round(100.0 * float(on_time.mean()), 2) if cells else None,
-        "steps_not_covered": [s for s in range(steps) if cells and not on_time[s].all()],
+        "pair_steps_forecast": cells,
+        "on_time_percent": round(100.0 * float(on_time.sum()) / cells, 2) if cells else None,
+        "late_pair_steps": int((forecast & ~on_time).sum()),
+        "steps_with_late_forecasts": [s for s in range(steps) if (forecast[s] & ~on_time[s]).any()],
         "one_step_lateness_ms": {
             "median": round(float(np.median(flat)), 1) if flat else None,
             "p99": round(float(np.percentile(flat, 99)), 1) if flat else None,
