@@ -67,10 +67,17 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
         f"{_fmt(s['delivered_percent'], ' %')}"
     )
     print(
-        f"forecast MAE {_fmt(fc['mae_mbps'], ' Mbit/s')} "
+        f"forecast MAE (the one in force mid-step) {_fmt(fc['mae_mbps'], ' Mbit/s')} "
         f"(last value {_fmt(fc.get('last_value_mae_mbps'), ' Mbit/s')}, "
         f"WAPE {_fmt(fc.get('wape_percent'), ' %')}, {fc['cells']} pair-steps, "
         f"{_fmt(fc.get('one_step_ahead_percent'), ' %')} made one step ahead)"
+    )
+    one = fc.get("one_step", {})
+    print(
+        f"one-step-ahead forecasts (each step's, from the steps before it): MAE "
+        f"{_fmt(one.get('mae_mbps'), ' Mbit/s')} vs last value "
+        f"{_fmt(one.get('last_value_mae_mbps'), ' Mbit/s')} (x {_fmt(one.get('ratio'))}, "
+        f"{one.get('cells')} pair-steps)"
     )
     on_time = fc.get("timeliness", {})
     late = on_time.get("one_step_lateness_ms", {})

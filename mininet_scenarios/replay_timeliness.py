@@ -82,3 +82,43 @@ def timeliness(
             "per_step_max": maxima,
         },
     }
+
+
+def one_step_errors(
+    record: MonitorRecord,
+    pairs: Sequence[tuple[str, str]],
+    timeline: Timeline,
+    planned: np.ndarray,
+    previous: np.ndarray,
+) -> dict[str, Any]:
+    """MAE of each step's one-step-ahead forecast (made from the steps before it, whenever it
+    reached the controller within the step) against the replayed rates, beside last value's
+    on the same pair-steps: the model's error, apart from when it arrived."""
+    index = {p: i for i, p in enumerate(pairs)}
+    steps = planned.shape[0]
+    step_t = timeline.trace_step_s
+    mean = np.full(planned.shape, np.nan)
+    for wall, entries in record.forecasts:
+        now = timeline.traffic(wall)
+        s = int(np.floor((now - timeline.start_time) / step_t))
+        if not 0 <= s < steps:
+            continue
+        b = timeline.start_time + s * step_t
+        for entry in entries:
+            pair = (entry["pair"][0], entry["pair"][1])
+            if pair not in index or entry.get("mean_mbps") is None:
+                continue
+            if abs(parse_rfc3339(entry["valid_from"]) - b) <= 1e-3 * step_t:
+                mean[s, index[pair]] = entry["mean_mbps"]
+    known = np.isfinite(mean)
+    if not known.any():
+        return {"cells": 0, "mae_mbps": None, "last_value_mae_mbps": None}
+    last = np.vstack([previous[None], planned[:-1]])
+    mae = float(np.abs(mean - planned)[known].mean())
+    naive = float(np.abs(last - planned)[known].mean())
+    return {
+        "cells": int(known.sum()),
+        "mae_mbps": round(mae, 4),
+        "last_value_mae_mbps": round(naive, 4),
+        "ratio": round(mae / naive, 3) if naive > 0 else None,
+    }
