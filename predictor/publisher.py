@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -95,8 +96,12 @@ class ForecastPublisher:
         self.curve = curve
         # A process, not a thread: a recalibration holds the interpreter for seconds, which
         # in a time-compressed replay (a step a second) held every forecast back for steps.
+        # At the lowest CPU priority: on a busy machine the forecasts go first.
         self._worker: Executor = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=os.nice,
+            initargs=(19,),
         )
         self._update: tuple[ModelUpdate, Future[Forecaster]] | None = None
 
