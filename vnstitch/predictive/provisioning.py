@@ -160,8 +160,13 @@ def _for_held(
 ) -> list[ProvisioningAction]:
     """Actions for a pair that already holds a predicted reservation."""
     upper = None if forecast is None else forecast.upper_at(now)
-    still = forecast is not None and present is not None and forecast.upper_at(present)
-    if upper is None and still is not None and still is not False:
+    late_successor = (
+        upper is None
+        and forecast is not None
+        and present is not None
+        and forecast.upper_at(present) is not None
+    )
+    if late_successor:
         return []  # the next forecast is late, this one still holds: keep it as it is
     if forecast is None or upper is None:
         reason = Reason.WITHDRAWN if forecast is None else Reason.EXPIRED
