@@ -116,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--peak-link-mbps", type=float, default=12.0)
     parser.add_argument("--min-rate-mbps", type=float, default=0.1)
-    parser.add_argument("--threshold-mbps", type=float, default=None)
+    parser.add_argument(
+        "--threshold-mbps", type=float, default=None, help="default: a tenth of --min-rate-mbps"
+    )
     parser.add_argument("--lead-in", type=float, default=15.0, help="seconds before step 0")
     args = parser.parse_args(argv)
     options = ReplayOptions(
