@@ -34,6 +34,11 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
     s = report["summary"]
     fc = s["forecast"]
     print("\n=== summary ===")
+    model = report.get("model", {})
+    print(
+        f"model: {model.get('chosen')} ({model.get('tag') or 'last value'}), trained on "
+        f"{model.get('train_days')} days ({model.get('train_steps')} steps)"
+    )
     print(
         f"trace: {report['trace']['source']}, {report['trace']['steps']} steps "
         f"from {report['trace']['start']} UTC (wall {report['wall_s']} s)"
@@ -62,10 +67,31 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
         f"{_fmt(s['delivered_percent'], ' %')}"
     )
     print(
-        f"forecast MAE {_fmt(fc['mae_mbps'], ' Mbit/s')} "
+        f"forecast MAE (the one in force mid-step) {_fmt(fc['mae_mbps'], ' Mbit/s')} "
         f"(last value {_fmt(fc.get('last_value_mae_mbps'), ' Mbit/s')}, "
         f"WAPE {_fmt(fc.get('wape_percent'), ' %')}, {fc['cells']} pair-steps, "
         f"{_fmt(fc.get('one_step_ahead_percent'), ' %')} made one step ahead)"
+    )
+    one = fc.get("one_step", {})
+    print(
+        f"one-step-ahead forecasts (each step's, from the steps before it): MAE "
+        f"{_fmt(one.get('mae_mbps'), ' Mbit/s')} vs last value "
+        f"{_fmt(one.get('last_value_mae_mbps'), ' Mbit/s')} (x {_fmt(one.get('ratio'))}, "
+        f"{one.get('cells')} pair-steps)"
+    )
+    on_time = fc.get("timeliness", {})
+    late = on_time.get("one_step_lateness_ms", {})
+    print(
+        f"forecasts on time (the step covered by a forecast held before it began): "
+        f"{_fmt(on_time.get('on_time_percent'), ' %')} of {on_time.get('pair_steps_forecast')} "
+        f"forecast pair-steps ({on_time.get('late_pair_steps')} late); "
+        f"one-step forecasts reached the controller {_fmt(late.get('median'), ' ms')} after "
+        f"their step began (p99 {_fmt(late.get('p99'), ' ms')}, max {_fmt(late.get('max'), ' ms')}"
+        f", {late.get('steps_with_one_step_forecasts')} steps)"
+    )
+    print(
+        f"reserved / sent: {_fmt(s.get('reserved_over_sent'))}; bytes inside a reservation: "
+        f"{_fmt(s.get('bytes_inside_reservation_percent'), ' %')}"
     )
     print(
         f"packet-ins during the replay: {s['packet_in_during_replay']}; "
@@ -84,10 +110,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("out/demo"))
     parser.add_argument("--steps", type=int, default=90, help="replay steps (one per second)")
     parser.add_argument("--start", help="replay start HH:MM UTC (default: most pairs starting)")
-    parser.add_argument("--train-days", type=float, default=2.0)
+    parser.add_argument("--train-days", type=float, default=10.0, help="as the backtest")
+    parser.add_argument(
+        "--quick-selection", action="store_true", help="validate each model kind's default only"
+    )
     parser.add_argument("--peak-link-mbps", type=float, default=12.0)
     parser.add_argument("--min-rate-mbps", type=float, default=0.1)
-    parser.add_argument("--threshold-mbps", type=float, default=None)
+    parser.add_argument(
+        "--threshold-mbps", type=float, default=None, help="default: a tenth of --min-rate-mbps"
+    )
     parser.add_argument("--lead-in", type=float, default=15.0, help="seconds before step 0")
     args = parser.parse_args(argv)
     options = ReplayOptions(
@@ -97,7 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         min_rate_mbps=args.min_rate_mbps,
         start=args.start,
     )
-    settings = RunSettings(options, threshold_mbps=args.threshold_mbps, lead_in_s=args.lead_in)
+    settings = RunSettings(
+        options,
+        threshold_mbps=args.threshold_mbps,
+        lead_in_s=args.lead_in,
+        quick_selection=args.quick_selection,
+    )
     report = run_replay(args.trace, settings, args.out, _say, args.topology)
     print_summary(report, args.out)
     return 0

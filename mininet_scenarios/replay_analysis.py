@@ -20,6 +20,7 @@ from mininet_scenarios.replay_report import (
     sent_rates,
     summarize,
 )
+from mininet_scenarios.replay_timeliness import one_step_errors, timeliness
 from mininet_scenarios.replay_trace import ReplayTrace
 
 
@@ -49,6 +50,8 @@ def analyse(
         entry["names"] = [rt.label(entry["pair"][0]), rt.label(entry["pair"][1])]
     summary = summarize(per_pair, sent, reserved)
     summary["forecast"] = forecast_errors(mean, planned, previous, ahead)
+    summary["forecast"]["timeliness"] = timeliness(record, pairs, rt.steps, timeline)
+    summary["forecast"]["one_step"] = one_step_errors(record, pairs, timeline, planned, previous)
     summary["reservations_made"] = len(record.reservations)
     periods = [(end - start) / timeline.time_scale for start, end, _ in record.observations]
     summary["stats_round_s_median"] = round(float(np.median(periods)), 4) if periods else None

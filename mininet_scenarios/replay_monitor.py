@@ -38,6 +38,7 @@ class ReservationTrack:
     activated_mono: float | None = None  # controller's ACTIVE time (monotonic), first sighting
     gone: float | None = None  # wall time of the first poll that no longer listed it
     rate_mbps: float = 0.0  # bandwidth of the latest ACTIVE version
+    bidirectional: bool = True  # carries the reverse pair's traffic too
 
 
 @dataclass
@@ -80,13 +81,19 @@ class ControllerMonitor(threading.Thread):
     """Collects a :class:`MonitorRecord` until :meth:`stop`."""
 
     def __init__(
-        self, stack: Stack, time_origin: float, time_scale: float, poll_s: float = 0.25
+        self,
+        stack: Stack,
+        time_origin: float,
+        time_scale: float,
+        poll_s: float = 0.25,
+        round_lag_s: float = 0.0,
     ) -> None:
         super().__init__(name="replay-monitor", daemon=True)
         self.stack = stack
         self.time_origin = time_origin
         self.time_scale = time_scale
         self.poll_s = poll_s
+        self.round_lag_s = round_lag_s  # a step is read this long after it ends (counter lag)
         self.stats_every = 4  # /v1/stats polled every this many polls
         self.record = MonitorRecord()
         self._stop_event = threading.Event()
@@ -161,7 +168,8 @@ class ControllerMonitor(threading.Thread):
                 continue
             if not isinstance(msg, Observations):
                 continue
-            offset = received - (msg.interval_end - self.time_origin) / self.time_scale
+            wall_end = (msg.interval_end - self.time_origin) / self.time_scale
+            offset = received - wall_end - self.round_lag_s
             samples = {(s.pair.src, s.pair.dst): s.bytes for s in msg.samples}
             with self._lock:
                 self.record.clock_offsets.append(offset)
@@ -192,7 +200,12 @@ class ControllerMonitor(threading.Thread):
             seen.add(res_id)
             track = tracks.get(res_id)
             if track is None:
-                track = ReservationTrack(res_id, (res["src"], res["dst"]), wall)
+                track = ReservationTrack(
+                    res_id,
+                    (res["src"], res["dst"]),
+                    wall,
+                    bidirectional=bool(res.get("bidirectional", True)),
+                )
                 tracks[res_id] = track
             state = res["state"]
             if state == "ACTIVE":

@@ -1,7 +1,7 @@
 """From what the senders and the monitor saw to per-pair results and the replay's summary.
 
 For every pair that sent anything: whether rules for it were confirmed (a predicted reservation
-ACTIVE, its own or the reverse pair's, which is stitched both ways) before its first datagram
+ACTIVE, its own or a bidirectional one of the reverse pair) before its first datagram
 left, that datagram's round trip, and in how many of its sending steps its own reservation's
 bandwidth was at least the rate it sent. Plus the one-step-ahead forecast error.
 """
@@ -202,7 +202,8 @@ def pair_results(
             continue
         at = float(first["mono"])
         own = _covering(by_pair.get((src, dst), []), at, timeline)
-        reverse = _covering(by_pair.get((dst, src), []), at, timeline)
+        both_ways = [t for t in by_pair.get((dst, src), []) if t.bidirectional]
+        reverse = _covering(both_ways, at, timeline)
         probes = [p for p in results[src].get("probes", []) if p["dst"] == dst]
         first_probe = next((p for p in probes if p["step"] == first["step"]), None)
         later = [p["rtt_ms"] for p in probes if p is not first_probe and p["rtt_ms"] is not None]
@@ -310,4 +311,12 @@ def summarize(
         if sent.sum() > 0
         else None,
         "delivered_percent": _share(received_total, sent_total),
+        "reserved_over_sent": round(float(reserved.sum() / sent.sum()), 3)
+        if sent.sum() > 0
+        else None,
+        "bytes_inside_reservation_percent": round(
+            100 * float(np.minimum(sent, reserved).sum() / sent.sum()), 1
+        )
+        if sent.sum() > 0
+        else None,
     }

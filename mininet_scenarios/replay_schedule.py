@@ -24,6 +24,7 @@ MAGIC = b"VR"
 DATA, PROBE, ECHO = 0, 1, 2
 MIN_DATAGRAM = HEADER.size
 MAX_DATAGRAM = 1472  # one Ethernet frame, no fragmentation
+WIRE_OVERHEAD = 42  # Ethernet, IPv4 and UDP headers: a datagram of size n is n bytes on the wire
 MAX_PHASE_S = 0.05  # pairs' datagrams are spread over this much at most
 FIRST_STEP_SPREAD_S = 0.5  # in the replay's first step, pairs start spread over this much
 BITS_PER_MEGABIT = 1e6

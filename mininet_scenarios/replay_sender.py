@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mininet_scenarios.replay_schedule import DATA, ECHO, HEADER, MAGIC, PROBE, HostSchedule
+from mininet_scenarios.replay_schedule import (
+    DATA,
+    ECHO,
+    HEADER,
+    MAGIC,
+    PROBE,
+    WIRE_OVERHEAD,
+    HostSchedule,
+)
 
 RECEIVE_BUFFER = 4 << 20
 
@@ -98,7 +106,7 @@ class Sender:
             return
         counts = self.result.received.setdefault(addr[0], [0] * self.schedule.steps)
         if 0 <= step < len(counts):
-            counts[step] += len(data)
+            counts[step] += len(data) + WIRE_OVERHEAD
         if kind == PROBE:
             echo = HEADER.pack(MAGIC, ECHO, step, _seq, self.schedule.index, sent_ns)
             self._send(echo, addr)
@@ -117,14 +125,15 @@ class Sender:
         now_ns = time.monotonic_ns()
         kind = PROBE if probe else DATA
         header = HEADER.pack(MAGIC, kind, step, self._seq, self.schedule.index, now_ns)
-        payload = header + bytes(max(size - len(header), 0))
+        # ``size`` is the datagram's bytes on the wire, what the switches count
+        payload = header + bytes(max(size - WIRE_OVERHEAD - len(header), 0))
         if dst not in self.result.first:
             self.result.first[dst] = {"step": step, "wall": time.time(), "mono": now_ns / 1e9}
         if probe:
             self.result.probes[(dst, step)] = {"rtt_ms": None, "mono": now_ns / 1e9}
         if self._send(payload, (dst, self.schedule.port)):
             sent = self.result.sent.setdefault(dst, [0] * self.schedule.steps)
-            sent[step] += len(payload)
+            sent[step] += len(payload) + WIRE_OVERHEAD
 
     def run(self, linger_s: float = 1.5) -> SenderResult:
         """Send every step, then keep receiving for ``linger_s``."""

@@ -42,7 +42,7 @@ class ReplayOptions:
     """What to replay and how hard."""
 
     steps: int = 90  # replay window, in trace steps (one per wall second by default)
-    train_days: float = 2.0  # model trained on the trace's first days; replay on the day after
+    train_days: float = 10.0  # model trained on the trace's first days; replay on the day after
     peak_link_mbps: float = 12.0  # the busiest link's load in the window, after scaling
     min_rate_mbps: float = 0.1  # a pair sends in a step only at this scaled rate or above
     start: str | None = None  # "HH:MM" (UTC) of the replay day; None: most pairs starting

@@ -1,6 +1,7 @@
-"""The predictor process: ZeroMQ sockets around the engine, model updates in a worker thread.
+"""The predictor process: ZeroMQ sockets around the engine, model updates in a worker process.
 
-The controller binds both sockets; this process connects a SUB (observations) and a PUSH
+Retraining and recalibration run in that worker, so forecasting never waits for them. The
+controller binds both sockets; this process connects a SUB (observations) and a PUSH
 (forecasts), so either side may restart and ZeroMQ reconnects. Both are CURVE clients of the
 controller (``predictor.curve_client``) unless ``--no-curve``, and both bound the frame size.
 Frames that do not decode are dropped and counted; forecasts that cannot be handed to a
@@ -10,11 +11,13 @@ connected controller are dropped.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import signal
 import threading
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -91,7 +94,15 @@ class ForecastPublisher:
         self.config = config
         self.engine = engine
         self.curve = curve
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrain")
+        # A process, not a thread: a recalibration holds the interpreter for seconds, which
+        # in a time-compressed replay (a step a second) held every forecast back for steps.
+        # At the lowest CPU priority: on a busy machine the forecasts go first.
+        self._worker: Executor = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=os.nice,
+            initargs=(19,),
+        )
         self._update: tuple[ModelUpdate, Future[Forecaster]] | None = None
 
     def _send(self, push: zmq.Socket[bytes], messages: list[Message]) -> None:

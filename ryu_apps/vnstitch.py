@@ -247,12 +247,11 @@ class VnstitchApp(app_manager.RyuApp):
         self.threads.append(hub.spawn(loop))
 
     def _stats_clock(self) -> None:
-        """Fixed-rate rounds (a round's work does not push the next one later)."""
-        next_tick = time.monotonic()
+        """Rounds at the times the core names (just after each step boundary), so a round's
+        work does not push the next one later."""
         while True:
             self.post(StatsTick())
-            next_tick = max(next_tick + self.config.controller.stats_interval_s, time.monotonic())
-            hub.sleep(next_tick - time.monotonic())
+            hub.sleep(max(0.0, self.core.next_stats_round(time.time()) - time.time()))
 
     def _wake_at(self, mono: float) -> None:
         hub.sleep(max(0.0, mono - time.monotonic()))

@@ -54,17 +54,25 @@ def _predicted(stack: Stack, src: str, dst: str) -> dict[str, Any] | None:
 
 
 def test_forecast_is_stitched_before_the_first_packet(stack: Stack, pusher: Any) -> None:
-    pair = PairId("10.0.0.1", "10.0.0.3")
-    pusher.send(_batch(0, pair, 5.0))
+    pair, back = PairId("10.0.0.1", "10.0.0.3"), PairId("10.0.0.3", "10.0.0.1")
+    now = time.time()
+    both = tuple(
+        PairForecast(p, (u * 0.8,) * 3, (u,) * 3, now - 1, now + 60.0)
+        for p, u in ((pair, 5.0), (back, 1.5))  # each direction its own forecast
+    )
+    pusher.send(encode(ForecastBatch("test-predictor", 0, "test-model", 0.95, now, both)))
 
-    def active() -> dict[str, Any] | None:
-        res = _predicted(stack, pair.src, pair.dst)
+    def active(p: PairId) -> dict[str, Any] | None:
+        res = _predicted(stack, p.src, p.dst)
         return res if res and res["state"] == "ACTIVE" else None
 
-    res = wait_until(active, 10.0, 0.05, "the predicted reservation to become ACTIVE")
+    res = wait_until(lambda: active(pair), 10.0, 0.05, "the predicted reservation to be ACTIVE")
     assert res["bandwidth_mbps"] == pytest.approx(5.0) and "test-model" in res["origin_ref"]
+    rev = wait_until(lambda: active(back), 10.0, 0.05, "the reverse one to be ACTIVE")
+    assert rev["bandwidth_mbps"] == pytest.approx(1.5)  # its own size, not the busier one's
+    assert not res["bidirectional"] and not rev["bidirectional"]
     forecasts = stack.get("/v1/forecasts")["forecasts"]
-    assert [f["pair"] for f in forecasts] == [[pair.src, pair.dst]]
+    assert sorted(f["pair"] for f in forecasts) == sorted([[*pair], [*back]])
     before = stack.get("/v1/stats")["packet_in"].get("ipv4", 0)
     assert stack.net is not None
     assert stack.net.ping("h1", "h3", count=3, interval=0.1).received == 3

@@ -172,19 +172,19 @@ def test_the_book_prunes_expired_forecasts_after_provisioning_saw_them() -> None
     assert set(book.forecasts) == {B}
 
 
-def test_both_directions_merge_into_one_forecast_at_the_larger_rate() -> None:
-    from vnstitch.messages import PairForecast, PairId
-    from vnstitch.predictive.provisioning import merge_directions, unordered
+def test_a_pair_crossing_the_threshold_one_round_later_is_reserved_now() -> None:
+    rising = PairForecast(A, (1.0, 9.0), (2.0, 12.0), 0.0, 600.0)
+    assert plan_provisioning({A: rising}, {}, 10.0, POLICY) == []
+    early = plan_provisioning({A: rising}, {}, 10.0, POLICY, lead_s=300.0)
+    assert [(type(a), a.rate_mbps) for a in early] == [(CreateReservation, 12.0)]
 
-    there = PairForecast(PairId("10.0.0.3", "10.0.0.1"), (1.0, 4.0), (2.0, 5.0), 0.0, 600.0)
-    back = PairForecast(
-        PairId("10.0.0.1", "10.0.0.3"), (3.0, 1.0), (4.0, 1.5), 0.0, 600.0, None, 20.0
-    )
-    merged = merge_directions({there.pair: there, back.pair: back}, now=10.0)
-    key = unordered(there.pair)
-    assert list(merged) == [key] and key == PairId("10.0.0.1", "10.0.0.3")
-    assert merged[key].mean_mbps == (3.0, 4.0) and merged[key].upper_mbps == (4.0, 5.0)
-    assert merged[key].latency_bound_ms == 20.0
+
+def test_a_late_next_forecast_keeps_the_reservation_while_the_current_one_holds() -> None:
+    current = PairForecast(A, (6.0, 6.0), (8.0, 8.0), 0.0, 600.0)
+    ahead = 650.0  # the round ahead is past this forecast; its successor has not come yet
+    assert plan_provisioning({A: current}, {A: held(A, 8.0)}, ahead, POLICY, present=350.0) == []
+    expired = plan_provisioning({A: current}, {A: held(A, 8.0)}, ahead, POLICY, present=620.0)
+    assert expired == [ReleaseReservation(A, 8.0, Reason.EXPIRED)]
 
 
 ASYMMETRIC = ProvisioningPolicy(

@@ -212,18 +212,22 @@ class Adjustment:
             f"{msg.upper_mbps:.2f}; grown to {rate:.2f} Mbit/s"
         )
         stitcher = self.stitching.stitcher
-        pair = {msg.pair.src, msg.pair.dst}
         for res in list(stitcher.live()):
             req = res.request
-            if req.origin is not Origin.PREDICTED or {req.src, req.dst} != pair:
-                continue
+            if req.origin is not Origin.PREDICTED or (req.src, req.dst) != msg.pair:
+                continue  # predicted reservations are one-way, one per direction
             if req.bandwidth_mbps >= rate:
                 return
             outcome = stitcher.modify(res.id, replace(req, bandwidth_mbps=rate), at.wall, why)
             self._anomaly_outcome(res, outcome, msg, at)
             return
         request = ReservationRequest(
-            msg.pair.src, msg.pair.dst, rate, origin=Origin.PREDICTED, origin_ref=why
+            msg.pair.src,
+            msg.pair.dst,
+            rate,
+            bidirectional=False,
+            origin=Origin.PREDICTED,
+            origin_ref=why,
         )
         created, outcome = stitcher.submit_or_refuse(request, at.wall)
         self._anomaly_outcome(created, outcome, msg, at)

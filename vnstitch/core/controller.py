@@ -179,6 +179,12 @@ class ControllerCore:
         return self.outbox.drain()
 
     # ---- the ways in ------------------------------------------------------------------------
+    def next_stats_round(self, wall: float) -> float:
+        """Wall time of the next statistics round (on the forecast steps' grid when linked)."""
+        if self.prediction is None:
+            return wall + self.config.controller.stats_interval_s
+        return self.prediction.next_round_wall(wall)
+
     def handle(self, event: Event, at: Instant) -> list[Action]:
         """React to one event; returns what to send."""
         self._dispatch(event, at)
@@ -232,7 +238,7 @@ class ControllerCore:
                 stats.port_stats(event, at)
             case FlowStats():
                 if pred is not None:
-                    pred.flow_stats(event.dpid, event.flows)
+                    pred.flow_stats(event.dpid, event.flows, at)
                 self.verification.flows(event, at)
                 stats.audit_if_due(event, at)
             case MeterConfigs():

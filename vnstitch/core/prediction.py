@@ -41,7 +41,7 @@ from vnstitch.messages import (
 from vnstitch.northbound.config import PredictorOptions
 from vnstitch.northbound.metrics import ControllerMetrics
 from vnstitch.predictive.forecast_book import ForecastBook, beyond_horizon
-from vnstitch.predictive.observation_rounds import CountedRound, ObservationRounds
+from vnstitch.predictive.observation_rounds import CountedRound
 from vnstitch.predictive.pair_counters import FlowSample
 from vnstitch.predictive.provisioning import (
     CreateReservation,
@@ -49,10 +49,9 @@ from vnstitch.predictive.provisioning import (
     ProvisioningPolicy,
     ReleaseReservation,
     ResizeReservation,
-    merge_directions,
     plan_provisioning,
-    unordered,
 )
+from vnstitch.predictive.step_alignment import AlignedRounds, next_boundary
 from vnstitch.stitcher.reservation import Origin, Reservation, ReservationRequest
 from vnstitch.stitcher.stitch_service import Refusal
 
@@ -60,6 +59,7 @@ LOG = logging.getLogger("vnstitch.predictor")
 ORIGIN_ON_WIRE = {Origin.PREDICTED: "forecast", Origin.INTENT: "intent"}
 HORIZON = "horizon"  # drop reason: a forecast valid further ahead than max_forecast_horizon_s
 SPARSE_LOG_INTERVAL_S = 60.0
+ROUND_LAG_S = 0.002  # a round starts this long after its step boundary (wall seconds)
 
 
 class SparseLog:
@@ -104,10 +104,14 @@ class Prediction:
         self.outbox = outbox
         self.metrics = metrics
         self.policy = ProvisioningPolicy(
-            threshold_mbps=options.threshold_mbps, hysteresis=options.hysteresis
+            threshold_mbps=options.threshold_mbps,
+            hysteresis=options.hysteresis,
+            grow_hysteresis=options.grow_hysteresis,
+            shrink_hysteresis=options.shrink_hysteresis,
+            max_shrink=options.max_shrink,
         )
         self.book = ForecastBook()
-        self.rounds = ObservationRounds()
+        self.rounds = AlignedRounds(stats_interval_s * options.time_scale)
         self.last_rate: dict[PairId, float] = {}
         self.anomalies: list[Anomaly] = []
         self.status: PredictorStatus | None = None
@@ -235,29 +239,36 @@ class Prediction:
 
     # ---- statistics rounds -----------------------------------------------------------------
     def begin_round(self, dpids: list[int], at: Instant) -> None:
-        """A statistics round starts: expire forecasts, provision one round ahead."""
+        """A statistics round starts: note the requests' instant, expire forecasts, provision."""
         traffic = self.traffic_time(at)
-        late = self.rounds.begin(traffic, dpids)
-        if late is not None:
-            self._publish_round(late)
+        # the counters a switch reports are as old as its last sweep of them
+        self.rounds.requested(dpids, traffic - self.options.counter_lag_s * self.options.time_scale)
         self.book.prune(traffic)
         self.provision(at)
 
-    def flow_stats(self, dpid: int, flows: tuple[FlowCounters, ...]) -> None:
-        """A switch's flow counters for this round."""
+    def next_round_wall(self, wall: float) -> float:
+        """Wall time of the next statistics round: just after the next step boundary (and
+        after the switches' counters have caught up with it: ``counter_lag_s``)."""
+        traffic = self.traffic_time(Instant(wall, 0.0))
+        lag = self.options.counter_lag_s + ROUND_LAG_S
+        boundary = next_boundary(traffic - lag * self.options.time_scale, self.rounds.step)
+        return wall + (boundary - traffic) / self.options.time_scale + lag
+
+    def flow_stats(self, dpid: int, flows: tuple[FlowCounters, ...], at: Instant) -> None:
+        """A switch's flow counters, read when they were requested."""
         samples = [
             FlowSample(dpid, f.priority, f.cookie, f.match, f.byte_count, f.duration_s)
             for f in flows
         ]
-        done = self.rounds.flow_stats(
+        for counted in self.rounds.flow_stats(
             dpid,
             samples,
             self.discovery.is_host_port,
             self.discovery.ip_of_mac,
             self.stats_interval_s,
-        )
-        if done is not None:
-            self._publish_round(done)
+            self.traffic_time(at),
+        ):
+            self._publish_round(counted)
 
     def forget_switch(self, dpid: int) -> None:
         """A switch went away."""
@@ -316,19 +327,27 @@ class Prediction:
 
     # ---- provisioning ---------------------------------------------------------------------------
     def provision(self, at: Instant, source: str | None = None) -> None:
-        """Create, resize or release predicted reservations to follow the forecasts."""
+        """Create, resize or release predicted reservations to follow the forecasts.
+
+        Each direction of a pair has its own forecast and its own one-way reservation (own
+        rules, cookie and meter), sized by that direction's forecast alone.
+        """
         stitcher = self.stitching.stitcher
         db = self.discovery.db
         # Look one statistics round ahead, so a step's rules are in place when it begins.
-        ahead = self.traffic_time(at) + self.stats_interval_s * self.options.time_scale
-        forecasts = merge_directions(self.book.forecasts, ahead)
+        step = self.stats_interval_s * self.options.time_scale
+        present = self.traffic_time(at)
+        ahead = present + step
         held: dict[PairId, PredictedReservation] = {}
         by_pair: dict[PairId, Reservation] = {}
         protected: set[PairId] = set()
         for res in stitcher.live():
             req = res.request
+            if req.origin is Origin.PREDICTED and req.bidirectional:
+                self.stitching.withdraw(res.id, at)  # one both ways, from before directions
+                continue
             if req.origin is Origin.PREDICTED and not self.holds(res, at):
-                pair = unordered(PairId(req.src, req.dst))
+                pair = PairId(req.src, req.dst)
                 zone = next(iter(req.zones), "default") if req.zones else "default"
                 held[pair] = PredictedReservation(
                     pair,
@@ -341,13 +360,18 @@ class Prediction:
             else:
                 src, dst = db.find_host(req.src), db.find_host(req.dst)
                 if src is not None and dst is not None and src.ip and dst.ip:
-                    protected.add(unordered(PairId(src.ip, dst.ip)))
-        actions = plan_provisioning(forecasts, held, ahead, self.policy, protected)
+                    protected.add(PairId(src.ip, dst.ip))
+                    if req.bidirectional:
+                        protected.add(PairId(dst.ip, src.ip))
+        actions = plan_provisioning(
+            self.book.forecasts, held, ahead, self.policy, protected, lead_s=step, present=present
+        )
         if actions:
             stitcher.sync_capacities()
         for action in actions:
             match action:
                 case ReleaseReservation():
+                    LOG.info("releasing forecast reservation %s: %s", action.pair, action.reason)
                     self.stitching.withdraw(by_pair[action.pair].id, at)
                 case ResizeReservation():
                     res = by_pair[action.pair]
@@ -368,6 +392,7 @@ class Prediction:
             action.rate_mbps,
             action.latency_bound_ms,
             zones,
+            bidirectional=False,
             origin=Origin.PREDICTED,
             origin_ref=f"forecast {source or '?'} until {action.valid_until:.0f}",
         )

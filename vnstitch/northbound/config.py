@@ -153,6 +153,11 @@ class PredictorOptions:
     forecasts_endpoint: str = "tcp://127.0.0.1:5562"
     threshold_mbps: float = 1.0
     hysteresis: float = 0.2
+    # asymmetric: grow at once, shrink only past a band (te-backtest's choice; None: hysteresis)
+    grow_hysteresis: float | None = 0.0
+    shrink_hysteresis: float | None = 0.1
+    max_shrink: float = 1.0  # a shrink takes at most this share of the reserved rate
+    counter_lag_s: float = 0.0  # flow counters are this old when read (OVS: its revalidators)
     max_latency_ms: float | None = None
     time_scale: float = 1.0  # replay: traffic seconds per wall second
     time_origin: float | None = None  # replay: traffic time (epoch s) at controller start
@@ -407,6 +412,8 @@ def _predictor(raw: Any) -> PredictorOptions:
     d = PredictorOptions()
     _check_keys(raw, set(d.__dataclass_fields__), where)
     hysteresis = _number(raw, "hysteresis", where, d.hysteresis, 0.0)
+    if _number(raw, "max_shrink", where, d.max_shrink, 0.01) > 1.0:
+        raise ConfigError(f"{where}.max_shrink must be at most 1, got {raw['max_shrink']!r}")
     return PredictorOptions(
         enabled=_bool(raw, "enabled", where, d.enabled),
         observations_endpoint=_endpoint(
@@ -415,6 +422,14 @@ def _predictor(raw: Any) -> PredictorOptions:
         forecasts_endpoint=_endpoint(raw, "forecasts_endpoint", where, d.forecasts_endpoint),
         threshold_mbps=_number(raw, "threshold_mbps", where, d.threshold_mbps, 0.0),
         hysteresis=hysteresis,
+        grow_hysteresis=_number(raw, "grow_hysteresis", where, 0, 0.0)
+        if "grow_hysteresis" in raw
+        else d.grow_hysteresis,
+        shrink_hysteresis=_number(raw, "shrink_hysteresis", where, 0, 0.0)
+        if "shrink_hysteresis" in raw
+        else d.shrink_hysteresis,
+        max_shrink=_number(raw, "max_shrink", where, d.max_shrink, 0.01),
+        counter_lag_s=_number(raw, "counter_lag_s", where, d.counter_lag_s, 0.0),
         max_latency_ms=_number(raw, "max_latency_ms", where, 0, 0.001)
         if "max_latency_ms" in raw
         else None,

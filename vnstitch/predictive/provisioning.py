@@ -12,7 +12,7 @@ freed before it is asked for. The forecasts come from ``vnstitch.predictive.fore
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 from vnstitch.messages import PairForecast, PairId
@@ -156,9 +156,18 @@ def _for_held(
     forecast: PairForecast | None,
     now: float,
     policy: ProvisioningPolicy,
+    present: float | None = None,
 ) -> list[ProvisioningAction]:
     """Actions for a pair that already holds a predicted reservation."""
     upper = None if forecast is None else forecast.upper_at(now)
+    late_successor = (
+        upper is None
+        and forecast is not None
+        and present is not None
+        and forecast.upper_at(present) is not None
+    )
+    if late_successor:
+        return []  # the next forecast is late, this one still holds: keep it as it is
     if forecast is None or upper is None:
         reason = Reason.WITHDRAWN if forecast is None else Reason.EXPIRED
         return [ReleaseReservation(held.pair, held.rate_mbps, reason)]
@@ -189,60 +198,41 @@ def plan_provisioning(
     now: float,
     policy: ProvisioningPolicy,
     protected: Collection[PairId] = frozenset(),
+    lead_s: float = 0.0,
+    present: float | None = None,
 ) -> list[ProvisioningAction]:
-    """Actions that bring the predicted reservations in line with the forecasts at ``now``."""
+    """Actions that bring the predicted reservations in line with the forecasts at ``now``.
+
+    A pair whose upper forecast crosses the threshold by ``now + lead_s`` (one round later)
+    gets its reservation now, sized for the larger of the two: a pair that starts sending
+    finds its rules confirmed, even when its reservation takes more than a round to install.
+    ``now`` is the moment planned for (a round ahead); ``present``, the current time: a held
+    reservation whose forecast does not reach ``now`` yet still covers ``present`` is kept.
+    """
     actions: list[ProvisioningAction] = []
     for pair, held in reservations.items():
         if pair in protected:
             actions.append(ReleaseReservation(pair, held.rate_mbps, Reason.SUPERSEDED))
         else:
-            actions.extend(_for_held(held, forecasts.get(pair), now, policy))
+            actions.extend(_for_held(held, forecasts.get(pair), now, policy, present))
     for pair, forecast in forecasts.items():
         if pair in reservations or pair in protected:
             continue
-        upper = forecast.upper_at(now)
+        upper = _early_upper(forecast, now, lead_s)
         if upper is not None and upper > policy.threshold_mbps:
             actions.append(_create(forecast, upper, policy))
     # stable sort: a class change keeps its release before its create
     return sorted(actions, key=_order)
 
 
-def unordered(pair: PairId) -> PairId:
-    """The pair with its endpoints in a fixed order (one reservation serves both directions)."""
-    return pair if pair.src <= pair.dst else PairId(pair.dst, pair.src)
+def _early_upper(forecast: PairForecast, now: float, lead_s: float) -> float | None:
+    """The upper forecast at ``now``, or one round later if that is larger (and known).
 
-
-def merge_directions(
-    forecasts: Mapping[PairId, PairForecast], now: float
-) -> dict[PairId, PairForecast]:
-    """One forecast per unordered pair, the larger of the two directions at every step.
-
-    Predicted reservations are bidirectional (replies and ACKs ride on them), so i->j and j->i
-    must not each get one: their rules would match the same traffic. The merged forecast sizes
-    the single reservation for the busier direction.
+    None when the forecast does not cover ``now`` (expired, or not valid yet): a reservation
+    made from it would be released as expired at the next decision.
     """
-    out: dict[PairId, PairForecast] = {}
-    for pair, fc in forecasts.items():
-        key = unordered(pair)
-        other = out.get(key)
-        if other is None:
-            out[key] = replace(fc, pair=key)
-        elif len(other.mean_mbps) == len(fc.mean_mbps) and (
-            other.valid_from,
-            other.valid_until,
-        ) == (fc.valid_from, fc.valid_until):
-            out[key] = replace(
-                other,
-                mean_mbps=tuple(map(max, other.mean_mbps, fc.mean_mbps)),
-                upper_mbps=tuple(map(max, other.upper_mbps, fc.upper_mbps)),
-                latency_bound_ms=_tighter(other.latency_bound_ms, fc.latency_bound_ms),
-            )
-        elif (fc.upper_at(now) or 0.0) > (other.upper_at(now) or 0.0):
-            out[key] = replace(fc, pair=key)
-    return out
-
-
-def _tighter(a: float | None, b: float | None) -> float | None:
-    if a is None:
-        return b
-    return a if b is None else min(a, b)
+    upper = forecast.upper_at(now)
+    later = forecast.upper_at(now + lead_s) if lead_s > 0 else None
+    if upper is None or later is None:
+        return upper
+    return max(upper, later)
