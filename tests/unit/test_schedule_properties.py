@@ -85,9 +85,9 @@ def test_no_instant_from_now_on_is_over_booked(steps: list[tuple[object, ...]]) 
                 live = sorted(r.id for r in service.live())
                 if live:
                     victim = live[pick % len(live)]
+                    service.release(victim, now)  # the ledger first, as the core does
                     if victim in schedule.booked:
                         schedule.forget(victim, now)
-                    service.release(victim, now)
             case ("wait", int(seconds)):
                 now += seconds
                 for res in schedule.due_ends(now):

@@ -70,9 +70,9 @@ class Scheduling:
             res.set_state(State.RELEASED, at.wall, "withdrawn before its window")
             self.schedule.forget(res_id, at.wall)
             self.stitching.persist(res)
-        else:
-            self.schedule.forget(res_id, at.wall)
+        else:  # released from the ledger first, so its room can go back to later windows
             self.stitching.withdraw(res_id, at)
+            self.schedule.forget(res_id, at.wall)
         self._ask_wake(at)
 
     # ---- time ---------------------------------------------------------------------------------
@@ -90,6 +90,8 @@ class Scheduling:
             self.stitching.on_reservation_change(res, False, at)
             LOG.info("reservation %d: its window ended", res.id)
         schedule.complete_restored(at.wall)
+        if schedule.short_links():  # room freed since (a release): later windows take it back
+            schedule.sync(at.wall, schedule.short_links())
         for res in schedule.due_installs(at.wall):
             reason = res.reason
             outcome = schedule.install(res, at.wall)

@@ -272,7 +272,8 @@ class Schedule:
         return outcome
 
     def forget(self, res_id: int, now: float) -> None:
-        """The reservation ended or was withdrawn: its booking goes."""
+        """The reservation ended or was withdrawn: its booking goes (call it after the ledger
+        released the reservation, so that its room can go back to later windows)."""
         self.booked.pop(res_id, None)
         self.held.discard(res_id)
         booking = self.timeline.cancel(res_id)
