@@ -119,6 +119,17 @@ def test_recovery_moves_back_when_the_gain_is_worth_it(tmp_path: Path) -> None:
     assert h.net.trace(1, 1, ipv4(H1, H4)).exits == [(4, 1)]
 
 
+def test_no_move_back_that_would_congest_the_link_again(tmp_path: Path) -> None:
+    h, counters = _triangle(tmp_path, congestion_threshold=0.5)
+    res = _reserve(h, 100, 1)
+    counters.rounds(4, HOT)
+    assert res.plan is not None and res.plan.path == DETOUR
+    # the surge goes on: 420 of 1,000 Mbit/s is below 50 % (recovered), but 420 + 100 is not
+    counters.rounds(6, {(1, 14): 420.0})
+    assert res.plan.path == DETOUR and _moves(h, "reoptimise") == 0
+    assert _moves(h, "congestion") == 1  # no flapping back and forth
+
+
 def test_recovery_keeps_the_path_when_the_gain_is_below_the_threshold(tmp_path: Path) -> None:
     h, counters = _triangle(tmp_path, reoptimise_min_gain_ms=1000.0)
     res = _reserve(h, 100, 1)

@@ -154,7 +154,12 @@ class Adjustment:
         loads = link_loads(stitcher, self.measured())
         weights = balancing_weights(self.options.reoptimise_utilisation_ms)
         return cheaper_moves(
-            stitcher, loads, weights, self.options.reoptimise_min_gain_ms, self.congested
+            stitcher,
+            loads,
+            weights,
+            self.options.reoptimise_min_gain_ms,
+            self.congested,
+            ceiling=self.options.congestion_threshold,  # never back into congestion
         )
 
     def _start(self, moves: list[PlannedMove], reason: str, at: Instant) -> None:

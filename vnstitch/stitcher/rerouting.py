@@ -150,9 +150,12 @@ def cheaper_moves(
     weights: CostWeights,
     min_gain_ms: float,
     avoid: Set[Edge] = frozenset(),
+    ceiling: float = 1.0,
 ) -> list[PlannedMove]:
     """Moves onto paths cheaper by at least ``min_gain_ms`` (path cost under ``weights``,
-    nothing over a link of ``avoid``)."""
+    nothing over a link of ``avoid``), on which every link stays within ``ceiling`` x capacity
+    with the reservation added (so a move back never re-creates the congestion it left)."""
+    roof = {e: c * ceiling for e, c in loads.capacity.items()}
     state = dict(loads.load)
     search = PathSearch(stitcher.db.graph, weights)
     moves: list[PlannedMove] = []
@@ -167,7 +170,7 @@ def cheaper_moves(
         free = _free(state, loads.capacity, old)
         bidi = res.request.bidirectional
         now = search.check(request, res.plan.path, free, bidi)
-        best = search.find(request, free, avoid, bidi)
+        best = search.find(request, _free(state, roof, old), avoid, bidi)
         if not isinstance(now, PathFound) or not isinstance(best, PathFound):
             continue
         gain = now.cost - best.cost
