@@ -16,6 +16,7 @@ from vnstitch.clock import Instant
 from vnstitch.core.actions import Outbox, WakeAt
 from vnstitch.core.stitching import Stitching
 from vnstitch.resources.timeline import Window
+from vnstitch.stitcher.install_jobs import Job
 from vnstitch.stitcher.reservation import (
     Reservation,
     ReservationRequest,
@@ -55,6 +56,30 @@ class Scheduling:
         self.persist(outcome)  # durable before it is acknowledged
         self.tick(at)  # a window starting within its lead time is installed at once
         return outcome
+
+    def book_window(self, request: ReservationRequest, now: float) -> Reservation | Refusal:
+        """Book an intent's windowed request (the intent service's booker). The caller ticks
+        afterwards for the wake-up: the REST path at once, a refresh at the next probe tick."""
+        isolated = self.stitching.isolation_refusal(request)
+        if isolated is not None:
+            return isolated
+        self.stitching.stitcher.sync_capacities()
+        outcome = self.schedule.book(request, now)
+        if not isinstance(outcome, Refusal):
+            self.persist(outcome)  # durable before the intent is acknowledged
+        return outcome
+
+    def release_window(self, res_id: int, now: float, reason: str | None) -> Job | None:
+        """Withdraw an intent's windowed reservation early; the job removes its rules."""
+        res = self.stitching.stitcher.reservations[res_id]
+        self.schedule.forget(res_id, now)
+        if res.state is State.SCHEDULED:
+            res.set_state(State.RELEASED, now, reason or "withdrawn before its window")
+            self.stitching.persist(res)
+            return None
+        job = self.stitching.stitcher.release(res_id, now, reason)
+        self.stitching.persist(res)
+        return job
 
     def availability(
         self, request: ReservationRequest, duration_s: float, after: float, before: float
@@ -101,6 +126,8 @@ class Scheduling:
             self.stitching.run(outcome, at)
         if ended:
             self.stitching.discovery.update_best_effort_meters()
+            self.stitching.intents.refresh_states(at.wall)  # ENDED, or the next occurrence
+        self.stitching.run(self.stitching.intents.windows_due(at.wall), at)
         self._ask_wake(at)
 
     def topology_changed(self, at: Instant) -> None:
@@ -137,6 +164,8 @@ class Scheduling:
         """Book again what the store kept: SCHEDULED ones, and installed windowed ones."""
         stitcher, schedule = self.stitching.stitcher, self.schedule
         for res, plan, links in self.stitching.durable.scheduled:
+            if res.state is State.RELEASED:  # an intent's booking its intent no longer holds
+                continue
             window = schedule.window_of(res.request, at.wall)
             if isinstance(window, Refusal):
                 res.set_state(
