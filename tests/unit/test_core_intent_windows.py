@@ -173,5 +173,28 @@ def test_a_recurring_intent_and_its_booking_survive_a_restart(tmp_path: Path) ->
     assert shown["state"] == "SCHEDULED", shown
     assert shown["window"]["start"] == rfc3339(FIRST + DAY)  # the next one is booked
     assert later.core.stitcher.reservations[first].state is State.ENDED
+    for _ in range(2):  # its rules outlived the controller: orphans, deleted on the second look
+        later.advance(10.0)
+        later.audit()
+    assert not _reserved_rules(later)
     _wake_at(later, FIRST + DAY)
     assert _get(later)["state"] == "INSTALLED" and _reserved_rules(later)
+
+
+def test_a_windowed_intent_booked_before_a_kill_9_is_installed_and_ends_after_it(
+    tmp_path: Path,
+) -> None:
+    h = Harness(tmp_path)
+    h.connect_square()
+    start, end = h.now.wall + 60.0, h.now.wall + 90.0
+    made = _intent(h, 1, start=rfc3339(start), end=rfc3339(end))
+    res_id = int(made.body["reservations"][0])
+    again = h.restarted(seconds=58.0)  # down across the install time
+    again.connect_square(hosts=False)
+    again.feed(Wake())
+    shown = _get(again)
+    assert shown["state"] == "INSTALLED" and shown["reservations"] == [str(res_id)], shown
+    assert shown["window"] == {"start": rfc3339(start), "end": rfc3339(end)}
+    assert again.net.trace(1, 1, ipv4(H1, H4)).exits == [(4, 1)]
+    _wake_at(again, end)
+    assert _get(again)["state"] == "ENDED" and not _reserved_rules(again)
