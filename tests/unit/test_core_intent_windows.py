@@ -198,3 +198,21 @@ def test_a_windowed_intent_booked_before_a_kill_9_is_installed_and_ends_after_it
     assert again.net.trace(1, 1, ipv4(H1, H4)).exits == [(4, 1)]
     _wake_at(again, end)
     assert _get(again)["state"] == "ENDED" and not _reserved_rules(again)
+
+
+def test_a_window_whose_install_is_refused_says_so_on_the_intent(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.connect_square(cables=LINE)
+    start = h.now.wall + 20.0
+    made = _intent(h, 1, start=rfc3339(start), end=rfc3339(start + 40.0))
+    assert made.status == 201 and made.body["state"] == "SCHEDULED"
+    h.advance(1.0)
+    h.cable(2, 4, up=False)  # the only path is gone before the install time
+    _wake_at(h, start - 3.0)
+    shown = _get(h)
+    assert shown["state"] == "SCHEDULED" and shown["reason"].startswith("waiting to install")
+    h.cable(2, 4, up=True)
+    _wake_at(h, start - 2.0)
+    shown = _get(h)
+    assert shown["state"] == "INSTALLED", shown
+    assert h.net.trace(1, 1, ipv4(H1, H4)).exits == [(4, 1)]

@@ -115,7 +115,8 @@ class Scheduling:
             self.stitching.on_reservation_change(res, False, at)
             LOG.info("reservation %d: its window ended", res.id)
         schedule.complete_restored(at.wall)
-        for res in schedule.due_installs(at.wall):
+        due = schedule.due_installs(at.wall)
+        for res in due:
             reason = res.reason
             outcome = schedule.install(res, at.wall)
             if isinstance(outcome, Refusal):
@@ -126,7 +127,8 @@ class Scheduling:
             self.stitching.run(outcome, at)
         if ended:
             self.stitching.discovery.update_best_effort_meters()
-            self.stitching.intents.refresh_states(at.wall)  # ENDED, or the next occurrence
+        if ended or due:  # intents follow: ENDED, the next occurrence, or why it waits
+            self.stitching.intents.refresh_states(at.wall)
         self.stitching.run(self.stitching.intents.windows_due(at.wall), at)
         self._ask_wake(at)
 

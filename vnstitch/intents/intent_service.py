@@ -32,6 +32,7 @@ from vnstitch.rules.cookies import OWNER_MAX
 from vnstitch.rules.model import FlowRule
 from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, Job, JobKind
 from vnstitch.stitcher.reservation import Origin, Reservation, ReservationRequest, State
+from vnstitch.stitcher.schedule import INSTALL_WAIT
 from vnstitch.stitcher.stitch_service import Refusal, StitchService
 
 S = IntentState
@@ -401,8 +402,13 @@ class IntentService:
             elif held and all(st is State.ENDED for st in states):
                 self._window_over(ident, now)
             elif held and all(st is State.SCHEDULED for st in states):
+                why = [reservations[r].reason or "" for r in held]
+                waiting = next((w for w in why if w.startswith(INSTALL_WAIT)), None)
                 if intent.state is not S.SCHEDULED:
-                    self._save(advance(intent, S.SCHEDULED, now, "waiting for its window"))
+                    reason = waiting or "waiting for its window"
+                    self._save(advance(intent, S.SCHEDULED, now, reason))
+                elif waiting is not None and intent.reason != waiting:  # its install refused
+                    self._save(replace(intent, reason=waiting, updated_at=now))
             else:
                 if intent.state is S.SCHEDULED:
                     self._save(advance(intent, S.INSTALLING, now, "its window begins"))
