@@ -118,3 +118,25 @@ def test_kill_9_between_booking_and_start_loses_nothing(stack: Stack) -> None:
     assert time.time() < start, "installed after its start"
     wait_until(lambda: _state(stack, res["id"]) == "ENDED", end - time.time() + 5.0, 0.1, "ENDED")
     assert not _rules_of(stack, ip1)
+
+
+def test_a_windowed_connectivity_intent_has_rules_in_its_window_only(stack: Stack) -> None:
+    _, ip1, _, ip2 = _hosts(stack)
+    start = time.time() + 5.0
+    end = start + 4.0
+    body = {"kind": "connectivity", "src": ip1, "dst": ip2, "bandwidth_mbps": 5}
+    status, intent = stack.request(
+        "POST", "/v1/intents", {**body, "start": rfc3339(start), "end": rfc3339(end)}
+    )
+    assert status == 201 and intent["state"] == "SCHEDULED", intent
+    assert intent["window"] == {"start": rfc3339(start), "end": rfc3339(end)}
+    assert not _rules_of(stack, ip1)
+    path = f"/v1/intents/{intent['id']}"
+    wait_until(lambda: _rules_of(stack, ip1), end - time.time(), 0.05, "the intent's rules")
+    assert time.time() < start, "installed after its start"
+    wait_until(
+        lambda: stack.get(path)["state"] == "INSTALLED", end - time.time(), 0.05, "INSTALLED"
+    )
+    wait_until(lambda: stack.get(path)["state"] == "ENDED", end - time.time() + 5.0, 0.1, "ENDED")
+    assert not _rules_of(stack, ip1)
+    assert stack.get(path)["reason"] == "its window ended"

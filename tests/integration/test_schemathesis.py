@@ -172,6 +172,8 @@ def respect_cross_field_rules(body: dict[str, Any]) -> None:
         body["ip_proto"] = 6  # a port needs TCP or UDP
     if body.get("protocols") is not None and not body.get("ports"):
         body["ports"] = [443]  # protocols qualify ports
+    if body.get("kind") == "connectivity":
+        intent_window(body)
     endpoints = body.get("endpoints")
     if isinstance(endpoints, list) and len({trimmed(e) for e in endpoints}) < 2:
         body["endpoints"] = [*endpoints, f"{trimmed(endpoints[0])}-peer"]  # two different ones
@@ -181,6 +183,24 @@ def respect_cross_field_rules(body: dict[str, Any]) -> None:
         body["b"] = [e for e in b if trimmed(e) not in members] or [f"{trimmed(b[0])}-other"]
     elif isinstance(a, str) and isinstance(b, str) and zone(a) == zone(b):
         body["b"] = f"{b}-other"  # a group cannot be isolated from itself
+
+
+def intent_window(body: dict[str, Any]) -> None:
+    """A connectivity intent's window ends after it starts and after now; a recurrence (not
+    with start/end) ends after it starts, in a real zone, with an occurrence left."""
+    recurrence = body.get("recurrence")
+    if isinstance(recurrence, dict):
+        body.pop("start", None)
+        body.pop("end", None)
+        if recurrence["end"] <= recurrence["start"]:
+            recurrence["start"], recurrence["end"] = "09:00", "10:00"
+        recurrence["time_zone"] = "UTC"
+        recurrence["until"] = "2999-12-31"
+        return
+    if body.get("end") is not None:
+        body["end"] = "2999-12-31T00:00:00Z"
+        if body.get("start") is not None:
+            body["start"] = "2999-12-30T00:00:00Z"
 
 
 def zone(group: str) -> str:

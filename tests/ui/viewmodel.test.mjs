@@ -13,6 +13,7 @@ import {
   forecastRows,
   geoPositions,
   graphElements,
+  intentRows,
   isAnomaly,
   pathPairs,
   previewSummary,
@@ -270,4 +271,18 @@ test("server-sent events are parsed across chunks, comments skipped", () => {
   ]);
   assert.deepEqual(parser.push("data: x\r"), []);
   assert.deepEqual(parser.push("\n\n"), [{ event: "message", data: "x", id: "1" }]);
+});
+
+test("an intent whose last window ended, like a withdrawn one, offers no Withdraw", () => {
+  const base = { kind: "connectivity", spec: { src: "h1", dst: "h2" }, created_at: "2026-11-30T08:00:00Z" };
+  const rows = intentRows(
+    [
+      { ...base, id: "intent-1", state: "ENDED" },
+      { ...base, id: "intent-2", state: "SCHEDULED" },
+      { ...base, id: "intent-3", state: "WITHDRAWN" },
+    ],
+    Date.parse("2026-11-30T09:00:00Z"),
+  );
+  const live = Object.fromEntries(rows.map((r) => [r.id, r.live]));
+  assert.deepEqual(live, { "intent-1": false, "intent-2": true, "intent-3": false });
 });

@@ -36,6 +36,21 @@ def test_intent_with_reservation_ids_lists_them() -> None:
     assert "state: -" in text.splitlines()
 
 
+def test_a_windowed_intent_shows_its_window_and_next_occurrence() -> None:
+    doc = {
+        "id": "intent-2",
+        "state": "INSTALLED",
+        "window": {"start": "2027-01-15T09:00:00+01:00", "end": "2027-01-15T08:20:00Z"},
+        "next_occurrence": "2027-01-18T08:00:00Z",
+    }
+    lines = intent_text(doc).splitlines()
+    assert "window: 2027-01-15T08:00:00.000Z - 2027-01-15T08:20:00.000Z" in lines
+    assert "next_occurrence: 2027-01-18T08:00:00.000Z" in lines
+    open_ended = intent_text({**doc, "window": {"start": "2027-01-15T08:00:00Z", "end": None}})
+    assert "window: 2027-01-15T08:00:00.000Z - open-ended" in open_ended.splitlines()
+    assert "window" not in intent_text({"id": "intent-1", "kind": "isolation"})
+
+
 def test_times_show_as_rfc3339_utc_whatever_form_they_come_in() -> None:
     assert utc_time("2026-11-29T21:17:35.123Z") == "2026-11-29T21:17:35.123Z"
     assert utc_time("2026-11-29T22:17:35.123+01:00") == "2026-11-29T21:17:35.123Z"

@@ -87,9 +87,11 @@ def test_invalid_transitions_raise(path: tuple[IntentState, ...], bad: IntentSta
         advance(intent, bad, 99.0, "reason")
 
 
-def test_every_state_can_be_withdrawn_except_after_withdrawal_starts() -> None:
+def test_every_state_can_be_withdrawn_except_after_withdrawal_starts_or_the_last_window() -> None:
     for state, allowed in TRANSITIONS.items():
-        assert (S.WITHDRAWING in allowed) is (state not in (S.WITHDRAWING, S.WITHDRAWN))
+        final = (S.WITHDRAWING, S.WITHDRAWN, S.ENDED)  # ENDED holds nothing: final
+        assert (S.WITHDRAWING in allowed) is (state not in final)
+    assert TRANSITIONS[S.ENDED] == frozenset()
 
 
 def test_history_is_bounded() -> None:

@@ -157,6 +157,8 @@ def test_rest_form_carries_the_spec_body_and_the_lifecycle() -> None:
                 "reason": "unknown endpoint 'h2'",
             }
         ],
+        "window": None,
+        "next_occurrence": None,
     }
     assert intent.kind is IntentKind.ISOLATION
     assert intent.number == 7

@@ -120,6 +120,7 @@ class ControllerCore:
         self.stitcher.isolated = self._isolated  # nothing is stitched across an isolation
         self.schedule = Schedule(self.stitcher, self.ledger, opts.reservation_lead_s)
         self.scheduling = Scheduling(self.stitching, self.schedule, self.outbox)
+        self.intents.windows = self.scheduling  # windowed intents book through it
         self.statistics = Statistics(
             self.stitching, self.outbox, self.metrics, opts.stats_interval_s, opts.audit_interval_s
         )

@@ -266,6 +266,7 @@ class DurableState:
                 res = Reservation(res_rec["id"], request, State.SCHEDULED, updated_at=now)
                 res.history.append((now, State.SCHEDULED.value, "restored after a restart"))
                 self.scheduled.append((res, plan, links))
+                stitcher.adopt(res)  # its intent, restored below, finds it
             else:
                 res = stitcher.restore(res_rec["id"], request, now, plan)
             res.created_at = parse_rfc3339(res_rec["created_at"])

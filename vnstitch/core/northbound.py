@@ -34,7 +34,7 @@ from vnstitch.core.commands import (
 from vnstitch.core.reservation_windows import availability_reply
 from vnstitch.core.waiters import Waiters
 from vnstitch.intents.model import IntentState
-from vnstitch.intents.parse import IntentError, parse_intent
+from vnstitch.intents.parse import IntentError, check_window, parse_intent
 from vnstitch.northbound.metrics import CONTENT_TYPE
 from vnstitch.stitcher.request_body import parse_request
 from vnstitch.stitcher.reservation import (
@@ -266,6 +266,7 @@ class NorthboundCommands:
                 if not isinstance(preempt, bool):
                     raise IntentError("preempt must be true or false", "preempt")
             spec = parse_intent(body)
+            check_window(spec, at.wall)
         except (IntentError, RequestError) as exc:
             self._add(error(ticket, 400, str(exc), exc.field))
             return
@@ -288,6 +289,7 @@ class NorthboundCommands:
             self._reply(ticket, 409, {**body, "conflicts": conflicts})
             return
         ident = outcome.id
+        self.core.scheduling.tick(at)  # a window within its lead time installs at once
         intents = stitching.intents.intents
         self.waiters.reply_when(
             ticket,

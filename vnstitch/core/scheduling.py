@@ -16,6 +16,7 @@ from vnstitch.clock import Instant
 from vnstitch.core.actions import Outbox, WakeAt
 from vnstitch.core.stitching import Stitching
 from vnstitch.resources.timeline import Window
+from vnstitch.stitcher.install_jobs import Job
 from vnstitch.stitcher.reservation import (
     Reservation,
     ReservationRequest,
@@ -56,6 +57,31 @@ class Scheduling:
         self.tick(at)  # a window starting within its lead time is installed at once
         return outcome
 
+    def book_window(self, request: ReservationRequest, now: float) -> Reservation | Refusal:
+        """Book an intent's windowed request (the intent service's booker). The caller ticks
+        afterwards for the wake-up: the REST path at once, a refresh at the next probe tick."""
+        isolated = self.stitching.isolation_refusal(request)
+        if isolated is not None:
+            return isolated
+        self.stitching.stitcher.sync_capacities()
+        outcome = self.schedule.book(request, now)
+        if not isinstance(outcome, Refusal):
+            self.persist(outcome)  # durable before the intent is acknowledged
+        return outcome
+
+    def release_window(self, res_id: int, now: float, reason: str | None) -> Job | None:
+        """Withdraw an intent's windowed reservation early; the job removes its rules."""
+        res = self.stitching.stitcher.reservations[res_id]
+        if res.state is State.SCHEDULED:
+            self.schedule.forget(res_id, now)
+            res.set_state(State.RELEASED, now, reason or "withdrawn before its window")
+            self.stitching.persist(res)
+            return None
+        job = self.stitching.stitcher.release(res_id, now, reason)
+        self.schedule.forget(res_id, now)  # after the ledger let it go: its room goes back
+        self.stitching.persist(res)
+        return job
+
     def availability(
         self, request: ReservationRequest, duration_s: float, after: float, before: float
     ) -> Availability | Refusal:
@@ -92,7 +118,8 @@ class Scheduling:
         schedule.complete_restored(at.wall)
         if schedule.short_links():  # room freed since (a release): later windows take it back
             schedule.sync(at.wall, schedule.short_links())
-        for res in schedule.due_installs(at.wall):
+        due = schedule.due_installs(at.wall)
+        for res in due:
             reason = res.reason
             outcome = schedule.install(res, at.wall)
             if isinstance(outcome, Refusal):
@@ -103,6 +130,9 @@ class Scheduling:
             self.stitching.run(outcome, at)
         if ended:
             self.stitching.discovery.update_best_effort_meters()
+        if ended or due:  # intents follow: ENDED, the next occurrence, or why it waits
+            self.stitching.intents.refresh_states(at.wall)
+        self.stitching.run(self.stitching.intents.windows_due(at.wall), at)
         self._ask_wake(at)
 
     def topology_changed(self, at: Instant) -> None:
@@ -139,6 +169,8 @@ class Scheduling:
         """Book again what the store kept: SCHEDULED ones, and installed windowed ones."""
         stitcher, schedule = self.stitching.stitcher, self.schedule
         for res, plan, links in self.stitching.durable.scheduled:
+            if res.state is State.RELEASED:  # an intent's booking its intent no longer holds
+                continue
             window = schedule.window_of(res.request, at.wall)
             if isinstance(window, Refusal):
                 res.set_state(

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from vnstitch.clock import rfc3339
 from vnstitch.intents.compile import Compilation, compile_intent
 from vnstitch.intents.conflicts import Conflict, find_conflicts
 from vnstitch.intents.lifecycle import (
@@ -25,10 +26,13 @@ from vnstitch.intents.lifecycle import (
 from vnstitch.intents.model import Intent, IntentSpec, IntentState, intent_id
 from vnstitch.intents.resolve import HostDirectory
 from vnstitch.intents.specs import isolates
+from vnstitch.intents.windows import WindowBooker, occurrence, over_reason, windowed
+from vnstitch.resources.timeline import Window
 from vnstitch.rules.cookies import OWNER_MAX
 from vnstitch.rules.model import FlowRule
 from vnstitch.stitcher.install_jobs import FlowAdd, FlowDelete, Job, JobKind
-from vnstitch.stitcher.reservation import Origin, State
+from vnstitch.stitcher.reservation import Origin, Reservation, ReservationRequest, State
+from vnstitch.stitcher.schedule import INSTALL_WAIT
 from vnstitch.stitcher.stitch_service import Refusal, StitchService
 
 S = IntentState
@@ -78,10 +82,17 @@ class DryRun:
 class IntentService:
     """Owns every intent; keeps each one compiled, installed and persisted."""
 
-    def __init__(self, stitcher: StitchService, directory: HostDirectory, persist: Persist) -> None:
+    def __init__(
+        self,
+        stitcher: StitchService,
+        directory: HostDirectory,
+        persist: Persist,
+        windows: WindowBooker | None = None,
+    ) -> None:
         self.stitcher = stitcher
         self.directory = directory
         self.persist = persist
+        self.windows = windows  # books windowed intents' reservations (None: refused)
         self.intents: dict[str, Intent] = {}
         self._drops: dict[str, list[FlowRule]] = {}  # installed isolation drops per intent
         self._pending_drops: set[str] = set()
@@ -175,6 +186,11 @@ class IntentService:
         restored = recover(intent, now, reservations_kept=kept)
         if restored is not intent:
             self.persist(restored)
+        booked = [self.stitcher.reservations[r].request for r in intent.reservation_ids if kept]
+        if windowed(intent.spec) is not None and booked:  # the occurrence it booked
+            start, end = booked[0].start, booked[0].end
+            if start is not None and end is not None and end > start:
+                restored = replace(restored, occurrence=Window(start, end))
         self.intents[intent.id] = restored
         if is_live(restored):
             self._restored.add(intent.id)
@@ -249,22 +265,34 @@ class IntentService:
         intent = self.intents[ident]
         if intent.state is not S.COMPILING:
             self._save(advance(intent, S.COMPILING, now))
+        spec = windowed(intent.spec)
+        window = None if spec is None else occurrence(spec, now)
+        if spec is not None:
+            if window is None:
+                self._save(advance(self.intents[ident], S.ENDED, now, over_reason(spec)))
+                return []
+            self._save(replace(self.intents[ident], occurrence=window))
         compilation = compile_intent(self.intents[ident], self.directory)
         if not compilation.complete:
             self._save(advance(self.intents[ident], S.FAILED, now, compilation.reason))
             return []
         requests = compilation.requests  # a latency objective already prefers latency
+        if spec is not None and spec.recurrence is not None and window is not None:
+            requests = [replace(r, start=window.start, end=window.end) for r in requests]
         jobs: list[Job] = []
         ids: list[int] = []
         for request in requests:
-            res, outcome = self.stitcher.submit_or_refuse(request, now)
+            res, outcome = self._submit(request, now)
             if isinstance(outcome, Refusal) or res is None:
                 jobs += self._release_all(ids, now)
                 reason = outcome.reason if isinstance(outcome, Refusal) else "refused"
+                if spec is not None and spec.recurrence is not None and window is not None:
+                    reason = f"the occurrence from {rfc3339(window.start)} is refused: {reason}"
                 self._save(advance(self.intents[ident], S.FAILED, now, reason))
                 return jobs
             ids.append(res.id)
-            jobs.append(outcome)
+            if outcome is not None:
+                jobs.append(outcome)
         drop_job = self._install_drops(ident, compilation.drops)
         if drop_job is not None:
             jobs.append(drop_job)
@@ -273,6 +301,17 @@ class IntentService:
         self._save(advance(intent, S.INSTALLING, now))
         self.refresh_states(now)
         return jobs
+
+    def _submit(
+        self, request: ReservationRequest, now: float
+    ) -> tuple[Reservation | None, Job | Refusal | None]:
+        """Submit one request: a windowed one is booked (no job until its install time)."""
+        if not request.windowed:
+            return self.stitcher.submit_or_refuse(request, now)
+        if self.windows is None:
+            return None, Refusal("window", "advance reservations are not available here")
+        booked = self.windows.book_window(request, now)
+        return (None, booked) if isinstance(booked, Refusal) else (booked, None)
 
     def _install_drops(self, ident: str, drops: list[FlowRule]) -> Job | None:
         installed = {r.key for rules in self._drops.values() for r in rules}
@@ -296,7 +335,13 @@ class IntentService:
     def _release_all(self, ids: Iterable[int], now: float) -> list[Job]:
         jobs = []
         for res_id in ids:
-            job = self.stitcher.release(res_id, now)
+            res = self.stitcher.reservations.get(res_id)
+            if res is not None and res.state is State.ENDED:
+                continue  # its window is over: nothing left to release
+            if res is not None and res.request.windowed and self.windows is not None:
+                job = self.windows.release_window(res_id, now, None)
+            else:
+                job = self.stitcher.release(res_id, now)
             if job is not None:
                 jobs.append(job)
         return jobs
@@ -319,16 +364,19 @@ class IntentService:
 
     # ---- keeping intents true ----------------------------------------------------------------
     def refresh_states(self, now: float) -> None:
-        """Derive INSTALLING/INSTALLED/FAILED from the reservations and drop jobs.
+        """Derive SCHEDULED/INSTALLING/INSTALLED/FAILED/ENDED from the reservations and drops.
 
         Every installing intent reaches a final state: a reservation that failed, degraded or
         vanished (released by someone else) fails the intent, with the reason, and the next
         refresh compiles it again; a failed intent whose reservations all became ACTIVE again
-        (repaired) is INSTALLED again.
+        (repaired) is INSTALLED again. A windowed one waits SCHEDULED while its reservations
+        do; when its window ends it is ENDED, or a recurring one books its next occurrence.
         """
         reservations = self.stitcher.reservations
-        for ident, intent in list(self.intents.items()):
-            if intent.state not in (S.INSTALLING, S.INSTALLED, S.FAILED):
+        watched = (S.SCHEDULED, S.INSTALLING, S.INSTALLED, S.FAILED)
+        for ident in list(self.intents):
+            intent = self.intents[ident]  # read again: a booked occurrence refreshes too
+            if intent.state not in watched:
                 continue
             held = intent.reservation_ids
             if intent.state is S.FAILED:
@@ -341,6 +389,7 @@ class IntentService:
                 if intent.state is S.FAILED:
                     continue
             gone = [r for r in held if not self._owned(ident, r)]
+            states = [reservations[r].state for r in held if r not in gone]
             failed = [
                 reservations[r].reason
                 for r in held
@@ -350,13 +399,52 @@ class IntentService:
                 self._save(advance(intent, S.FAILED, now, f"its reservation {gone[0]} is gone"))
             elif failed:
                 self._save(advance(intent, S.FAILED, now, failed[0] or "path lost"))
-            elif (
-                all(reservations[r].state is State.ACTIVE for r in held)
-                and ident not in self._pending_drops
-                and intent.state is S.INSTALLING
-            ):
-                self._save(advance(intent, S.INSTALLED, now))
-                self._restored.discard(ident)
+            elif held and all(st is State.ENDED for st in states):
+                self._window_over(ident, now)
+            elif held and all(st is State.SCHEDULED for st in states):
+                why = [reservations[r].reason or "" for r in held]
+                waiting = next((w for w in why if w.startswith(INSTALL_WAIT)), None)
+                if intent.state is not S.SCHEDULED:
+                    reason = waiting or "waiting for its window"
+                    self._save(advance(intent, S.SCHEDULED, now, reason))
+                elif waiting is not None and intent.reason != waiting:  # its install refused
+                    self._save(replace(intent, reason=waiting, updated_at=now))
+            else:
+                if intent.state is S.SCHEDULED:
+                    self._save(advance(intent, S.INSTALLING, now, "its window begins"))
+                    intent = self.intents[ident]
+                if (
+                    all(st is State.ACTIVE for st in states)
+                    and ident not in self._pending_drops
+                    and intent.state is S.INSTALLING
+                ):
+                    self._save(advance(intent, S.INSTALLED, now))
+                    self._restored.discard(ident)
+
+    def _window_over(self, ident: str, now: float) -> None:
+        """The intent's window ended: ENDED, or (recurring) its next occurrence booked."""
+        intent = self.intents[ident]
+        spec = windowed(intent.spec)
+        self._restored.discard(ident)
+        if spec is None or spec.recurrence is None:
+            reason = "its window ended" if spec is None else over_reason(spec)
+            self._save(advance(intent, S.ENDED, now, reason))
+            return
+        intent = with_reservations(intent, (), now)
+        self._save(advance(intent, S.COMPILING, now, "its occurrence ended: booking the next"))
+        self._install(ident, now)  # a windowed booking installs nothing now: no job
+
+    def windows_due(self, now: float) -> list[Job]:
+        """A FAILED windowed intent whose tried window is over moves on: the next occurrence
+        is tried (a recurring one), or it is ENDED. Called at every scheduling tick."""
+        jobs: list[Job] = []
+        for ident, intent in list(self.intents.items()):
+            window = intent.occurrence
+            if intent.state is S.FAILED and window is not None and window.end <= now:
+                jobs += self._release_all(intent.reservation_ids, now)
+                self._save(with_reservations(self.intents[ident], (), now))
+                jobs += self._install(ident, now)
+        return jobs
 
     def refresh(self, now: float) -> list[Job]:
         """After a topology or capacity change: compile again what is FAILED or restored."""

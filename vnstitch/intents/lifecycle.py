@@ -11,10 +11,14 @@ S = IntentState
 
 TRANSITIONS: dict[IntentState, frozenset[IntentState]] = {
     S.SUBMITTED: frozenset({S.COMPILING, S.WITHDRAWING}),
-    S.COMPILING: frozenset({S.INSTALLING, S.FAILED, S.WITHDRAWING}),
-    S.INSTALLING: frozenset({S.INSTALLED, S.FAILED, S.COMPILING, S.WITHDRAWING}),
-    S.INSTALLED: frozenset({S.COMPILING, S.FAILED, S.WITHDRAWING}),
-    S.FAILED: frozenset({S.COMPILING, S.INSTALLING, S.WITHDRAWING}),
+    S.COMPILING: frozenset({S.INSTALLING, S.FAILED, S.ENDED, S.WITHDRAWING}),
+    S.SCHEDULED: frozenset({S.INSTALLING, S.FAILED, S.COMPILING, S.ENDED, S.WITHDRAWING}),
+    S.INSTALLING: frozenset(
+        {S.SCHEDULED, S.INSTALLED, S.FAILED, S.COMPILING, S.ENDED, S.WITHDRAWING}
+    ),
+    S.INSTALLED: frozenset({S.COMPILING, S.FAILED, S.ENDED, S.WITHDRAWING}),
+    S.FAILED: frozenset({S.COMPILING, S.INSTALLING, S.ENDED, S.WITHDRAWING}),
+    S.ENDED: frozenset(),  # a windowed intent's last window is over (final, holds nothing)
     S.WITHDRAWING: frozenset({S.WITHDRAWN}),
     S.WITHDRAWN: frozenset(),
 }
@@ -28,8 +32,8 @@ def can_advance(current: IntentState, new_state: IntentState) -> bool:
 
 
 def is_live(intent: Intent) -> bool:
-    """True unless the intent is being or has been withdrawn."""
-    return intent.state not in (S.WITHDRAWING, S.WITHDRAWN)
+    """True unless the intent is being or has been withdrawn, or its last window ended."""
+    return intent.state not in (S.WITHDRAWING, S.WITHDRAWN, S.ENDED)
 
 
 def _moved(intent: Intent, state: IntentState, now: float, reason: str | None) -> Intent:
@@ -66,8 +70,9 @@ def recover(intent: Intent, now: float, reservations_kept: bool = False) -> Inte
     With ``reservations_kept`` (every reservation it held was restored too) an installed
     intent waits INSTALLING for them to be confirmed again; other live ones compile again.
     """
-    if intent.state in (S.WITHDRAWING, S.WITHDRAWN):
+    if intent.state in (S.WITHDRAWING, S.WITHDRAWN, S.ENDED):
         return intent
-    if reservations_kept and intent.reservation_ids and intent.state in (S.INSTALLED, S.INSTALLING):
+    kept = (S.INSTALLED, S.INSTALLING, S.SCHEDULED)
+    if reservations_kept and intent.reservation_ids and intent.state in kept:
         return _moved(intent, S.INSTALLING, now, RESTORED_REASON)
     return _moved(intent, S.COMPILING, now, RESTORED_REASON)

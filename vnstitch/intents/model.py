@@ -6,6 +6,7 @@ Times are wall-clock seconds since the epoch inside; users see them as RFC 3339 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypedDict
@@ -20,6 +21,7 @@ from vnstitch.intents.specs import (
     LowLatencySpec,
     ZoneRef,
 )
+from vnstitch.resources.timeline import Window
 
 __all__ = [  # the specs are re-exported: callers find every part of an intent here
     "HISTORY_LIMIT",
@@ -44,13 +46,19 @@ HISTORY_LIMIT = 20
 
 
 class IntentState(StrEnum):
-    """SUBMITTED -> COMPILING -> INSTALLING -> INSTALLED, or FAILED; WITHDRAWING -> WITHDRAWN."""
+    """SUBMITTED -> COMPILING -> INSTALLING -> INSTALLED, or FAILED; WITHDRAWING -> WITHDRAWN.
+
+    A windowed intent waits SCHEDULED for its window (INSTALLING at its install time) and is
+    ENDED, final, when its last window is over.
+    """
 
     SUBMITTED = "SUBMITTED"
     COMPILING = "COMPILING"
+    SCHEDULED = "SCHEDULED"
     INSTALLING = "INSTALLING"
     INSTALLED = "INSTALLED"
     FAILED = "FAILED"
+    ENDED = "ENDED"
     WITHDRAWING = "WITHDRAWING"
     WITHDRAWN = "WITHDRAWN"
 
@@ -127,6 +135,7 @@ class Intent:
     updated_at: float = 0.0
     reservation_ids: tuple[int, ...] = ()
     history: tuple[HistoryEntry, ...] = field(default_factory=tuple)
+    occurrence: Window | None = None  # a windowed one: the window booked (or last tried)
 
     @property
     def kind(self) -> IntentKind:
@@ -150,7 +159,35 @@ class Intent:
             "created_at": rfc3339(self.created_at),
             "updated_at": rfc3339(self.updated_at),
             "history": [h.to_dict() for h in self.history],
+            "window": self._window(),
+            "next_occurrence": self._next_occurrence(),
         }
+
+    def _window(self) -> dict[str, str | None] | None:
+        """The window booked (a recurring one: the occurrence booked), or None."""
+        spec = self.spec
+        if not isinstance(spec, ConnectivitySpec) or not spec.windowed:
+            return None
+        window = self.occurrence
+        if window is None and spec.recurrence is None:
+            start = self.created_at if spec.start is None else spec.start
+            window = Window(start, math.inf if spec.end is None else spec.end)
+        if window is None:
+            return None
+        end = None if math.isinf(window.end) else rfc3339(window.end)
+        return {"start": rfc3339(window.start), "end": end}
+
+    def _next_occurrence(self) -> str | None:
+        """The start of the first occurrence not yet installed (RFC 3339), if any."""
+        spec, window = self.spec, self.occurrence
+        if not isinstance(spec, ConnectivitySpec) or spec.recurrence is None or window is None:
+            return None
+        if self.state in (IntentState.SCHEDULED, IntentState.FAILED, IntentState.COMPILING):
+            return rfc3339(window.start)
+        if self.state not in (IntentState.INSTALLING, IntentState.INSTALLED):
+            return None
+        following = spec.recurrence.next_window(window.end)
+        return None if following is None else rfc3339(following.start)
 
     def to_record(self) -> IntentRecord:
         """The storage form; ``Intent.from_record`` restores an equal intent (times to the ms)."""

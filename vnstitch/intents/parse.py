@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, assert_never
 
+from vnstitch.clock import rfc3339
 from vnstitch.intents.specs import (
     ZONE_PREFIX,
     ConnectivitySpec,
@@ -15,13 +16,14 @@ from vnstitch.intents.specs import (
     LowLatencySpec,
     ZoneRef,
 )
+from vnstitch.resources.recurrence import Recurrence, RecurrenceError, parse_recurrence
 from vnstitch.stitcher.request_body import FIELDS as REQUEST_FIELDS
-from vnstitch.stitcher.request_body import parse_request, shown, trimmed
+from vnstitch.stitcher.request_body import WINDOW_FIELDS, parse_request, shown, trimmed
 from vnstitch.stitcher.reservation import RequestError
 
 PROTOCOLS = ("tcp", "udp")
 KIND_FIELDS: dict[IntentKind, frozenset[str]] = {
-    IntentKind.CONNECTIVITY: frozenset(REQUEST_FIELDS | {"kind"}),
+    IntentKind.CONNECTIVITY: frozenset(REQUEST_FIELDS | WINDOW_FIELDS | {"kind", "recurrence"}),
     IntentKind.LOW_LATENCY: frozenset(
         {"kind", "app", "endpoints", "ports", "protocols", "max_latency_ms"}
     ),
@@ -85,12 +87,49 @@ def _number(body: dict[str, Any], key: str, positive: bool) -> float | None:
 
 
 def _connectivity(body: dict[str, Any]) -> ConnectivitySpec:
-    """The whole reservation request, parsed and validated by the stitcher's own parser."""
+    """The whole reservation request, parsed and validated by the stitcher's own parser;
+    a window (``start``/``end``) or a ``recurrence``, never both."""
     try:
-        request = parse_request({k: v for k, v in body.items() if k != "kind"})
+        request = parse_request({k: v for k, v in body.items() if k not in ("kind", "recurrence")})
     except RequestError as exc:
         raise IntentError(str(exc), exc.field) from None
-    return ConnectivitySpec.from_request(request)
+    if request.start is not None and request.end is not None and request.end <= request.start:
+        raise IntentError("end must come after start", "end")
+    return ConnectivitySpec.from_request(request, _recurrence(body, request.windowed))
+
+
+def _recurrence(body: dict[str, Any], windowed: bool) -> Recurrence | None:
+    if body.get("recurrence") is None:
+        return None
+    if windowed:
+        raise IntentError("give either start/end or recurrence, not both", "recurrence")
+    try:
+        recurrence = parse_recurrence(body["recurrence"])
+    except RecurrenceError as exc:
+        raise IntentError(str(exc), exc.field) from None
+    if recurrence.end < recurrence.start:
+        raise IntentError(
+            "end must come after start (a window across midnight is not supported)",
+            "recurrence.end",
+        )
+    return recurrence
+
+
+def check_window(spec: IntentSpec, now: float) -> None:
+    """At submission: a window must not be over, a recurrence must have an occurrence left.
+
+    Not part of :func:`parse_intent`: a stored intent whose window has passed still parses.
+    """
+    if not isinstance(spec, ConnectivitySpec):
+        return
+    if spec.end is not None and spec.end <= now:
+        raise IntentError(f"end {rfc3339(spec.end)} has already passed", "end")
+    recurrence = spec.recurrence
+    if recurrence is not None and recurrence.next_window(now) is None:
+        raise IntentError(
+            f"until {recurrence.until.isoformat()} leaves no occurrence from now on",
+            "recurrence.until",
+        )
 
 
 def parse_group(value: Any, key: str) -> Group:

@@ -11,6 +11,9 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any, ClassVar, assert_never
 
+from vnstitch.clock import rfc3339
+from vnstitch.resources.recurrence import Recurrence
+from vnstitch.resources.timeline import Window
 from vnstitch.stitcher.request_body import FIELDS as REQUEST_FIELDS
 from vnstitch.stitcher.reservation import Origin, ReservationRequest
 
@@ -49,8 +52,10 @@ class ConnectivitySpec:
     """A whole reservation request kept true: every ReservationRequest field but who asked.
 
     The fields are those of :class:`ReservationRequest` without ``origin`` and ``origin_ref``
-    (an intent's requests are always the intent's own), in the same order; a unit test keeps
-    the two in step. Building a spec validates it exactly as a reservation request is.
+    (an intent's requests are always the intent's own), in the same order, then
+    ``recurrence``; a unit test keeps the two in step. Building a spec validates it exactly as
+    a reservation request is. ``start``/``end`` book one window; ``recurrence`` books its
+    occurrences one at a time (never both).
     """
 
     src: str
@@ -67,29 +72,52 @@ class ConnectivitySpec:
     storage_gb: float = 0.0
     prefer_latency: bool = False  # lowest-latency feasible path instead of the usual cost
     protection: bool = False  # a backup around every link of the path (fast failover)
+    start: float | None = None  # wall clock; None: now
+    end: float | None = None  # wall clock; None: open-ended
+    recurrence: Recurrence | None = None  # booked occurrence by occurrence
 
     kind: ClassVar[IntentKind] = IntentKind.CONNECTIVITY
 
     def __post_init__(self) -> None:
         self.to_request()  # RequestError naming the field, as for POST /v1/reservations
 
-    @classmethod
-    def from_request(cls, request: ReservationRequest) -> ConnectivitySpec:
-        """The spec asking for ``request`` (its origin is dropped)."""
-        return cls(**{f.name: getattr(request, f.name) for f in fields(cls)})
+    @property
+    def windowed(self) -> bool:
+        """True when the intent holds only for a window (or recurring windows)."""
+        return self.start is not None or self.end is not None or self.recurrence is not None
 
-    def to_request(self, origin_ref: str | None = None) -> ReservationRequest:
-        """The reservation request this spec asks for, owned by intent ``origin_ref``."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
+    @classmethod
+    def from_request(
+        cls, request: ReservationRequest, recurrence: Recurrence | None = None
+    ) -> ConnectivitySpec:
+        """The spec asking for ``request`` (its origin is dropped)."""
+        values = {f.name: getattr(request, f.name) for f in fields(cls) if f.name != "recurrence"}
+        return cls(**values, recurrence=recurrence)
+
+    def to_request(
+        self, origin_ref: str | None = None, occurrence: Window | None = None
+    ) -> ReservationRequest:
+        """The reservation request this spec asks for, owned by intent ``origin_ref``
+        (a recurring one for ``occurrence``)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "recurrence"}
+        if occurrence is not None:
+            values["start"], values["end"] = occurrence.start, occurrence.end
         return ReservationRequest(**values, origin=Origin.INTENT, origin_ref=origin_ref)
 
     def to_body(self) -> dict[str, Any]:
         """The canonical JSON body (parses back to an equal spec)."""
         request = self.to_request().to_dict()
-        return {
+        body: dict[str, Any] = {
             "kind": self.kind.value,
             **{k: v for k, v in request.items() if k in REQUEST_FIELDS},
         }
+        if self.start is not None:
+            body["start"] = rfc3339(self.start)
+        if self.end is not None:
+            body["end"] = rfc3339(self.end)
+        if self.recurrence is not None:
+            body["recurrence"] = self.recurrence.to_dict()
+        return body
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,12 @@ def intents_text(intents: Sequence[Mapping[str, Any]]) -> str:
 def intent_text(intent: Mapping[str, Any]) -> str:
     """One intent: its header fields, its spec and the reservations it compiled to."""
     lines = [f"{key}: {cell(intent.get(key))}" for key in ("id", "kind", "state", "reason")]
+    window = intent.get("window")
+    if isinstance(window, dict):  # a windowed connectivity intent
+        end = utc_time(window.get("end")) if window.get("end") else "open-ended"
+        lines.append(f"window: {utc_time(window.get('start'))} - {end}")
+    if intent.get("next_occurrence"):
+        lines.append(f"next_occurrence: {utc_time(intent.get('next_occurrence'))}")
     spec = intent.get("spec")
     if isinstance(spec, dict) and spec:
         lines.append("spec:")

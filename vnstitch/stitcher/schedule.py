@@ -41,6 +41,7 @@ LOG = logging.getLogger(__name__)
 
 AHEAD_OWNER = -2  # the ledger owner holding future windows' peak (-1 is the backup pool)
 MAX_CANDIDATES = 200  # start times an availability search tries at most
+INSTALL_WAIT = "waiting to install"  # the reason of a due window whose install was refused
 
 
 @dataclass
@@ -259,7 +260,7 @@ class Schedule:
         outcome = self.stitcher.start_scheduled(res, plan, now)
         if isinstance(outcome, Refusal):
             self.held.discard(res.id)
-            reason = f"waiting to install: {outcome.reason}"
+            reason = f"{INSTALL_WAIT}: {outcome.reason}"
             if res.reason != reason:
                 res.set_state(State.SCHEDULED, now, reason)
             self.sync(now, links)

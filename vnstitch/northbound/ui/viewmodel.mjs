@@ -268,7 +268,7 @@ export function intentRows(intents, nowMs) {
       age: formatAge((nowMs - Date.parse(i.created_at)) / 1000),
       created: i.created_at,
       reason: i.reason || "",
-      live: i.state !== "WITHDRAWN" && i.state !== "WITHDRAWING",
+      live: !["WITHDRAWN", "WITHDRAWING", "ENDED"].includes(i.state), // ENDED: its last window is over
     }))
     .sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
 }
