@@ -67,6 +67,7 @@ from vnstitch.northbound.config import Config
 from vnstitch.northbound.metrics import controller_metrics
 from vnstitch.resources.ledger import Ledger
 from vnstitch.stitcher.stitch_service import StitchService
+from vnstitch.store.interface import Store
 
 LOG = logging.getLogger("vnstitch")
 RESTORE_GRACE_S = 20.0  # after a restart, restored reservations wait this long for their paths
@@ -81,8 +82,12 @@ class ControllerCore:
         started: Instant,
         nonce: int,
         predictor_source: str | None = None,
+        store: Store | None = None,
     ) -> None:
-        """``predictor_source`` names this controller on the predictor link; None: no link."""
+        """``predictor_source`` names this controller on the predictor link; None: no link.
+
+        ``store``: a replicated store (a cluster member); None: the SQLite file of the config.
+        """
         self.config = config
         opts = config.controller
         self.outbox = Outbox()
@@ -90,7 +95,7 @@ class ControllerCore:
         self.db = TopologyDatabase(config.zone_map(), opts.default_capacity_mbps)
         self.ledger: Ledger[int] = Ledger(link_headroom=opts.link_headroom)
         self.stitcher = StitchService(self.db, self.ledger)
-        self.durable = DurableState(config.api.state_db, started.wall)
+        self.durable = DurableState(config.api.state_db, started.wall, store)
         self.stitcher.on_new_id = self.durable.cover_id
         self.stitcher.restore_until = started.wall + RESTORE_GRACE_S
         self.intents = IntentService(

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from vnstitch.cluster import serve as store_serve
 from vnstitch.northbound import cli_commands
 
 
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     ctl.add_argument("--verbose", action="store_true", help="debug logging")
     ctl.set_defaults(func=_cmd_controller)
     cli_commands.register(sub)
+    store_serve.register(sub)
     if importlib.util.find_spec("predictor.cli") is not None:
         importlib.import_module("predictor.cli").register(sub)
     return parser
