@@ -60,6 +60,53 @@ def _eq(column: str, value: Any) -> list[Any]:
     return [column, "==", value]
 
 
+def connect_to_leader(remotes: list[str], deadline: float) -> Connection:
+    """A session with the member that leads the Raft cluster, waiting until ``deadline``.
+
+    StoreUnavailable naming every member and why it is not usable, if none leads by then.
+    """
+    reasons: dict[str, str] = {}
+    while True:
+        for remote in remotes:
+            try:
+                conn = Connection(remote, max(0.2, min(1.0, deadline - time.monotonic())))
+            except RpcError as exc:
+                reasons[remote] = str(exc).removeprefix(f"{remote}: ")
+                continue
+            try:
+                reason = why_not_leader(conn)
+            except RpcError as exc:
+                reason = str(exc).removeprefix(f"{remote}: ")
+            if reason is None:
+                return conn
+            conn.close()
+            reasons[remote] = reason
+        if time.monotonic() >= deadline:
+            detail = "; ".join(f"{r}: {why}" for r, why in reasons.items())
+            raise StoreUnavailable(f"{UNAVAILABLE}: no member leads a majority ({detail})")
+        time.sleep(0.05)
+
+
+def why_not_leader(conn: Connection) -> str | None:
+    """None if ``conn`` reaches the Raft leader (or a standalone server), else why not."""
+    select = {
+        "op": "select",
+        "table": "Database",
+        "where": [_eq("name", DATABASE)],
+        "columns": ["model", "leader", "connected"],
+    }
+    (reply,) = conn.call("transact", ["_Server", select])
+    rows = reply.get("rows", [])
+    if not rows:
+        return f"holds no {DATABASE} database"
+    row = rows[0]
+    if row["model"] == "standalone":
+        return None
+    if not row["connected"]:
+        return "not connected to the cluster (no majority)"
+    return None if row["leader"] else "a follower"
+
+
 class _Failed(Exception):
     """A transaction failed for a reason that retrying cannot change."""
 
@@ -100,52 +147,13 @@ class ClusterStore:
     # ---- connection -----------------------------------------------------------------------
     def leader_connection(self, deadline: float) -> Connection:
         """A session with the member that leads the Raft cluster, waiting until ``deadline``."""
-        reasons: dict[str, str] = {}
-        while True:
-            for remote in self.remotes:
-                try:
-                    conn = Connection(remote, max(0.2, min(1.0, deadline - time.monotonic())))
-                except RpcError as exc:
-                    reasons[remote] = str(exc).removeprefix(f"{remote}: ")
-                    continue
-                try:
-                    reason = self._why_not_leader(conn)
-                except RpcError as exc:
-                    reason = str(exc).removeprefix(f"{remote}: ")
-                if reason is None:
-                    return conn
-                conn.close()
-                reasons[remote] = reason
-            if time.monotonic() >= deadline:
-                detail = "; ".join(f"{r}: {why}" for r, why in reasons.items())
-                raise StoreUnavailable(f"{UNAVAILABLE}: no member leads a majority ({detail})")
-            time.sleep(0.05)
-
-    @staticmethod
-    def _why_not_leader(conn: Connection) -> str | None:
-        """None if ``conn`` reaches the leader (or a standalone server), else why not."""
-        select = {
-            "op": "select",
-            "table": "Database",
-            "where": [_eq("name", DATABASE)],
-            "columns": ["model", "leader", "connected"],
-        }
-        (reply,) = conn.call("transact", ["_Server", select])
-        rows = reply.get("rows", [])
-        if not rows:
-            return f"holds no {DATABASE} database"
-        row = rows[0]
-        if row["model"] == "standalone":
-            return None
-        if not row["connected"]:
-            return "not connected to the cluster (no majority)"
-        return None if row["leader"] else "a follower"
+        return connect_to_leader(self.remotes, deadline)
 
     def _connection(self, deadline: float) -> Connection:
         conn = self._conn
         if conn is not None and time.monotonic() - conn.last_used > _RECHECK_IDLE_S:
             try:
-                if self._why_not_leader(conn) is not None:
+                if why_not_leader(conn) is not None:
                     self._drop()
             except RpcError:
                 self._drop()
