@@ -35,9 +35,11 @@ from ryu.lib import hub
 from ryu.ofproto import ofproto_v1_3
 
 from ryu_apps import ofp_events
+from ryu_apps.cluster_member import ClusterMember, LeadershipEvent
 from ryu_apps.ofp_translate import to_ofp
 from ryu_apps.queue_bridge import CurveServer, QueueBridge
 from ryu_apps.rest_api import RyuControllerApi, register_routes
+from ryu_apps.rest_cluster import follower_reply
 from vnstitch.clock import Instant
 from vnstitch.core.actions import (
     Action,
@@ -81,6 +83,7 @@ from vnstitch.northbound.wire_keys import (
     AuthorizedKeys,
     load_or_create_keypair,
 )
+from vnstitch.store.interface import Store
 
 LOG = logging.getLogger("vnstitch")
 
@@ -169,21 +172,62 @@ class VnstitchApp(app_manager.RyuApp):
         self._replies: dict[int, hub.Queue] = {}
         self._tickets = itertools.count(1)
         self.bridge = self._bind_predictor(self.config.predictor)
-        source = f"controller-{uuid.uuid4().hex[:8]}" if self.bridge is not None else None
-        self.core = ControllerCore(self.config, _now(), random.getrandbits(63), source)
-        # What was restored lives as long as the process: keep it out of the collector's full
-        # passes, which otherwise walk every reservation's objects (over 1 s at 10,000).
-        gc.collect()
-        gc.freeze()
+        self._source = f"controller-{uuid.uuid4().hex[:8]}" if self.bridge is not None else None
+        self.member = ClusterMember.from_environment(self)  # None: a single controller
+        self.core: ControllerCore | None = None  # a cluster follower has none
+        if self.member is None:
+            self._start_core(None)
         self.api = RyuControllerApi(self, token)
-        register_routes(kwargs["wsgi"], self.api)
-        self._carry_out(self.core.pending())
+        register_routes(kwargs["wsgi"], self.api, self.member)
+        if self.core is not None:
+            self._carry_out(self.core.pending())
+        if self.member is not None:
+            self.member.start()
         opts = self.config.controller
         self._every(opts.probe_interval_s, ProbeTick)
         self._every(opts.echo_interval_s, EchoTick)
         self.threads.append(hub.spawn(self._stats_clock))
         for loop in self.bridge.loops if self.bridge is not None else ():
             self.threads.append(hub.spawn(loop))
+
+    def _start_core(self, store: Store | None) -> ControllerCore:
+        takeover = store is not None  # a new cluster leader claims the rules in place
+        nonce = random.getrandbits(63)
+        self.core = ControllerCore(self.config, _now(), nonce, self._source, store, takeover)
+        # What was restored lives as long as the process: keep it out of the collector's full
+        # passes, which otherwise walk every reservation's objects (over 1 s at 10,000).
+        gc.collect()
+        gc.freeze()
+        return self.core
+
+    # ---- cluster membership (ryu_apps/cluster_member.py decides when) -----------------------
+    def take_over(self, store: Store) -> None:
+        """Lead: load the state from the store, then claim connected switches as on a restart."""
+        core = self._start_core(store)
+        self._carry_out(core.pending())
+        for dpid in sorted(self.datapaths):
+            self._handle(SwitchFeatures(dpid))
+            self._handle(SwitchUp(dpid))
+
+    def step_down(self, reason: str) -> None:
+        """Stop leading at once: the core goes, nothing more is written."""
+        if self.core is not None:
+            self.core.durable.store.close()
+        self.core = None
+        LOG.warning("no longer the leader (%s): following", reason)
+
+    @set_ev_cls(LeadershipEvent)
+    def _leadership(self, ev: LeadershipEvent) -> None:
+        if self.member is not None:
+            self.member.handle(ev.what)
+
+    @set_ev_cls(ofp_event.EventOFPRoleReply, MAIN_DISPATCHER)
+    def _role_reply(self, ev: Any) -> None:
+        if self.member is not None:
+            msg = ev.msg
+            self.member.role_reply(
+                msg.datapath.id, msg.role, msg.generation_id, msg.datapath.ofproto
+            )
 
     def _bind_predictor(self, opts: PredictorOptions) -> QueueBridge | None:
         if not opts.enabled:
@@ -216,6 +260,8 @@ class VnstitchApp(app_manager.RyuApp):
 
     def request(self, command: Command, timeout_s: float) -> Reply:
         """Run a command on the event loop and wait for its reply (from a REST greenthread)."""
+        if self.member is not None and self.core is None:
+            return follower_reply(self.member)
         ticket = next(self._tickets)
         answer: hub.Queue = hub.Queue(1)
         self._replies[ticket] = answer
@@ -260,7 +306,8 @@ class VnstitchApp(app_manager.RyuApp):
 
     # ---- the core in, actions out --------------------------------------------------------
     def _handle(self, core_event: Event) -> None:
-        self._carry_out(self.core.handle(core_event, _now()))
+        if self.core is not None:
+            self._carry_out(self.core.handle(core_event, _now()))
 
     def _carry_out(self, actions: list[Action]) -> None:
         for action in actions:
@@ -293,6 +340,11 @@ class VnstitchApp(app_manager.RyuApp):
 
     @set_ev_cls(CoreCommand)
     def _core_command(self, ev: CoreCommand) -> None:
+        if self.core is None:  # stepped down while the command was queued
+            answer = self._replies.get(ev.ticket)
+            if answer is not None and self.member is not None:
+                answer.put(follower_reply(self.member))
+            return
         try:
             actions = self.core.call(ev.command, ev.ticket, _now())
         except Exception:  # a bug must not leave the caller waiting, nor stop the loop
@@ -306,6 +358,8 @@ class VnstitchApp(app_manager.RyuApp):
     def _features(self, ev: Any) -> None:
         dp = ev.msg.datapath
         self.datapaths[dp.id] = dp
+        if self.member is not None:
+            self.member.switch_up(dp.id)  # the role request goes before any other message
         self._handle(SwitchFeatures(dp.id))
 
     @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
@@ -318,6 +372,8 @@ class VnstitchApp(app_manager.RyuApp):
             dpid = dp.id
             if dpid in self.datapaths and self.datapaths[dpid] is dp:
                 del self.datapaths[dpid]
+                if self.member is not None:
+                    self.member.switch_down(dpid)
                 self._handle(SwitchDown(dpid))
 
     @set_ev_cls(ofp_event.EventOFPPortDescStatsReply, MAIN_DISPATCHER)
@@ -347,6 +403,9 @@ class VnstitchApp(app_manager.RyuApp):
     def _error(self, ev: Any) -> None:
         msg = ev.msg
         ofp = msg.datapath.ofproto
+        if msg.type == ofp.OFPET_ROLE_REQUEST_FAILED and self.member is not None:
+            self.member.role_error(msg.datapath.id, msg.code, ofp)
+            return
         exists = msg.type == ofp.OFPET_METER_MOD_FAILED and msg.code == ofp.OFPMMFC_METER_EXISTS
         group = msg.type == ofp.OFPET_GROUP_MOD_FAILED and msg.code == ofp.OFPGMFC_GROUP_EXISTS
         reason = f"OpenFlow error type {msg.type} code {msg.code}"

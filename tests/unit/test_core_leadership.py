@@ -18,7 +18,7 @@ def test_takeover_claims_every_switch_with_the_new_generation() -> None:
     member.observed(4, "b")
     member.switch_up(1)
     member.switch_up(2)
-    assert member.elected(5) == [TakeOver(5), SendRole(1, True, 5), SendRole(2, True, 5)]
+    assert member.elected(5) == [SendRole(1, True, 5), SendRole(2, True, 5), TakeOver(5)]
     assert member.role is Role.LEADER and member.elected(5) == []
     assert member.refresh() == [SendRole(1, True, 5), SendRole(2, True, 5)]
     member.switch_down(2)

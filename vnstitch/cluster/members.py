@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vnstitch.cluster.ovsdb_store import ClusterStore
+from vnstitch.cluster.ovsdb_store import ClusterStore, why_not_leader
+from vnstitch.cluster.rpc import Connection, RpcError
 from vnstitch.cluster.schema import DATABASE, write_schema
 from vnstitch.store.schema import StoreError
 
@@ -204,3 +205,32 @@ def start_local(
     except BaseException:
         cluster.stop()
         raise
+
+
+def member_health(address: str, timeout_s: float = 0.5) -> list[dict[str, object]]:
+    """Each member of the store at ``address``: reachable, its Raft role, connected or why not."""
+    out: list[dict[str, object]] = []
+    for remote in [r.strip() for r in address.split(",") if r.strip()]:
+        entry: dict[str, object] = {"address": remote}
+        try:
+            conn = Connection(remote, timeout_s)
+        except RpcError as exc:
+            out.append({**entry, "healthy": False, "role": None, "reason": str(exc)})
+            continue
+        try:
+            reason = why_not_leader(conn)
+            role = "leader" if reason is None else "follower"
+            lost = reason is not None and reason.startswith("not connected")
+            out.append(
+                {
+                    **entry,
+                    "healthy": not lost,
+                    "role": None if lost else role,
+                    "reason": reason if lost else None,
+                }
+            )
+        except RpcError as exc:
+            out.append({**entry, "healthy": False, "role": None, "reason": str(exc)})
+        finally:
+            conn.close()
+    return out

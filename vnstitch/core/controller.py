@@ -83,10 +83,12 @@ class ControllerCore:
         nonce: int,
         predictor_source: str | None = None,
         store: Store | None = None,
+        takeover: bool = False,
     ) -> None:
         """``predictor_source`` names this controller on the predictor link; None: no link.
 
         ``store``: a replicated store (a cluster member); None: the SQLite file of the config.
+        ``takeover``: a new cluster leader, whose restored rules are claimed in place.
         """
         self.config = config
         opts = config.controller
@@ -98,6 +100,7 @@ class ControllerCore:
         self.durable = DurableState(config.api.state_db, started.wall, store)
         self.stitcher.on_new_id = self.durable.cover_id
         self.stitcher.restore_until = started.wall + RESTORE_GRACE_S
+        self.stitcher.claim_in_place = takeover
         self.intents = IntentService(
             self.stitcher, NtdDirectory(self.db), self.durable.persist_intent
         )

@@ -37,7 +37,11 @@ class SendRole:
 
 @dataclass(frozen=True)
 class TakeOver:
-    """Become the leader: load the state from the store and claim the switches' rules."""
+    """Become the leader: load the state from the store and claim the switches' rules.
+
+    It follows the MASTER role requests: a switch handles messages in order, so no message of
+    the new core reaches a switch before the role request that makes it the master.
+    """
 
     generation: int
 
@@ -83,7 +87,7 @@ class Leadership:
         self.role, self.generation, self.leader = Role.LEADER, generation, self.instance
         self.masters.clear()
         LOG.info("%s: leader with generation %d", self.instance, generation)
-        return [TakeOver(generation), *self._claims()]
+        return [*self._claims(), TakeOver(generation)]  # the role goes before any flow-mod
 
     def lost(self, reason: str) -> list[LeadershipAction]:
         """The lock or the store says we no longer lead: step down and become SLAVE."""
