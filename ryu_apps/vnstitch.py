@@ -83,7 +83,7 @@ from vnstitch.northbound.wire_keys import (
     AuthorizedKeys,
     load_or_create_keypair,
 )
-from vnstitch.store.interface import Store
+from vnstitch.store.interface import Store, StoreUnavailable
 
 LOG = logging.getLogger("vnstitch")
 
@@ -347,6 +347,9 @@ class VnstitchApp(app_manager.RyuApp):
             return
         try:
             actions = self.core.call(ev.command, ev.ticket, _now())
+        except StoreUnavailable as exc:  # a cluster store without a majority: say so
+            LOG.error("command %s not stored: %s", type(ev.command).__name__, exc)
+            actions = [Reply(ev.ticket, 503, {"error": str(exc), "field": None})]
         except Exception:  # a bug must not leave the caller waiting, nor stop the loop
             LOG.exception("command %s failed", type(ev.command).__name__)
             body = {"error": "internal error: see the controller log", "field": None}

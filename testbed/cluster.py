@@ -70,12 +70,10 @@ class ClusterStack:
             self.net = build_network(self.graph, first.of_port, prefix=self.prefix)
             targets = " ".join(f"tcp:127.0.0.1:{c.of_port}" for c in self.controllers.values())
             for name in self.net.switch_name.values():
-                subprocess.run(
-                    f"ovs-vsctl set-controller {name} {targets}",
-                    shell=True,
-                    check=True,
-                    timeout=10,
-                )
+                _vsctl(f"set-controller {name} {targets}")
+                for uuid in _vsctl(f"get bridge {name} controller").strip("[]\n").split(","):
+                    # reconnect to a restarted controller within 1 s (OVS backs off up to 8 s)
+                    _vsctl(f"set controller {uuid.strip()} max_backoff=1000")
             self.wait_discovered(discover_timeout_s)
         except BaseException:
             self.stop()
@@ -118,6 +116,22 @@ class ClusterStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def wait_switches_connected(self, name: str, timeout_s: float = 15.0) -> None:
+        """Wait until every switch is connected to controller ``name``."""
+        target = f"tcp:127.0.0.1:{self.controllers[name].of_port}"
+        assert self.net is not None
+        bridges = list(self.net.switch_name.values())
+
+        def connected() -> bool:
+            for bridge in bridges:
+                for uuid in _vsctl(f"get bridge {bridge} controller").strip("[]\n").split(","):
+                    row = _vsctl(f"--columns=target,is_connected list controller {uuid.strip()}")
+                    if target in row and "true" not in row:
+                        return False
+            return True
+
+        wait_until(connected, timeout_s, 0.1, f"every switch connected to {name}")
 
     # ---- leadership -----------------------------------------------------------------------
     def cluster(self, name: str) -> dict[str, Any]:
@@ -211,3 +225,10 @@ class ClusterStack:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+def _vsctl(args: str) -> str:
+    proc = subprocess.run(
+        f"ovs-vsctl {args}", shell=True, check=True, timeout=10, capture_output=True, text=True
+    )
+    return proc.stdout

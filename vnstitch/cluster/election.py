@@ -106,16 +106,22 @@ class Elector:
         self.stopped = True
 
     def _session(self, conn: Connection) -> None:
+        opened = time.monotonic()
         holding = bool(conn.call("lock", [LOCK])["locked"])
         beat, beat_changed = None, time.monotonic()
         while not self.stopped:
-            if holding and self.generation is None:
-                self._take_over(conn)
             view = self._heartbeat(conn)
             self.on_seen(view)
             leader_beat = next((i.heartbeat for i in view.instances if i.name == view.leader), None)
             if leader_beat != beat:
                 beat, beat_changed = leader_beat, time.monotonic()
+            if holding and self.generation is None:
+                if self._leader_reconnecting(view, opened, beat_changed):
+                    conn.call("unlock", [LOCK])  # let the live leader have it back
+                    holding = bool(conn.call("lock", [LOCK])["locked"])
+                else:
+                    self._take_over(conn)
+                    continue
             if self.generation is not None and view.generation > self.generation:
                 self._lose(f"{view.leader} took over with generation {view.generation}")
             if not holding and time.monotonic() - beat_changed > self.steal_after_s:
@@ -131,6 +137,20 @@ class Elector:
                     conn.call("unlock", [LOCK])  # queue again for the lock
                     holding = bool(conn.call("lock", [LOCK])["locked"])
                 note = conn.notifications.pop(0) if conn.notifications else None
+
+    def _leader_reconnecting(self, view: ClusterView, opened: float, beat_changed: float) -> bool:
+        """True if the lock came only because every session was cut (a store member failed).
+
+        Then our session is new too, and the leader's heartbeat was fresh: it is alive and
+        reconnecting, and taking over would only churn. A leader that died closed its own
+        session while ours stayed up: the lock then comes to a session older than this.
+        """
+        now = time.monotonic()
+        return (
+            view.leader not in (None, self.instance)
+            and now - opened < self.steal_after_s
+            and now - beat_changed < self.steal_after_s
+        )
 
     def _steal(self, conn: Connection, view: ClusterView) -> bool:
         """Take over from a silent leader, then steal its lock; False if another was first.
