@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     with ClusterStack(ring, options=options) as cluster:
         leader = cluster.leader()
         cluster_times = _times(
-            lambda b: cluster.request(cluster.leader(), "POST", "/v1/reservations", b),
-            lambda i: cluster.get(cluster.leader(), f"/v1/reservations/{i}"),
+            lambda b: cluster.request(leader, "POST", "/v1/reservations", b),
+            lambda i: cluster.get(leader, f"/v1/reservations/{i}"),
             args.requests,
         )
         rss = {n: _rss_mib(c.pid) for n, c in cluster.controllers.items()}

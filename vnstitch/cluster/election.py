@@ -34,6 +34,7 @@ LOG = logging.getLogger("vnstitch.cluster")
 LOCK = "vnstitch_leader"
 HEARTBEAT_S = 0.25
 STEAL_AFTER_S = 1.5
+CUT_GRACE_S = 5.0  # after our session was cut, a live leader gets the lock back this long
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Elector:
         self.steal_after_s = steal_after_s + random.uniform(0.0, 1.0)
         self.generation: int | None = None  # ours while leading
         self.stopped = False
+        self._cut_at: float | None = None  # when our last session was cut (monotonic)
 
     def run(self) -> None:
         """Compete until ``stop``; a lost session is opened again on the store's leader."""
@@ -97,6 +99,7 @@ class Elector:
                 self._session(conn)
             except (RpcError, StoreError, KeyError, IndexError, TypeError) as exc:
                 LOG.warning("%s: election session ended: %s", self.instance, exc)
+                self._cut_at = time.monotonic()
             finally:
                 conn.close()
             time.sleep(0.05)
@@ -106,7 +109,6 @@ class Elector:
         self.stopped = True
 
     def _session(self, conn: Connection) -> None:
-        opened = time.monotonic()
         holding = bool(conn.call("lock", [LOCK])["locked"])
         beat, beat_changed = None, time.monotonic()
         while not self.stopped:
@@ -116,7 +118,7 @@ class Elector:
             if leader_beat != beat:
                 beat, beat_changed = leader_beat, time.monotonic()
             if holding and self.generation is None:
-                if self._leader_reconnecting(view, opened, beat_changed):
+                if self._leader_reconnecting(view, beat_changed):
                     conn.call("unlock", [LOCK])  # let the live leader have it back
                     holding = bool(conn.call("lock", [LOCK])["locked"])
                 else:
@@ -138,17 +140,18 @@ class Elector:
                     holding = bool(conn.call("lock", [LOCK])["locked"])
                 note = conn.notifications.pop(0) if conn.notifications else None
 
-    def _leader_reconnecting(self, view: ClusterView, opened: float, beat_changed: float) -> bool:
+    def _leader_reconnecting(self, view: ClusterView, beat_changed: float) -> bool:
         """True if the lock came only because every session was cut (a store member failed).
 
-        Then our session is new too, and the leader's heartbeat was fresh: it is alive and
-        reconnecting, and taking over would only churn. A leader that died closed its own
-        session while ours stayed up: the lock then comes to a session older than this.
+        Then our own session was cut a moment ago too, and the leader's heartbeat is fresh: it
+        is alive and reconnecting, and taking over would only churn. A leader that died
+        closed its own session while ours stayed up (or ours is a first one): take over.
         """
         now = time.monotonic()
         return (
             view.leader not in (None, self.instance)
-            and now - opened < self.steal_after_s
+            and self._cut_at is not None
+            and now - self._cut_at < CUT_GRACE_S
             and now - beat_changed < self.steal_after_s
         )
 
