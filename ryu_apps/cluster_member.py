@@ -120,6 +120,8 @@ class ClusterMember:
                 self._act(self.leadership.observed(what.generation, what.leader))
             case Refresh():
                 self._act(self.leadership.refresh())
+                if self.leadership.leading and self.app.core is not None:
+                    self.app.bind_predictor()
 
     def switch_up(self, dpid: int) -> None:
         """A switch connected: our role goes first."""

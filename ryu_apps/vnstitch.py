@@ -171,9 +171,16 @@ class VnstitchApp(app_manager.RyuApp):
         self._group_parts: dict[int, list[Any]] = {}
         self._replies: dict[int, hub.Queue] = {}
         self._tickets = itertools.count(1)
-        self.bridge = self._bind_predictor(self.config.predictor)
-        self._source = f"controller-{uuid.uuid4().hex[:8]}" if self.bridge is not None else None
         self.member = ClusterMember.from_environment(self)  # None: a single controller
+        # in a cluster only the leader binds the predictor sockets (take_over, step_down)
+        self.bridge = None if self.member else self._bind_predictor(self.config.predictor)
+        self._bridge_threads: list[Any] = []
+        self._retired_bridges: list[QueueBridge] = []
+        self._bind_tries = 0
+        predicting = self.bridge is not None or (
+            self.member is not None and self.config.predictor.enabled
+        )
+        self._source = f"controller-{uuid.uuid4().hex[:8]}" if predicting else None
         self.core: ControllerCore | None = None  # a cluster follower has none
         if self.member is None:
             self._start_core(None)
@@ -202,18 +209,40 @@ class VnstitchApp(app_manager.RyuApp):
 
     # ---- cluster membership (ryu_apps/cluster_member.py decides when) -----------------------
     def take_over(self, store: Store) -> None:
-        """Lead: load the state from the store, then claim connected switches as on a restart."""
+        """Lead: load the state from the store, then claim connected switches as on a restart.
+
+        The leader alone binds the predictor's sockets (the predictor connects to every
+        instance's endpoints, so it follows the leader)."""
+        self._bind_tries = 0
+        self.bind_predictor()
         core = self._start_core(store)
         self._carry_out(core.pending())
         for dpid in sorted(self.datapaths):
             self._handle(SwitchFeatures(dpid))
             self._handle(SwitchUp(dpid))
 
+    def bind_predictor(self) -> None:
+        """As leader, bind the predictor's sockets if not yet bound (tried again each second
+        for 30 s: the leader it replaced may hold them until it steps down)."""
+        if self.bridge is not None or not self.config.predictor.enabled or self._bind_tries >= 30:
+            return
+        self._bind_tries += 1
+        self.bridge = self._bind_predictor(self.config.predictor)
+        for loop in self.bridge.loops if self.bridge is not None else ():
+            self._bridge_threads.append(hub.spawn(loop))
+
     def step_down(self, reason: str) -> None:
         """Stop leading at once: the core goes, nothing more is written."""
         if self.core is not None:
             self.core.durable.store.close()
         self.core = None
+        for thread in self._bridge_threads:
+            hub.kill(thread)
+        self._bridge_threads.clear()
+        if self.bridge is not None:
+            self.bridge.close()
+            self._retired_bridges.append(self.bridge)  # its context is never terminated
+            self.bridge = None
         LOG.warning("no longer the leader (%s): following", reason)
 
     @set_ev_cls(LeadershipEvent)

@@ -20,7 +20,7 @@ from typing import Any
 import networkx as nx
 
 from testbed import naming
-from testbed.controller import ControllerProcess
+from testbed.controller import ControllerProcess, free_tcp_port
 from testbed.controller_config import write_config
 from testbed.network import Testbed, build_network
 from testbed.wait import wait_until
@@ -49,7 +49,11 @@ class ClusterStack:
             graph,
             self.prefix,
             controller=options or {"probe_interval_s": 0.5, "link_timeout_s": 3.5},
-            predictor={"enabled": False},
+            predictor={  # only the leader binds these (a predictor would follow it)
+                "observations_endpoint": f"tcp://127.0.0.1:{free_tcp_port()}",
+                "forecasts_endpoint": f"tcp://127.0.0.1:{free_tcp_port()}",
+                "curve": False,
+            },
             inventory=inventory,
             extra=f'\n[api]\nstate_db = "{self.dir / "unused.db"}"\n',
         )

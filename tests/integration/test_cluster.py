@@ -132,6 +132,8 @@ def test_kill_9_the_leader_under_pings_and_posts_loses_nothing(cluster: ClusterS
     assert lost == 0, out[-300:]
 
     _wait_active(cluster, successor, [kept["id"], *acked], 30.0)
+    log = cluster.controllers[successor].log_path.read_text(errors="replace")
+    assert "predictor queue bound" in log  # the new leader took the predictor's sockets
     listed = cluster.get(successor, "/v1/reservations")["reservations"]
     ids = [r["id"] for r in listed]
     assert len(ids) == len(set(ids))
@@ -159,9 +161,18 @@ def test_a_paused_leader_is_fenced_and_rejoins_as_follower(cluster: ClusterStack
     assert cluster.cluster(successor)["generation"] > generation
 
     def stepped_down() -> bool:
-        return cluster.cluster(leader)["role"] == "follower"
+        return bool(cluster.cluster(leader)["role"] == "follower")
 
     wait_until(stepped_down, 10.0, 0.1, "the old leader steps down")
+    wait_until(  # the new leader binds the predictor's sockets once the old one let them go
+        lambda: (
+            "predictor queue bound"
+            in cluster.controllers[successor].log_path.read_text(errors="replace")
+        ),
+        10.0,
+        0.2,
+        "the predictor sockets bound by the new leader",
+    )
     log = cluster.controllers[leader].log_path.read_text(errors="replace")
     assert "no longer the leader" in log
     fenced_by = re.findall(r"no longer the leader \((.*)\): following", log)
@@ -193,3 +204,4 @@ def test_store_members_lost_and_back(cluster: ClusterStack) -> None:
     assert int(one["id"]) in [r["id"] for r in stored.reservations]
     status, two = cluster.request(leader, "POST", "/v1/reservations", {**body, "dst_port": 3})
     assert status in (201, 202), two
+    assert cluster.leader() == leader  # the store's outage did not move the lead

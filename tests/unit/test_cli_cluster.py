@@ -53,44 +53,19 @@ def test_store_serve_prints_the_address_and_stops_its_members(
 
 
 def test_the_client_follows_a_follower_s_307_with_method_body_and_token() -> None:
-    import http.server
-    import json
-    import threading
+    import urllib.request
+    from http.client import HTTPMessage
 
-    from vnstitch.northbound.client import ApiClient
+    from vnstitch.northbound.client import _FollowLeader
 
-    seen: list[tuple[str, str, bytes, str | None]] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            seen.append((self.command, self.path, body, self.headers["Authorization"]))
-            if self.path.startswith("/follower"):
-                self.send_response(307)
-                self.send_header("Location", f"http://127.0.0.1:{port}/leader/v1/intents")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            answer = json.dumps({"id": "intent-1"}).encode()
-            self.send_response(201)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        client = ApiClient(f"http://127.0.0.1:{port}/follower", token="secret")
-        assert client.post("/v1/intents", {"kind": "isolation"}) == {"id": "intent-1"}
-    finally:
-        server.shutdown()
-    assert [s[:2] for s in seen] == [
-        ("POST", "/follower/v1/intents"),
-        ("POST", "/leader/v1/intents"),
-    ]
-    assert seen[1][2] == b'{"kind": "isolation"}' and seen[1][3] == "Bearer secret"
+    sent = urllib.request.Request(
+        "http://follower:8082/v1/intents",
+        data=b'{"kind": "isolation"}',
+        headers={"Authorization": "Bearer secret"},
+        method="POST",
+    )
+    leader = "http://leader:8081/v1/intents"
+    again = _FollowLeader().redirect_request(sent, None, 307, "", HTTPMessage(), leader)  # type: ignore[arg-type]
+    assert again is not None and again.full_url == leader
+    assert again.get_method() == "POST" and again.data == b'{"kind": "isolation"}'
+    assert again.get_header("Authorization") == "Bearer secret"

@@ -85,7 +85,7 @@ class Elector:
         self.steal_after_s = steal_after_s + random.uniform(0.0, 1.0)
         self.generation: int | None = None  # ours while leading
         self.stopped = False
-        self._cut_at: float | None = None  # when our last session was cut (monotonic)
+        self._cut_at: float | None = None  # when we last lost or failed to get a session
 
     def run(self) -> None:
         """Compete until ``stop``; a lost session is opened again on the store's leader."""
@@ -94,6 +94,7 @@ class Elector:
                 conn = connect_to_leader(self.remotes, time.monotonic() + 5.0)
             except StoreError as exc:
                 LOG.warning("%s: no store leader to elect with: %s", self.instance, exc)
+                self._cut_at = time.monotonic()
                 continue
             try:
                 self._session(conn)

@@ -40,7 +40,7 @@ _RECHECK_IDLE_S = 1.0  # a connection idle this long is checked to still reach t
 _PERMANENT = {"constraint violation", "syntax error", "unknown database", "resources exhausted"}
 
 
-class Fenced(StoreError):
+class Fenced(StoreUnavailable):
     """This controller's generation is no longer the stored one: another instance leads."""
 
 
