@@ -22,6 +22,7 @@ PURE = [
     "verify_trace",
     "backup_bookings",
     "te_optimum",
+    "store_commit",
 ]
 NEEDS_DATA = {
     "zoo_load",

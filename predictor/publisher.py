@@ -80,8 +80,12 @@ def _connect(
         sock.setsockopt(zmq.MAXMSGSIZE, limit)
         if curve is not None:
             curve.apply(sock)
-    sub.connect(config.observations)
-    push.connect(config.forecasts)
+    # Several endpoints (comma-separated): every instance of a controller cluster. Only the
+    # leader binds them, so SUB hears the leader and PUSH (IMMEDIATE) sends only to it.
+    for endpoint in config.observations.split(","):
+        sub.connect(endpoint.strip())
+    for endpoint in config.forecasts.split(","):
+        push.connect(endpoint.strip())
     return sub, push
 
 

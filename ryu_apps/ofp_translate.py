@@ -65,14 +65,17 @@ def _instructions(dp: Any, rule: FlowRule) -> list[Any]:
     return inst
 
 
-def flow_add(dp: Any, rule: FlowRule) -> Any:
-    """An OFPFC_ADD for ``rule`` (replaces an entry with the same match and priority)."""
+def flow_add(dp: Any, rule: FlowRule, in_place: bool = False) -> Any:
+    """An OFPFC_ADD for ``rule`` (replaces an entry with the same match and priority).
+
+    ``in_place``: OFPFC_MODIFY_STRICT instead (the entry keeps its counters and duration).
+    """
     ofp, parser = dp.ofproto, dp.ofproto_parser
     return parser.OFPFlowMod(
         datapath=dp,
         cookie=rule.cookie,
         table_id=rule.table_id,
-        command=ofp.OFPFC_ADD,
+        command=ofp.OFPFC_MODIFY_STRICT if in_place else ofp.OFPFC_ADD,
         idle_timeout=rule.idle_timeout,
         hard_timeout=rule.hard_timeout,
         priority=rule.priority,
@@ -201,8 +204,8 @@ def to_ofp(dp: Any, message: SwitchMessage) -> Any:
     """The Ryu message for one of the core's switch messages."""
     ofp, parser = dp.ofproto, dp.ofproto_parser
     match message:
-        case FlowAdd(rule):
-            return flow_add(dp, rule)
+        case FlowAdd(rule, in_place):
+            return flow_add(dp, rule, in_place)
         case FlowDelete(rule):
             return flow_delete_strict(dp, rule)
         case FlowDeleteCookie(_, cookie, mask):

@@ -79,6 +79,15 @@ class QueueBridge:
         sock.setsockopt(zmq.MAXMSGSIZE, limit)
         return sock
 
+    def close(self) -> None:
+        """Unbind the two sockets (a cluster leader stepping down; kill the loops first).
+
+        The context is left to the collector: terminating it would wait for the ZAP and
+        monitor sockets the killed loops held.
+        """
+        self._pub.close(linger=0)
+        self._pull.close(linger=0)
+
     def publish(self, frame: bytes) -> None:
         """Send one message to whoever subscribed (dropped if nobody listens or HWM is hit)."""
         try:

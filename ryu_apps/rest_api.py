@@ -17,6 +17,7 @@ from ryu.app.wsgi import ControllerBase, WSGIApplication
 from webob import Response
 
 from ryu_apps import (
+    rest_cluster,
     rest_forecasts,
     rest_intents,
     rest_openapi,
@@ -26,6 +27,8 @@ from ryu_apps import (
     rest_topology,
     web_ui,
 )
+from ryu_apps.cluster_member import ClusterMember
+from ryu_apps.rest_cluster import MEMBER_KEY
 from ryu_apps.rest_common import API_KEY, error_response
 from ryu_apps.rest_stream import SLOTS_KEY, StreamSlots
 from vnstitch.core.actions import Reply
@@ -68,16 +71,19 @@ RESOURCES = (
     rest_stats,
     rest_openapi,
     rest_stream,
+    rest_cluster,
 )
 
 
-def register_routes(wsgi: WSGIApplication, api: ControllerApi) -> None:
+def register_routes(
+    wsgi: WSGIApplication, api: ControllerApi, member: ClusterMember | None = None
+) -> None:
     """Register every REST resource with Ryu's WSGI application, then the 405 answers.
 
     Routes match in the order they were connected, so each path's fallback (any method) comes
     after its real routes and only catches the methods the path does not serve.
     """
-    data = {API_KEY: api, SLOTS_KEY: StreamSlots()}
+    data = {API_KEY: api, SLOTS_KEY: StreamSlots(), MEMBER_KEY: member}
     for module in (*RESOURCES, web_ui):
         wsgi.register(module.ROUTES, data)
     for path, methods in allowed_methods((*RESOURCES, web_ui)).items():

@@ -45,8 +45,12 @@ class Resource(ControllerBase):
         self.api: ControllerApi = data[API_KEY]
 
     def ask(self, command: Command) -> Response:
-        """Send ``command`` and answer with its reply."""
-        return respond(self.api.call(command))
+        """Send ``command`` and answer with its reply (a follower's 307 names the leader)."""
+        reply = self.api.call(command)
+        response = respond(reply)
+        if reply.status == 307:
+            response.headers["Location"] = reply.body["leader_url"].rstrip("/") + self.req.path_qs
+        return response
 
 
 def respond(reply: Reply) -> Response:

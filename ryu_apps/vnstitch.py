@@ -35,9 +35,11 @@ from ryu.lib import hub
 from ryu.ofproto import ofproto_v1_3
 
 from ryu_apps import ofp_events
+from ryu_apps.cluster_member import ClusterMember, LeadershipEvent
 from ryu_apps.ofp_translate import to_ofp
 from ryu_apps.queue_bridge import CurveServer, QueueBridge
 from ryu_apps.rest_api import RyuControllerApi, register_routes
+from ryu_apps.rest_cluster import follower_reply
 from vnstitch.clock import Instant
 from vnstitch.core.actions import (
     Action,
@@ -81,6 +83,7 @@ from vnstitch.northbound.wire_keys import (
     AuthorizedKeys,
     load_or_create_keypair,
 )
+from vnstitch.store.interface import Store, StoreUnavailable
 
 LOG = logging.getLogger("vnstitch")
 
@@ -168,22 +171,92 @@ class VnstitchApp(app_manager.RyuApp):
         self._group_parts: dict[int, list[Any]] = {}
         self._replies: dict[int, hub.Queue] = {}
         self._tickets = itertools.count(1)
-        self.bridge = self._bind_predictor(self.config.predictor)
-        source = f"controller-{uuid.uuid4().hex[:8]}" if self.bridge is not None else None
-        self.core = ControllerCore(self.config, _now(), random.getrandbits(63), source)
-        # What was restored lives as long as the process: keep it out of the collector's full
-        # passes, which otherwise walk every reservation's objects (over 1 s at 10,000).
-        gc.collect()
-        gc.freeze()
+        self.member = ClusterMember.from_environment(self)  # None: a single controller
+        # in a cluster only the leader binds the predictor sockets (take_over, step_down)
+        self.bridge = None if self.member else self._bind_predictor(self.config.predictor)
+        self._bridge_threads: list[Any] = []
+        self._retired_bridges: list[QueueBridge] = []
+        self._bind_tries = 0
+        predicting = self.bridge is not None or (
+            self.member is not None and self.config.predictor.enabled
+        )
+        self._source = f"controller-{uuid.uuid4().hex[:8]}" if predicting else None
+        self.core: ControllerCore | None = None  # a cluster follower has none
+        if self.member is None:
+            self._start_core(None)
         self.api = RyuControllerApi(self, token)
-        register_routes(kwargs["wsgi"], self.api)
-        self._carry_out(self.core.pending())
+        register_routes(kwargs["wsgi"], self.api, self.member)
+        if self.core is not None:
+            self._carry_out(self.core.pending())
+        if self.member is not None:
+            self.member.start()
         opts = self.config.controller
         self._every(opts.probe_interval_s, ProbeTick)
         self._every(opts.echo_interval_s, EchoTick)
         self.threads.append(hub.spawn(self._stats_clock))
         for loop in self.bridge.loops if self.bridge is not None else ():
             self.threads.append(hub.spawn(loop))
+
+    def _start_core(self, store: Store | None) -> ControllerCore:
+        takeover = store is not None  # a new cluster leader claims the rules in place
+        nonce = random.getrandbits(63)
+        self.core = ControllerCore(self.config, _now(), nonce, self._source, store, takeover)
+        # What was restored lives as long as the process: keep it out of the collector's full
+        # passes, which otherwise walk every reservation's objects (over 1 s at 10,000).
+        gc.collect()
+        gc.freeze()
+        return self.core
+
+    # ---- cluster membership (ryu_apps/cluster_member.py decides when) -----------------------
+    def take_over(self, store: Store) -> None:
+        """Lead: load the state from the store, then claim connected switches as on a restart.
+
+        The leader alone binds the predictor's sockets (the predictor connects to every
+        instance's endpoints, so it follows the leader)."""
+        self._bind_tries = 0
+        self.bind_predictor()
+        core = self._start_core(store)
+        self._carry_out(core.pending())
+        for dpid in sorted(self.datapaths):
+            self._handle(SwitchFeatures(dpid))
+            self._handle(SwitchUp(dpid))
+
+    def bind_predictor(self) -> None:
+        """As leader, bind the predictor's sockets if not yet bound (tried again each second
+        for 30 s: the leader it replaced may hold them until it steps down)."""
+        if self.bridge is not None or not self.config.predictor.enabled or self._bind_tries >= 30:
+            return
+        self._bind_tries += 1
+        self.bridge = self._bind_predictor(self.config.predictor)
+        for loop in self.bridge.loops if self.bridge is not None else ():
+            self._bridge_threads.append(hub.spawn(loop))
+
+    def step_down(self, reason: str) -> None:
+        """Stop leading at once: the core goes, nothing more is written."""
+        if self.core is not None:
+            self.core.durable.store.close()
+        self.core = None
+        for thread in self._bridge_threads:
+            hub.kill(thread)
+        self._bridge_threads.clear()
+        if self.bridge is not None:
+            self.bridge.close()
+            self._retired_bridges.append(self.bridge)  # its context is never terminated
+            self.bridge = None
+        LOG.warning("no longer the leader (%s): following", reason)
+
+    @set_ev_cls(LeadershipEvent)
+    def _leadership(self, ev: LeadershipEvent) -> None:
+        if self.member is not None:
+            self.member.handle(ev.what)
+
+    @set_ev_cls(ofp_event.EventOFPRoleReply, MAIN_DISPATCHER)
+    def _role_reply(self, ev: Any) -> None:
+        if self.member is not None:
+            msg = ev.msg
+            self.member.role_reply(
+                msg.datapath.id, msg.role, msg.generation_id, msg.datapath.ofproto
+            )
 
     def _bind_predictor(self, opts: PredictorOptions) -> QueueBridge | None:
         if not opts.enabled:
@@ -216,6 +289,8 @@ class VnstitchApp(app_manager.RyuApp):
 
     def request(self, command: Command, timeout_s: float) -> Reply:
         """Run a command on the event loop and wait for its reply (from a REST greenthread)."""
+        if self.member is not None and self.core is None:
+            return follower_reply(self.member)
         ticket = next(self._tickets)
         answer: hub.Queue = hub.Queue(1)
         self._replies[ticket] = answer
@@ -251,7 +326,14 @@ class VnstitchApp(app_manager.RyuApp):
         work does not push the next one later."""
         while True:
             self.post(StatsTick())
-            hub.sleep(max(0.0, self.core.next_stats_round(time.time()) - time.time()))
+            now = time.time()
+            core = self.core  # a cluster follower has none: the plain interval
+            due = (
+                now + self.config.controller.stats_interval_s
+                if core is None
+                else core.next_stats_round(now)
+            )
+            hub.sleep(max(0.0, due - time.time()))
 
     def _wake_at(self, mono: float) -> None:
         hub.sleep(max(0.0, mono - time.monotonic()))
@@ -259,7 +341,8 @@ class VnstitchApp(app_manager.RyuApp):
 
     # ---- the core in, actions out --------------------------------------------------------
     def _handle(self, core_event: Event) -> None:
-        self._carry_out(self.core.handle(core_event, _now()))
+        if self.core is not None:
+            self._carry_out(self.core.handle(core_event, _now()))
 
     def _carry_out(self, actions: list[Action]) -> None:
         for action in actions:
@@ -292,8 +375,16 @@ class VnstitchApp(app_manager.RyuApp):
 
     @set_ev_cls(CoreCommand)
     def _core_command(self, ev: CoreCommand) -> None:
+        if self.core is None:  # stepped down while the command was queued
+            answer = self._replies.get(ev.ticket)
+            if answer is not None and self.member is not None:
+                answer.put(follower_reply(self.member))
+            return
         try:
             actions = self.core.call(ev.command, ev.ticket, _now())
+        except StoreUnavailable as exc:  # a cluster store without a majority: say so
+            LOG.error("command %s not stored: %s", type(ev.command).__name__, exc)
+            actions = [Reply(ev.ticket, 503, {"error": str(exc), "field": None})]
         except Exception:  # a bug must not leave the caller waiting, nor stop the loop
             LOG.exception("command %s failed", type(ev.command).__name__)
             body = {"error": "internal error: see the controller log", "field": None}
@@ -305,6 +396,8 @@ class VnstitchApp(app_manager.RyuApp):
     def _features(self, ev: Any) -> None:
         dp = ev.msg.datapath
         self.datapaths[dp.id] = dp
+        if self.member is not None:
+            self.member.switch_up(dp.id)  # the role request goes before any other message
         self._handle(SwitchFeatures(dp.id))
 
     @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
@@ -317,6 +410,8 @@ class VnstitchApp(app_manager.RyuApp):
             dpid = dp.id
             if dpid in self.datapaths and self.datapaths[dpid] is dp:
                 del self.datapaths[dpid]
+                if self.member is not None:
+                    self.member.switch_down(dpid)
                 self._handle(SwitchDown(dpid))
 
     @set_ev_cls(ofp_event.EventOFPPortDescStatsReply, MAIN_DISPATCHER)
@@ -346,6 +441,9 @@ class VnstitchApp(app_manager.RyuApp):
     def _error(self, ev: Any) -> None:
         msg = ev.msg
         ofp = msg.datapath.ofproto
+        if msg.type == ofp.OFPET_ROLE_REQUEST_FAILED and self.member is not None:
+            self.member.role_error(msg.datapath.id, msg.code, ofp)
+            return
         exists = msg.type == ofp.OFPET_METER_MOD_FAILED and msg.code == ofp.OFPMMFC_METER_EXISTS
         group = msg.type == ofp.OFPET_GROUP_MOD_FAILED and msg.code == ofp.OFPGMFC_GROUP_EXISTS
         reason = f"OpenFlow error type {msg.type} code {msg.code}"

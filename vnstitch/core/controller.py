@@ -70,6 +70,7 @@ from vnstitch.northbound.metrics import controller_metrics
 from vnstitch.resources.ledger import Ledger
 from vnstitch.stitcher.schedule import Schedule
 from vnstitch.stitcher.stitch_service import StitchService
+from vnstitch.store.interface import Store
 
 LOG = logging.getLogger("vnstitch")
 RESTORE_GRACE_S = 20.0  # after a restart, restored reservations wait this long for their paths
@@ -84,8 +85,14 @@ class ControllerCore:
         started: Instant,
         nonce: int,
         predictor_source: str | None = None,
+        store: Store | None = None,
+        takeover: bool = False,
     ) -> None:
-        """``predictor_source`` names this controller on the predictor link; None: no link."""
+        """``predictor_source`` names this controller on the predictor link; None: no link.
+
+        ``store``: a replicated store (a cluster member); None: the SQLite file of the config.
+        ``takeover``: a new cluster leader, whose restored rules are claimed in place.
+        """
         self.config = config
         opts = config.controller
         self.outbox = Outbox()
@@ -93,9 +100,10 @@ class ControllerCore:
         self.db = TopologyDatabase(config.zone_map(), opts.default_capacity_mbps)
         self.ledger: Ledger[int] = Ledger(link_headroom=opts.link_headroom)
         self.stitcher = StitchService(self.db, self.ledger)
-        self.durable = DurableState(config.api.state_db, started.wall)
+        self.durable = DurableState(config.api.state_db, started.wall, store)
         self.stitcher.on_new_id = self.durable.cover_id
         self.stitcher.restore_until = started.wall + RESTORE_GRACE_S
+        self.stitcher.claim_in_place = takeover
         self.intents = IntentService(
             self.stitcher, NtdDirectory(self.db), self.durable.persist_intent
         )

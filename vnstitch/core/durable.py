@@ -32,6 +32,7 @@ from vnstitch.stitcher.reservation import (
     StoredPlan,
 )
 from vnstitch.stitcher.stitch_service import StitchService
+from vnstitch.store.interface import Store
 from vnstitch.store.records import HostRecord, PlanRecord, ReservationRecord
 from vnstitch.store.sqlite import StateStore
 
@@ -100,13 +101,18 @@ def booked_links(record: PlanRecord | None) -> dict[LinkId, int]:
 
 
 class DurableState:
-    """The SQLite store, and the translation between it and the live services."""
+    """The store (SQLite, or a replicated one), and the translation to the live services."""
 
-    def __init__(self, path: str | None, now: float) -> None:
-        """Open the store at ``path`` (or the default); ``now`` is the wall-clock time."""
+    def __init__(self, path: str | None, now: float, store: Store | None = None) -> None:
+        """Open the SQLite store at ``path`` (or the default), unless ``store`` is given.
+
+        ``now`` is the wall-clock time; ``store`` is an open replicated store (the cluster).
+        """
         self.path = Path(path) if path else DEFAULT_STATE_DB
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.store = StateStore(self.path, now=now)
+        if store is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            store = StateStore(self.path, now=now)
+        self.store: Store = store
         self._intent_ids: set[str] = set()
         self._id_ceiling = 0  # reservation ids below this are durable
         self._host_written: dict[str, float] = {}  # MAC -> the last_seen last written
@@ -290,5 +296,5 @@ class DurableState:
             len(strays),
             len(state.hosts),
             learned,
-            self.path,
+            self.store.description,
         )

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from vnstitch.cluster import serve as store_serve
 from vnstitch.northbound import cli_commands
 
 
@@ -30,6 +31,11 @@ def _cmd_controller(args: argparse.Namespace) -> int:
     argv.append("ryu_apps.vnstitch")
     if args.config:
         os.environ["VNSTITCH_CONFIG"] = os.path.abspath(args.config)
+    if args.store:  # a cluster member (ryu_apps/cluster_member.py reads these)
+        os.environ["VNSTITCH_STORE"] = args.store
+        os.environ["VNSTITCH_INSTANCE"] = args.instance or os.uname().nodename
+        host = args.advertise_host or args.rest_host
+        os.environ["VNSTITCH_URL"] = f"http://{host}:{args.rest_port}"
     bindir = os.path.dirname(sys.executable)
     exe = os.path.join(bindir, "ryu-manager")
     os.execv(exe, argv)
@@ -52,8 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
     ctl.add_argument("--rest-host", default="127.0.0.1", help="REST bind address")
     ctl.add_argument("--rest-port", type=int, default=8080, help="REST port")
     ctl.add_argument("--verbose", action="store_true", help="debug logging")
+    ctl.add_argument(
+        "--store",
+        help="join a controller cluster whose replicated store is at ADDRESS"
+        " (tcp:HOST:PORT,... as `vnstitch store serve` prints); default: one controller on SQLite",
+    )
+    ctl.add_argument("--instance", help="this instance's name in the cluster (default: host name)")
+    ctl.add_argument(
+        "--advertise-host",
+        help="the address other instances send clients to (default: --rest-host)",
+    )
     ctl.set_defaults(func=_cmd_controller)
     cli_commands.register(sub)
+    store_serve.register(sub)
     if importlib.util.find_spec("predictor.cli") is not None:
         importlib.import_module("predictor.cli").register(sub)
     return parser

@@ -7,8 +7,9 @@ import os
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from http.client import HTTPMessage
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from vnstitch.northbound.auth import DEFAULT_TOKEN_FILE
 
@@ -78,6 +79,25 @@ def error_from_response(status: int, raw: bytes, reason: str = "") -> ApiError:
     return ApiError(status, f"HTTP {status}: {text}", None, body)
 
 
+class _FollowLeader(urllib.request.HTTPRedirectHandler):
+    """Follow 307/308 for every method with its body (a cluster follower names its leader)."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if code in (307, 308):
+            return urllib.request.Request(
+                newurl, data=req.data, headers=dict(req.header_items()), method=req.get_method()
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 class ApiClient:
     """JSON calls on the controller's REST API; failures raise :class:`ApiError`."""
 
@@ -85,7 +105,7 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout_s = timeout_s
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _FollowLeader())
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         """Send one call; returns the decoded JSON (or text) of a 2xx answer."""

@@ -15,9 +15,15 @@ from vnstitch.rules.model import FlowRule, GroupSpec, MeterSpec
 
 @dataclass(frozen=True)
 class FlowAdd:
-    """Add (or overwrite in place) a flow entry."""
+    """Add (or overwrite in place) a flow entry.
+
+    ``in_place``: claim an entry already on the switch without replacing it (OpenFlow
+    modify-strict: counters and duration kept, nothing added if it is missing; the audit adds
+    what is missing). A new cluster leader claims its predecessor's rules so.
+    """
 
     rule: FlowRule
+    in_place: bool = False
 
 
 @dataclass(frozen=True)

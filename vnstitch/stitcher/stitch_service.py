@@ -109,6 +109,7 @@ class StitchService:
         # Their rules on the switches are theirs until they are confirmed or released.
         self._restored: dict[int, StoredPlan | None] = {}
         self.restore_until = 0.0  # wall clock: until then a restored one waits for its path
+        self.claim_in_place = False  # a cluster takeover: restored rules claimed, not re-added
         self._repairing: set[int] = set()  # DEGRADED by the audit, its repair on the way
         self.on_new_id: Callable[[int], None] = lambda _id: None  # ids are made durable
         self.isolated: Callable[[str, str], bool] = lambda _a, _b: False  # MACs an intent parts
@@ -560,7 +561,9 @@ class StitchService:
             self._free_meters(plan)
             self.backups.free_groups(plan)
             return Refusal("protection", refused)
-        job = install_job(res.id, plan, old)
+        stored = self._restored.get(res.id)
+        claim = self.claim_in_place and stored is not None and stored.version == plan.version
+        job = install_job(res.id, plan, old, in_place=claim)
         self._claim(res)
         res.plan = plan
         res.version = plan.version
@@ -929,14 +932,19 @@ def take_slice(
 
 
 def install_job(
-    res_id: int, plan: PathPlan, old: PathPlan | None, kind: JobKind | None = None
+    res_id: int,
+    plan: PathPlan,
+    old: PathPlan | None,
+    kind: JobKind | None = None,
+    in_place: bool = False,
 ) -> Job:
     """Meters, groups and transit (and detour) rules, then the ingress rules, then removal of
-    the old plan's rest, its groups last (a switch deletes the rules that send to a group)."""
+    the old plan's rest, its groups last (a switch deletes the rules that send to a group).
+    ``in_place``: claim the rules already on the switches (see ``FlowAdd``)."""
     first: list[Op] = [MeterAdd(m) for m in plan.meters]
     first += [GroupAdd(g) for g in plan.groups]
-    first += [FlowAdd(r) for r in plan.rules]
-    phases: list[list[Op]] = [first, [FlowAdd(r) for r in plan.ingress]]
+    first += [FlowAdd(r, in_place) for r in plan.rules]
+    phases: list[list[Op]] = [first, [FlowAdd(r, in_place) for r in plan.ingress]]
     if old is not None:
         keep = {r.key for r in plan.all_rules()}
         cleanup: list[Op] = [FlowDelete(r) for r in old.all_rules() if r.key not in keep]

@@ -115,6 +115,11 @@ class StateStore:
             self._conn.close()
             raise
 
+    @property
+    def description(self) -> str:
+        """The file, for log lines."""
+        return self.path
+
     # ---- transactions ---------------------------------------------------------------------
     @contextmanager
     def atomic(self) -> Iterator[None]:

@@ -1,0 +1,65 @@
+"""The predictor follows a cluster's leader: the bridge unbinds on step-down, binds again on
+takeover, and a predictor connected to every instance's endpoints reaches the bound one."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import zmq
+
+from predictor.publisher import RunConfig, _connect
+from ryu_apps.queue_bridge import QueueBridge
+from testbed.controller import free_tcp_port
+
+
+def _bridge(observations: str, forecasts: str) -> QueueBridge:
+    return QueueBridge(observations, forecasts, lambda frames: None, 1 << 20, None, print)
+
+
+def test_a_closed_bridge_frees_its_endpoints_and_the_predictor_reaches_the_bound_one(
+    tmp_path: Path,
+) -> None:
+    ports = [free_tcp_port() for _ in range(4)]
+    obs = [f"tcp://127.0.0.1:{p}" for p in ports[:2]]
+    fc = [f"tcp://127.0.0.1:{p}" for p in ports[2:]]
+    old_leader = _bridge(obs[0], fc[0])
+    old_leader.close()  # stepped down
+    leader = _bridge(obs[1], fc[1])  # another instance leads
+    deadline = time.monotonic() + 10.0
+    while True:  # the first endpoints are free again once ZeroMQ closed them (asynchronously)
+        try:
+            again = _bridge(obs[0], fc[0])
+            break
+        except zmq.ZMQError:
+            assert time.monotonic() < deadline, "the closed bridge kept its endpoints"
+            time.sleep(0.05)
+    again.close()
+    config = RunConfig(",".join(obs), ",".join(fc), tmp_path)
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    sub, push = _connect(context, config, None)
+    try:
+        deadline = time.monotonic() + 10.0
+        received = None
+        while received is None and time.monotonic() < deadline:
+            try:
+                push.send(b"forecast", zmq.NOBLOCK)
+            except zmq.Again:
+                time.sleep(0.05)
+                continue
+            if leader._pull.poll(200):
+                received = leader._pull.recv()
+        assert received == b"forecast"
+        leader.publish(b"observations")
+        deadline = time.monotonic() + 10.0
+        heard = None
+        while heard is None and time.monotonic() < deadline:
+            leader.publish(b"observations")
+            if sub.poll(100):
+                heard = sub.recv()
+        assert heard == b"observations"
+    finally:
+        sub.close()
+        push.close()
+        context.term()
+        leader.close()
