@@ -21,12 +21,18 @@ from ryu.lib import hub
 from vnstitch.cluster.election import ClusterView, Elector
 from vnstitch.cluster.members import member_health
 from vnstitch.cluster.ovsdb_store import ClusterStore
+from vnstitch.core.actions import Reply
+from vnstitch.core.commands import Command
 from vnstitch.core.leadership import Leadership, LeadershipAction, SendRole, StepDown, TakeOver
+from vnstitch.core.stored_reads import stored_reply
+from vnstitch.store.records import StoredState
+from vnstitch.store.schema import StoreError
 
 if TYPE_CHECKING:
     from ryu_apps.vnstitch import VnstitchApp
 
 LOG = logging.getLogger("vnstitch.cluster")
+READ_TIMEOUT_S = 1.0  # a follower's read waits this long for the store before its last copy
 REFRESH_S = 1.0  # the leader re-asserts its role on every switch this often
 
 
@@ -68,6 +74,7 @@ class ClusterMember:
         self.url = url
         self.leadership = Leadership(instance)
         self.view = ClusterView(0, None, None, None)
+        self._last_read: StoredState | None = None  # the last state a follower's read loaded
         self.elector = Elector(
             address,
             instance,
@@ -164,6 +171,28 @@ class ClusterMember:
         if self.leadership.leading:
             return None
         return self.view.leader_url
+
+    def following(self) -> bool:
+        """True while this instance has no core (a follower, or not yet taken over)."""
+        return self.app.core is None
+
+    def stored_read(self, command: Command) -> tuple[Reply, bool]:
+        """A read answered from the store, and whether it came from the last copy (stale).
+
+        Without a majority the store cannot be read; the last state this instance loaded is
+        served then (``stale``), or 503 if it never loaded one.
+        """
+        try:  # a session per read: REST greenthreads never share one
+            with ClusterStore(self.address, timeout_s=READ_TIMEOUT_S) as store:
+                self._last_read = store.load()
+            stale = False
+        except StoreError as exc:
+            LOG.warning("follower read from the store failed: %s", exc)
+            if self._last_read is None:
+                body = {"error": f"the store cannot be read now: {exc}", "field": None}
+                return Reply(0, 503, body), False
+            stale = True
+        return stored_reply(command, self._last_read), stale
 
     def cluster_body(self) -> dict[str, Any]:
         """``GET /v1/cluster``: the leader, every instance, the store's members."""

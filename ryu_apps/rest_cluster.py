@@ -1,8 +1,10 @@
 """``/v1/cluster``, and what a follower answers instead of running a command.
 
-A follower holds no controller core: every other route's command is answered ``307`` with the
-leader's URL in ``Location`` (the CLI and any HTTP client that follows redirects re-send it
-there, method and body kept), or ``503`` while no leader is known. ``GET /v1/cluster`` is
+A follower holds no controller core: it answers the reads of reservations and intents from
+the store (``Resource.ask``, ``X-Vnstitch-Role: follower``); every other route's command is
+answered ``307`` with the leader's URL in ``Location`` (the CLI and any HTTP client that
+follows redirects re-send it there, method and body kept), or ``503`` while no leader is
+known. ``GET /v1/cluster`` is
 answered by every instance from its last look at the store.
 """
 
@@ -13,10 +15,10 @@ from typing import Any
 from ryu.app.wsgi import route
 
 from ryu_apps.cluster_member import ClusterMember
-from ryu_apps.rest_common import Resource, guarded, json_response
+from ryu_apps.rest_common import MEMBER_KEY, Resource, guarded, json_response
 from vnstitch.core.actions import Reply
 
-MEMBER_KEY = "vnstitch_cluster_member"
+__all__ = ["MEMBER_KEY", "ROUTES", "follower_reply"]
 
 
 def follower_reply(member: ClusterMember) -> Reply:
@@ -31,10 +33,6 @@ def follower_reply(member: ClusterMember) -> Reply:
 
 class ClusterResource(Resource):
     """The cluster as this instance sees it."""
-
-    def __init__(self, req: Any, link: Any, data: dict[str, Any], **config: Any) -> None:
-        super().__init__(req, link, data, **config)
-        self.member: ClusterMember | None = data.get(MEMBER_KEY)
 
     @route("cluster", "/v1/cluster", methods=["GET"])
     @guarded(write=False)

@@ -6,16 +6,23 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ryu.app.wsgi import ControllerBase
 from webob import Response
 
 from vnstitch.core.actions import Reply
 from vnstitch.core.commands import Command, ControllerApi
+from vnstitch.core.stored_reads import serves
+
+if TYPE_CHECKING:
+    from ryu_apps.cluster_member import ClusterMember
 
 LOG = logging.getLogger("vnstitch.rest")
 API_KEY = "vnstitch_api"
+MEMBER_KEY = "vnstitch_cluster_member"
+ROLE_HEADER = "X-Vnstitch-Role"  # "follower" on a read a follower answered from the store
+STALE_HEADER = "X-Vnstitch-Stale"  # "true": the store had no majority, its last copy answered
 MAX_BODY = 64 * 1024  # bytes; every valid body is a few hundred
 MAX_DEPTH = 32  # nesting of arrays and objects; every valid body nests 3 deep at most
 BOOLEANS = {"true": True, "false": False}
@@ -43,9 +50,21 @@ class Resource(ControllerBase):
     def __init__(self, req: Any, link: Any, data: dict[str, Any], **config: Any) -> None:
         super().__init__(req, link, data, **config)
         self.api: ControllerApi = data[API_KEY]
+        self.member: ClusterMember | None = data.get(MEMBER_KEY)
 
     def ask(self, command: Command) -> Response:
-        """Send ``command`` and answer with its reply (a follower's 307 names the leader)."""
+        """Send ``command`` and answer with its reply (a follower's 307 names the leader).
+
+        A follower answers the reads of reservations and intents itself, from the store.
+        """
+        member = self.member
+        if member is not None and serves(command) and member.following():
+            reply, stale = member.stored_read(command)
+            response = respond(reply)
+            response.headers[ROLE_HEADER] = "follower"
+            if stale:
+                response.headers[STALE_HEADER] = "true"
+            return response
         reply = self.api.call(command)
         response = respond(reply)
         if reply.status == 307:
