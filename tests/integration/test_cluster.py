@@ -7,6 +7,8 @@ leader fenced; store members lost and back.
 
 from __future__ import annotations
 
+import http.client
+import json
 import re
 import signal
 import subprocess
@@ -14,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import networkx as nx
 import pytest
@@ -69,6 +72,22 @@ def _post(stack: ClusterStack, body: dict[str, Any]) -> tuple[int, Any]:
         if status != 307:
             return status, answer
     return 0, "no instance answered"
+
+
+def _read(stack: ClusterStack, name: str, path: str) -> tuple[int, dict[str, str], Any]:
+    """GET ``path`` from instance ``name``, no redirect followed: (status, headers, body)."""
+    url = urlsplit(stack.controllers[name].rest_url)
+    conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=10.0)
+    try:
+        conn.request("GET", path, headers={"Authorization": f"Bearer {stack.token}"})
+        resp = conn.getresponse()
+        return resp.status, dict(resp.getheaders()), json.loads(resp.read() or b"null")
+    finally:
+        conn.close()
+
+
+def _followers(stack: ClusterStack, leader: str) -> list[str]:
+    return [n for n, p in stack.controllers.items() if n != leader and p.is_running()]
 
 
 def test_kill_9_the_leader_under_pings_and_posts_loses_nothing(cluster: ClusterStack) -> None:
@@ -183,6 +202,28 @@ def test_a_paused_leader_is_fenced_and_rejoins_as_follower(cluster: ClusterStack
     assert cluster.leader() == successor
 
 
+def test_a_follower_serves_reads_from_the_store(cluster: ClusterStack) -> None:
+    leader = cluster.leader()
+    body = {"src": "h4", "dst": "h2", "bandwidth_mbps": 0.3, "ip_proto": 17, "dst_port": 7}
+    status, made = cluster.request(leader, "POST", "/v1/reservations", body)
+    assert status in (201, 202), made
+    shown = cluster.get(leader, f"/v1/reservations/{made['id']}")
+    for follower in _followers(cluster, leader):
+        status, headers, one = _read(cluster, follower, f"/v1/reservations/{made['id']}")
+        assert status == 200, (status, one)
+        assert headers.get("X-Vnstitch-Role") == "follower"
+        for key in ("id", "src", "dst", "bandwidth_mbps", "path", "reverse_path", "created_at"):
+            assert one[key] == shown[key], key
+        status, headers, listed = _read(cluster, follower, "/v1/reservations")
+        assert status == 200 and made["id"] in [r["id"] for r in listed["reservations"]]
+        status, _, intents = _read(cluster, follower, "/v1/intents")
+        assert status == 200 and isinstance(intents["intents"], list)
+        status, _, missing = _read(cluster, follower, "/v1/reservations/999999")
+        assert status == 404 and missing["field"] == "id"
+        status, answer = cluster.request(follower, "DELETE", f"/v1/reservations/{made['id']}")
+        assert status == 307 and answer["leader_url"] == cluster.controllers[leader].rest_url
+
+
 def test_store_members_lost_and_back(cluster: ClusterStack) -> None:
     assert cluster.store is not None
     leader = cluster.leader()
@@ -190,6 +231,10 @@ def test_store_members_lost_and_back(cluster: ClusterStack) -> None:
     cluster.store.stop_member(0)
     status, one = cluster.request(leader, "POST", "/v1/reservations", {**body, "dst_port": 1})
     assert status in (201, 202), one
+    for follower in _followers(cluster, leader):  # one member down: a fresh read
+        status, headers, listed = _read(cluster, follower, "/v1/reservations")
+        assert status == 200 and one["id"] in [r["id"] for r in listed["reservations"]]
+        assert "X-Vnstitch-Stale" not in headers
     cluster.store.stop_member(1)
     status, refused = cluster.request(
         leader, "POST", "/v1/reservations", {**body, "dst_port": 2}, 20.0
@@ -197,6 +242,11 @@ def test_store_members_lost_and_back(cluster: ClusterStack) -> None:
     assert status == 503 and "cannot commit" in refused["error"], (status, refused)
     status, listed = cluster.request(leader, "GET", "/v1/reservations")
     assert status == 200 and one["id"] in [r["id"] for r in listed["reservations"]]
+    for follower in _followers(cluster, leader):  # from the last copy each one read
+        status, headers, listed = _read(cluster, follower, "/v1/reservations")
+        assert status == 200 and one["id"] in [r["id"] for r in listed["reservations"]]
+        assert headers.get("X-Vnstitch-Role") == "follower"
+        assert headers.get("X-Vnstitch-Stale") == "true"
     cluster.store.start_member(0)
     cluster.store.start_member(1)
     cluster.store.wait_ready()
