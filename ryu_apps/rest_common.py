@@ -75,7 +75,10 @@ class Resource(ControllerBase):
 def respond(reply: Reply) -> Response:
     """The HTTP response for a core reply."""
     if reply.content_type == "application/json":
-        return json_response(reply.body, reply.status)
+        response = json_response(reply.body, reply.status)
+        if reply.status == 503 and isinstance(reply.body, dict) and "retry_after_s" in reply.body:
+            response.headers["Retry-After"] = str(reply.body["retry_after_s"])
+        return response
     return Response(
         status=reply.status, body=str(reply.body).encode(), content_type=reply.content_type
     )

@@ -102,6 +102,7 @@ class ControllerCore:
         self.stitcher = StitchService(self.db, self.ledger)
         self.durable = DurableState(config.api.state_db, started.wall, store)
         self.stitcher.on_new_id = self.durable.cover_id
+        self.started = started  # a refusal soon after is "still discovering" (discovery_grace)
         self.stitcher.restore_until = started.wall + RESTORE_GRACE_S
         self.stitcher.claim_in_place = takeover
         self.intents = IntentService(

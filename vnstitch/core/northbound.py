@@ -31,6 +31,7 @@ from vnstitch.core.commands import (
     ReservationAvailability,
     TraceReservation,
 )
+from vnstitch.core.discovery_grace import unless_discovering
 from vnstitch.core.reservation_windows import availability_reply
 from vnstitch.core.waiters import Waiters
 from vnstitch.intents.model import IntentState
@@ -212,7 +213,8 @@ class NorthboundCommands:
         else:
             outcome = self.core.stitching.reserve(request, at)
         if isinstance(outcome, Refusal):
-            self._add(refused(ticket, outcome))
+            reply = refused(ticket, outcome)
+            self._add(unless_discovering(self.core, reply, at.wall))
             return
         self._reply_when_installed(ticket, outcome, 201, at)
 
