@@ -53,3 +53,10 @@ def test_a_genuine_refusal_during_the_grace_stays_409(tmp_path: Path) -> None:
     reply = again.call(_udp(5, mbps=1e9), 1)
     assert reply is not None and reply.status == 409, reply
     assert reply.body["constraint"] not in ("endpoint", "connectivity")
+
+
+def test_a_first_start_knows_no_network_to_wait_for(tmp_path: Path) -> None:
+    """Nothing stored, no takeover: an unknown host is a 409 from the first second."""
+    h = Harness(tmp_path)
+    reply = h.call(_udp(6), 1)
+    assert reply is not None and reply.status == 409 and reply.body["constraint"] == "endpoint"

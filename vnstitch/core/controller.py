@@ -23,6 +23,7 @@ from vnstitch.core.actions import Action, Outbox, SettleLater
 from vnstitch.core.adjustment import Adjustment
 from vnstitch.core.commands import Command
 from vnstitch.core.discovery import Discovery
+from vnstitch.core.discovery_grace import restored_anything
 from vnstitch.core.durable import DurableState
 from vnstitch.core.events import (
     ArpIn,
@@ -102,7 +103,7 @@ class ControllerCore:
         self.stitcher = StitchService(self.db, self.ledger)
         self.durable = DurableState(config.api.state_db, started.wall, store)
         self.stitcher.on_new_id = self.durable.cover_id
-        self.started = started  # a refusal soon after is "still discovering" (discovery_grace)
+        self.started = started
         self.stitcher.restore_until = started.wall + RESTORE_GRACE_S
         self.stitcher.claim_in_place = takeover
         self.intents = IntentService(
@@ -157,6 +158,7 @@ class ControllerCore:
         self.northbound = NorthboundCommands(self, self.outbox, self.waiters)
         self._settle_pending = False
         self._start(started)
+        self.rediscovering = takeover or restored_anything(self)  # see discovery_grace
 
     def _isolated(self, mac_a: str, mac_b: str) -> bool:
         return self.stitching.isolated(mac_a, mac_b)
