@@ -149,6 +149,7 @@ def test_kill_9_the_leader_under_pings_and_posts_loses_nothing(cluster: ClusterS
     )
     assert takeover_s < 3.0
     assert lost == 0, out[-300:]
+    assert not [a for a in refused if a[0] == 409], "refused 409 while still discovering"
 
     _wait_active(cluster, successor, [kept["id"], *acked], 30.0)
     log = cluster.controllers[successor].log_path.read_text(errors="replace")
