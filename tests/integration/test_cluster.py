@@ -253,6 +253,9 @@ def test_store_members_lost_and_back(cluster: ClusterStack) -> None:
     cluster.store.wait_ready()
     stored = ClusterStore(cluster.store.address).load()
     assert int(one["id"]) in [r["id"] for r in stored.reservations]
+    # each write tried without a majority held the leader's loop for the store's 5 s timeout,
+    # long enough for links to expire: the leader sees the network again before the next write
+    cluster.wait_discovered()
     status, two = cluster.request(leader, "POST", "/v1/reservations", {**body, "dst_port": 3})
     assert status in (201, 202), two
     assert cluster.leader() == leader  # the store's outage did not move the lead
