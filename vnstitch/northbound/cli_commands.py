@@ -135,26 +135,32 @@ def cmd_reservations(args: argparse.Namespace) -> int:
     return _emit(args, doc, lambda d: tables.reservations_text(d.get("reservations") or []))
 
 
+def _post_timed(
+    args: argparse.Namespace,
+    path: str,
+    build: Callable[[argparse.Namespace, float], dict[str, Any]],
+    render: Callable[[Any], str],
+) -> int:
+    """POST a body built from time arguments (a bad time is a usage error) and show the answer."""
+    try:
+        body = build(args, cli_reservations.now())
+    except cli_reservations.TimeArgumentError as exc:
+        raise UsageError(str(exc)) from None
+    return _emit(args, client_for(args).post(path, body), render)
+
+
 @_reports_errors
 def cmd_reservation_add(args: argparse.Namespace) -> int:
     """``vnstitch reservations add SRC DST -b MBPS [--start T] [--end T]``: book one."""
-    try:
-        body = cli_reservations.add_body(args, cli_reservations.now())
-    except cli_reservations.TimeArgumentError as exc:
-        raise UsageError(str(exc)) from None
-    doc = client_for(args).post("/v1/reservations", body)
-    return _emit(args, doc, cli_reservations.reservation_text)
+    build, text = cli_reservations.add_body, cli_reservations.reservation_text
+    return _post_timed(args, "/v1/reservations", build, text)
 
 
 @_reports_errors
 def cmd_reservation_availability(args: argparse.Namespace) -> int:
     """``vnstitch reservations availability SRC DST -b MBPS -d 2h``: the earliest window."""
-    try:
-        body = cli_reservations.availability_body(args, cli_reservations.now())
-    except cli_reservations.TimeArgumentError as exc:
-        raise UsageError(str(exc)) from None
-    doc = client_for(args).post("/v1/reservations/availability", body)
-    return _emit(args, doc, cli_reservations.availability_text)
+    build, text = cli_reservations.availability_body, cli_reservations.availability_text
+    return _post_timed(args, "/v1/reservations/availability", build, text)
 
 
 @_reports_errors

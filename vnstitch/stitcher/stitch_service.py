@@ -298,18 +298,25 @@ class StitchService:
         assert refusal is not None
         return Refusal("protection", refusal.describe())
 
+    def _path_stands(
+        self, req: ReservationRequest, path: tuple[int, ...], src: Host, dst: Host
+    ) -> bool:
+        """True when ``path`` still runs from ``src``'s switch to ``dst``'s over links the
+        graph has (both ways when bidirectional)."""
+        assert src.attachment is not None and dst.attachment is not None
+        if path[0] != src.attachment.dpid or path[-1] != dst.attachment.dpid:
+            return False
+        hops = list(itertools.pairwise(path))
+        if req.bidirectional:
+            hops += itertools.pairwise(reversed(path))
+        return all(self.db.graph.has_edge(u, v) for u, v in hops)
+
     def _stored_plan(
         self, res: Reservation, stored: StoredPlan, src: Host, dst: Host
     ) -> PathPlan | None:
         """The stored plan compiled again, if its path, meters and bandwidth still fit."""
-        assert src.attachment is not None and dst.attachment is not None
-        req, path, graph = res.request, stored.path, self.db.graph
-        if path[0] != src.attachment.dpid or path[-1] != dst.attachment.dpid:
-            return None
-        hops = list(itertools.pairwise(path))
-        if req.bidirectional:
-            hops += itertools.pairwise(reversed(path))
-        if not all(graph.has_edge(u, v) for u, v in hops):
+        req, path = res.request, stored.path
+        if not self._path_stands(req, path, src, dst):
             return None
         ends = {path[0], path[-1]} if req.bidirectional else {path[0]}
         meter_ids = {d: m for d, m in stored.meter_ids.items() if d in ends}
@@ -319,7 +326,7 @@ class StitchService:
         ):
             return None
         plan = compile_plan(
-            graph, res.id, stored.version, path, src, dst, req, meter_ids, stored.latency_ms
+            self.db.graph, res.id, stored.version, path, src, dst, req, meter_ids, stored.latency_ms
         )
         if req.protection or stored.detours:
             protected = self.backups.adopt(res.id, plan, stored)
@@ -889,14 +896,7 @@ class StitchService:
         if isinstance(ends, Refusal) or not path:
             return None
         src, dst = ends
-        assert src.attachment is not None and dst.attachment is not None
-        req, graph = res.request, self.db.graph
-        if path[0] != src.attachment.dpid or path[-1] != dst.attachment.dpid:
-            return None
-        hops = list(itertools.pairwise(path))
-        if req.bidirectional:
-            hops += itertools.pairwise(reversed(path))
-        if not all(graph.has_edge(u, v) for u, v in hops):
+        if not self._path_stands(res.request, path, src, dst):
             return None
         return self._compiled(res, PathFound(path, latency_ms, 0.0, float("inf")), src, dst)
 
