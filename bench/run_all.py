@@ -20,6 +20,7 @@ PURE = [
     "forecast_round",
     "restitch_scale",
     "verify_trace",
+    "audit_lookup",
     "backup_bookings",
     "te_optimum",
     "store_commit",
@@ -29,6 +30,7 @@ NEEDS_DATA = {
     "stitch_planning",
     "restitch_scale",
     "verify_trace",
+    "audit_lookup",
     "backup_bookings",
     "te_optimum",
 }

@@ -45,6 +45,7 @@ from vnstitch.stitcher.install_jobs import (
 from vnstitch.stitcher.path_results import NoPath, PathFound, PathRequest
 from vnstitch.stitcher.paths import FreeMbps, PathSearch
 from vnstitch.stitcher.plan import compile_plan
+from vnstitch.stitcher.plan_index import PlanIndex, SwitchShare
 from vnstitch.stitcher.protection import NoBackup
 from vnstitch.stitcher.reservation import (
     Origin,
@@ -111,6 +112,7 @@ class StitchService:
         self.restore_until = 0.0  # wall clock: until then a restored one waits for its path
         self.claim_in_place = False  # a cluster takeover: restored rules claimed, not re-added
         self._repairing: set[int] = set()  # DEGRADED by the audit, its repair on the way
+        self._plans_on = PlanIndex()  # per switch, the plans that put entries there (audit)
         self.on_new_id: Callable[[int], None] = lambda _id: None  # ids are made durable
         self.isolated: Callable[[str, str], bool] = lambda _a, _b: False  # MACs an intent parts
 
@@ -572,7 +574,7 @@ class StitchService:
         claim = self.claim_in_place and stored is not None and stored.version == plan.version
         job = install_job(res.id, plan, old, in_place=claim)
         self._claim(res)
-        res.plan = plan
+        self._set_plan(res, plan)
         res.version = plan.version
         res.protected = False  # until the switches confirmed this plan
         res.set_state(State.INSTALLING, now, why or ("moving" if old else None))
@@ -618,7 +620,7 @@ class StitchService:
         if old is not None and self.ledger.in_move(res_id):
             self.ledger.abort_move(res_id)
             self.backups.settle(res_id, keep_new=False)
-            res.plan = old
+            self._set_plan(res, old)
             res.protected = old.protected and self.backups.intact(old)
             jobs.append(install_job(res.id, old, None, JobKind.REPAIR))
             res.set_state(State.ACTIVE, now, f"move failed, kept the old path: {reason}")
@@ -626,7 +628,7 @@ class StitchService:
         self.ledger.release(res_id)
         self.backups.release(res_id)
         self._release_claims(res_id)
-        res.plan = None
+        self._set_plan(res, None)
         res.protected = False
         res.set_state(State.FAILED, now, reason)
         return jobs
@@ -646,7 +648,7 @@ class StitchService:
         self.ledger.release(res_id)
         self.backups.release(res_id)
         self._release_claims(res_id)
-        res.plan = None
+        self._set_plan(res, None)
         res.protected = False
         res.set_state(State.RELEASED, now, reason)
         return job
@@ -779,17 +781,26 @@ class StitchService:
         )
 
     # ---- audit ------------------------------------------------------------------------------
-    def _installed_plans(self) -> Iterable[PathPlan]:
-        """The plans the switches should hold now (ACTIVE, INSTALLING, held in place)."""
-        for res in self.reservations.values():
-            if res.plan is not None and (
-                res.state in (State.ACTIVE, State.INSTALLING) or res.id in self._repairing
+    def _set_plan(self, res: Reservation, plan: PathPlan | None) -> None:
+        """The one place a reservation's plan changes (keeps the audit's index)."""
+        res.plan = plan
+        self._plans_on.set(res.id, plan)
+
+    def _installed_on(self, dpid: int) -> Iterator[SwitchShare]:
+        """What the plans the switches should hold now put on ``dpid`` (ACTIVE, INSTALLING,
+        held in place)."""
+        for res_id, plan, share in self._plans_on.on_switch(dpid):
+            res = self.reservations.get(res_id)
+            if (
+                res is not None
+                and res.plan is plan
+                and (res.state in (State.ACTIVE, State.INSTALLING) or res_id in self._repairing)
             ):
-                yield res.plan
+                yield share
 
     def expected_rules(self, dpid: int) -> list[FlowRule]:
         """Every reservation rule switch ``dpid`` should hold now."""
-        return [r for p in self._installed_plans() for r in p.all_rules() if r.dpid == dpid]
+        return [r for share in self._installed_on(dpid) for r in share.rules]
 
     def mark_repairing(self, res_id: int, reason: str, now: float) -> int | None:
         """The audit found rules of ``res_id`` missing: DEGRADED until the repair is confirmed.
@@ -831,11 +842,11 @@ class StitchService:
 
     def expected_meters(self, dpid: int) -> list[MeterSpec]:
         """Every reservation meter switch ``dpid`` should hold now (for the meter audit)."""
-        return [m for p in self._installed_plans() for m in p.meters if m.dpid == dpid]
+        return [m for share in self._installed_on(dpid) for m in share.meters]
 
     def expected_groups(self, dpid: int) -> list[GroupSpec]:
         """Every fast-failover group switch ``dpid`` should hold now (for the group audit)."""
-        return [g for p in self._installed_plans() for g in p.groups if g.dpid == dpid]
+        return [g for share in self._installed_on(dpid) for g in share.groups]
 
     def claims_group(self, dpid: int, group_id: int) -> bool:
         """True when a group id is handed out (a plan in flight holds it) or restored."""
