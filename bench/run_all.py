@@ -24,6 +24,7 @@ PURE = [
     "backup_bookings",
     "te_optimum",
     "store_commit",
+    "advance_admission",
 ]
 NEEDS_DATA = {
     "zoo_load",
@@ -33,8 +34,16 @@ NEEDS_DATA = {
     "audit_lookup",
     "backup_bookings",
     "te_optimum",
+    "advance_admission",
 }
-MININET = ["discovery", "stitch_mininet", "restitch_mininet", "restart_learned", "failover_loss"]
+MININET = [
+    "discovery",
+    "stitch_mininet",
+    "restitch_mininet",
+    "restart_learned",
+    "failover_loss",
+    "cluster_takeover",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
