@@ -7,7 +7,6 @@ from typing import Any
 from ryu.app.wsgi import route
 
 from ryu_apps.rest_common import (
-    ClientError,
     Resource,
     boolean_query,
     guarded,
@@ -24,8 +23,6 @@ from vnstitch.core.commands import (
     ReservationAvailability,
     TraceReservation,
 )
-from vnstitch.stitcher.request_body import check_patch
-from vnstitch.stitcher.reservation import RequestError
 
 NO_DRY_RUN = (
     "reservations have no dry run; plan one as POST /v1/intents?dry_run=true (connectivity)"
@@ -84,10 +81,6 @@ class ReservationResource(Resource):
     def modify(self, req: Any, res_id: str, **_kwargs: Any) -> Any:
         """Change bandwidth or constraints: a make-before-break move onto the new plan."""
         body = read_json_body(req)
-        try:
-            check_patch(body)
-        except RequestError as exc:
-            raise ClientError(str(exc), 400, exc.field) from None
         return self.ask(ModifyReservation(res_id, body, boolean_query(req, "force")))
 
     @route("links", "/v1/links", methods=["GET"])

@@ -37,7 +37,7 @@ from vnstitch.core.waiters import Waiters
 from vnstitch.intents.model import IntentState
 from vnstitch.intents.parse import IntentError, check_window, parse_intent
 from vnstitch.northbound.metrics import CONTENT_TYPE
-from vnstitch.stitcher.request_body import parse_request
+from vnstitch.stitcher.request_body import check_patch, parse_request
 from vnstitch.stitcher.reservation import (
     Origin,
     RequestError,
@@ -221,6 +221,11 @@ class NorthboundCommands:
     def _modify_reservation(
         self, ticket: int, res_id: str, body: Any, force: bool, at: Instant
     ) -> None:
+        try:
+            check_patch(body)  # the body on its own first: 400 before 404
+        except RequestError as exc:
+            self._add(error(ticket, 400, str(exc), exc.field))
+            return
         res = self._find(res_id, released=False)
         if res is None:
             self._add(error(ticket, 404, f"no reservation {res_id!r}", "id"))
