@@ -102,6 +102,13 @@ def test_cut_with_the_controller_frozen_then_re_protected_make_before_break(
     assert _delivered(h)
 
 
+def _backup_gauge(h: Harness) -> dict[str, float]:
+    """``vnstitch_protected_reservations`` as ``/metrics`` renders it, by ``backup``."""
+    h.core.render_metrics()
+    gauge = h.core.metrics.protected_reservations
+    return {b: gauge.value(backup=b) for b in ("intact", "missing")}
+
+
 def test_cut_without_a_way_to_re_protect_keeps_it_running_unprotected(tmp_path: Path) -> None:
     """On the plain square a cut leaves no second way: the reservation moves onto the other
     side without backup, says so, and is protected again once the cable is back."""
@@ -117,10 +124,12 @@ def test_cut_without_a_way_to_re_protect_keeps_it_running_unprotected(tmp_path: 
     assert "not protected" in reason and "no backup around link" in reason, res.history
     assert res.plan is not None and middle not in res.plan.path and not res.plan.detours
     assert _delivered(h)
+    assert _backup_gauge(h) == {"intact": 0.0, "missing": 1.0}
     h.cable(1, middle, up=True)
     h.feed()
     assert res.state is State.ACTIVE and res.protected, res.history
     assert _delivered(h) and _groups_as_planned(h)
+    assert _backup_gauge(h) == {"intact": 1.0, "missing": 0.0}
     assert h.core.ledger.violations() == []
 
 

@@ -180,6 +180,7 @@ def test_controller_metric_set_names_types_and_labels() -> None:
     families, samples = parse(metrics.render())
     assert {name: kind for name, (_, kind) in families.items()} == {
         "vnstitch_reservations": "gauge",
+        "vnstitch_protected_reservations": "gauge",
         "vnstitch_link_reserved_mbps": "gauge",
         "vnstitch_link_measured_mbps": "gauge",
         "vnstitch_stitch_seconds": "histogram",

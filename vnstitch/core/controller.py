@@ -356,10 +356,14 @@ class ControllerCore:
         """The Prometheus text of the current state."""
         m = self.metrics
         by_state: dict[tuple[str, ...], float] = {}
+        backup: dict[tuple[str, ...], float] = {("intact",): 0, ("missing",): 0}
         for res in self.stitcher.live():
             key = (res.state.value, res.request.origin.value)
             by_state[key] = by_state.get(key, 0) + 1
+            if res.request.protection:
+                backup[("intact",) if res.protected else ("missing",)] += 1
         m.reservations.replace(by_state)
+        m.protected_reservations.replace(backup)
         reserved: dict[tuple[str, ...], float] = {}
         measured: dict[tuple[str, ...], float] = {}
         for lid in self.db.links:

@@ -251,6 +251,7 @@ class ControllerMetrics:
 
     registry: Registry
     reservations: Gauge
+    protected_reservations: Gauge
     link_reserved_mbps: Gauge
     link_measured_mbps: Gauge
     stitch_seconds: Histogram
@@ -280,6 +281,12 @@ def controller_metrics() -> ControllerMetrics:
             "vnstitch_reservations",
             "Reservations not released, by lifecycle state and origin.",
             ("state", "origin"),
+        ),
+        protected_reservations=reg.gauge(
+            "vnstitch_protected_reservations",
+            "Live reservations that asked for protection, by whether their backup is in place"
+            " (backup=intact) or they run without one (backup=missing).",
+            ("backup",),
         ),
         link_reserved_mbps=reg.gauge(
             "vnstitch_link_reserved_mbps",
