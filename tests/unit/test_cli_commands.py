@@ -302,6 +302,33 @@ def test_forecasts_table(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> No
         "gbr-v3",
     ]
     assert _columns(lines[4], lines[1], names)[:3] == ["10.0.0.2 -> 10.0.0.3", "-", "7.5"]
+    assert lines[5] == "anomalies: none"
+
+
+def test_forecasts_list_the_anomalies(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    anomaly = {
+        "pair": ["10.0.0.1", "10.0.0.4"],
+        "time": "2025-11-25T16:30:00.000Z",
+        "observed_mbps": 9.5,
+        "lower_mbps": 0.5,
+        "upper_mbps": 4.0,
+        "steps_outside": 3,
+        "direction": "above",
+    }
+    body = {"forecasts": [], "queue": None, "anomalies": [anomaly]}
+    api.reply("GET", "/v1/forecasts", 200, body)
+    assert run("forecasts") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["forecasts: none", "anomalies (1):"]
+    names = ["time", "pair", "traffic", "Mbit/s", "interval Mbit/s", "steps outside"]
+    assert _columns(lines[4], lines[2], names) == [
+        "2025-11-25T16:30:00.000Z",
+        "10.0.0.1 -> 10.0.0.4",
+        "above",
+        "9.5",
+        "0.5-4.0",
+        "3",
+    ]
 
 
 def test_reservations_add_books_a_window_from_relative_times(

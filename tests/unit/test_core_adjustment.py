@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from core_harness import HOSTS, Harness, ipv4
 
-from vnstitch.core.commands import CreateIntent, CreateReservation
+from vnstitch.core.commands import CreateIntent, CreateReservation, GetForecasts
 from vnstitch.core.events import PortCounters, PortStats, PredictorMessage, StatsTick
 from vnstitch.messages import Anomaly, PairId
 from vnstitch.northbound.config import AdjustmentOptions
@@ -209,3 +209,22 @@ def test_an_intents_reservation_never_moves(tmp_path: Path) -> None:
     assert owned.request.origin is Origin.INTENT and owned.plan is not None
     counters.rounds(6, HOT)
     assert owned.plan.path == DIRECT and _moves(h, "congestion") == 0
+
+
+def test_get_forecasts_lists_the_predictors_anomalies(tmp_path: Path) -> None:
+    h = Harness(tmp_path, predictor=True)
+    h.connect_square()
+    h.feed(_anomaly(8.0, 4.0), _anomaly(1.0, 4.0, "below"))
+    reply = h.call(GetForecasts(), 9)
+    assert reply is not None and reply.status == 200
+    first, second = reply.body["anomalies"]
+    assert first == {
+        "pair": [H1, H4],
+        "time": "1970-01-01T00:00:00.000Z",
+        "observed_mbps": 8.0,
+        "lower_mbps": 0.0,
+        "upper_mbps": 4.0,
+        "steps_outside": 3,
+        "direction": "above",
+    }
+    assert second["direction"] == "below" and second["observed_mbps"] == 1.0

@@ -137,7 +137,9 @@ class NorthboundCommands:
                 pred = core.prediction
                 forecasts = pred.report(at) if pred else []
                 queue = pred.queue_status() if pred else None
-                self._reply(ticket, 200, {"forecasts": forecasts, "queue": queue})
+                anomalies = pred.anomaly_report() if pred else []
+                body = {"forecasts": forecasts, "queue": queue, "anomalies": anomalies}
+                self._reply(ticket, 200, body)
             case GetStats():
                 self._reply(ticket, 200, core.stats_report())
             case GetMetrics():

@@ -408,6 +408,21 @@ class Prediction:
         self.stitching.run(outcome, at)
 
     # ---- reports ---------------------------------------------------------------------------------
+    def anomaly_report(self) -> list[dict[str, Any]]:
+        """``GET /v1/forecasts`` ``anomalies``: the latest the predictor sent, oldest first."""
+        return [
+            {
+                "pair": [a.pair.src, a.pair.dst],
+                "time": rfc3339(a.time),
+                "observed_mbps": a.observed_mbps,
+                "lower_mbps": a.lower_mbps,
+                "upper_mbps": a.upper_mbps,
+                "steps_outside": a.steps_outside,
+                "direction": a.direction,
+            }
+            for a in self.anomalies
+        ]
+
     def report(self, at: Instant) -> list[dict[str, Any]]:
         """``GET /v1/forecasts``: the latest forecast of every pair, its age and model."""
         now = self.traffic_time(at)

@@ -174,7 +174,15 @@ def cmd_trace(args: argparse.Namespace) -> int:
 def cmd_forecasts(args: argparse.Namespace) -> int:
     """``vnstitch forecasts``: the predictor's current forecasts per pair."""
     doc = client_for(args).get("/v1/forecasts")
-    return _emit(args, doc, lambda d: tables.forecasts_text(d.get("forecasts") or []))
+    return _emit(
+        args,
+        doc,
+        lambda d: (
+            tables.forecasts_text(d.get("forecasts") or [])
+            + "\n"
+            + tables.anomalies_text(d.get("anomalies") or [])
+        ),
+    )
 
 
 def _api_options() -> argparse.ArgumentParser:

@@ -199,6 +199,23 @@ def forecasts_text(forecasts: Sequence[Mapping[str, Any]]) -> str:
     return _section("forecasts", headers, rows)
 
 
+def anomalies_text(anomalies: Sequence[Mapping[str, Any]]) -> str:
+    """The predictor's latest anomalies: when, pair, what it saw against its interval."""
+    rows = [
+        (
+            utc_time(a.get("time")),
+            " -> ".join(str(p) for p in a.get("pair") or []),
+            a.get("direction"),
+            a.get("observed_mbps"),
+            f"{a.get('lower_mbps')}-{a.get('upper_mbps')}",
+            a.get("steps_outside"),
+        )
+        for a in anomalies
+    ]
+    headers = ("time", "pair", "traffic", "Mbit/s", "interval Mbit/s", "steps outside")
+    return _section("anomalies", headers, rows)
+
+
 def trace_text(doc: Mapping[str, Any]) -> str:
     """``vnstitch trace ID``: each direction's verdict and its hops through the switches."""
     lines = [f"reservation {doc.get('id')} ({doc.get('state')})"]
