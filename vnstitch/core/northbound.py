@@ -138,8 +138,8 @@ class NorthboundCommands:
                 forecasts = pred.report(at) if pred else []
                 queue = pred.queue_status() if pred else None
                 anomalies = pred.anomaly_report() if pred else []
-                body = {"forecasts": forecasts, "queue": queue, "anomalies": anomalies}
-                self._reply(ticket, 200, body)
+                listed = {"forecasts": forecasts, "queue": queue, "anomalies": anomalies}
+                self._reply(ticket, 200, listed)
             case GetStats():
                 self._reply(ticket, 200, core.stats_report())
             case GetMetrics():
