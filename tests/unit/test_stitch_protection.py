@@ -164,6 +164,36 @@ def test_a_detour_that_turns_back_outputs_to_in_port() -> None:
     _delivers_every_failure(db, plan, job)
 
 
+def test_each_detour_shows_the_latency_of_its_failover_against_the_bound() -> None:
+    """Ring of five, 1 ms a link, path 1-2-3 under a 4 ms bound: with 1-2 down the traffic
+    goes 1-5-4-3 (3 ms); with 2-3 down it turns back at 2: 1-2-1-5-4-3 (5 ms, beyond)."""
+    db = _db([(1, 2), (2, 3), (3, 4), (4, 5), (5, 1)], 1, 3)
+    svc = _service(db)
+    request = ReservationRequest("h1", "h2", 10, max_latency_ms=4.0, protection=True)
+    res, job = svc.submit(request, 1.0)
+    assert isinstance(job, Job) and res.plan is not None and res.plan.path == (1, 2, 3)
+    backup = {(b["direction"], b["around"][0][-1]): b for b in res.to_dict()["backup"]}
+    assert (backup["forward", "1"]["latency_ms"], backup["forward", "1"]["within_bound"]) == (
+        3.0,
+        True,
+    )
+    assert (backup["forward", "2"]["latency_ms"], backup["forward", "2"]["within_bound"]) == (
+        5.0,
+        False,
+    )
+    svc.confirmed(res.id, job.version, 2.0)
+    assert res.protected and res.reason is not None
+    assert res.reason.startswith("protected, but a failover would exceed the latency bound")
+    assert "5.00 ms > 4 ms" in res.reason and "0000000000000002-0000000000000003" in res.reason
+    unbounded, job2 = svc.submit(
+        ReservationRequest("h2", "h1", 1, ip_proto=6, protection=True), 3.0
+    )
+    assert isinstance(job2, Job)
+    svc.confirmed(unbounded.id, job2.version, 4.0)
+    assert unbounded.reason is None
+    assert all(b["within_bound"] is None for b in unbounded.to_dict()["backup"])
+
+
 def test_backup_per_cable_names_the_detour_links_in_both_directions() -> None:
     db = _db([(1, 2), (2, 4), (1, 3), (3, 4)], 1, 4)
     plan, _ = _protected(_service(db))

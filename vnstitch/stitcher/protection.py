@@ -295,6 +295,7 @@ def protect_plan(
     if {(d.reverse, d.hop) for d in order} != wanted or len(order) != len(wanted):
         return None
     first_port: dict[tuple[bool, int], int] = {}
+    failover: dict[tuple[bool, int], float | None] = {}
     for detour in order:
         direction = directions.get(detour.reverse)
         if direction is None or not 0 <= detour.hop < len(direction.path) - 1:
@@ -303,6 +304,9 @@ def protect_plan(
         if links is None:
             return None
         first_port[detour.reverse, detour.hop] = links[0].src_port
+        failover[detour.reverse, detour.hop] = _failover_latency(
+            graph, direction, detour.hop, links
+        )
         cable = cable_of(direction.hop(detour.hop))
         per_link = backup.setdefault(cable, {})
         for link in links:
@@ -349,7 +353,26 @@ def protect_plan(
         detours=tuple(order),
         backup=backup,
         group_ids=dict(group_ids),
+        failover_latency_ms=failover,
     )
+
+
+def _failover_latency(
+    graph: nx.DiGraph, direction: _Direction, hop: int, links: tuple[LinkId, ...]
+) -> float | None:
+    """The direction's one-way latency with link ``hop`` failed over: the path up to it, the
+    detour (and the detour it merges into) until back on the path, then the path on."""
+    path = direction.path
+    back = direction.index[links[-1].dst]
+    ways = [*itertools.pairwise(path[: hop + 1]), *((k.src, k.dst) for k in links)]
+    ways += itertools.pairwise(path[back:])
+    total = 0.0
+    for u, v in ways:
+        latency = graph.edges[u, v].get("latency_ms")
+        if not isinstance(latency, int | float) or not math.isfinite(latency) or latency < 0:
+            return None
+        total += float(latency)
+    return total
 
 
 def _egress(rules: tuple[FlowRule, ...], direction: _Direction, template: FlowRule) -> FlowRule:

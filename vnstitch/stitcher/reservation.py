@@ -159,6 +159,9 @@ class PathPlan:
     detours: tuple[Detour, ...] = ()
     backup: BackupDemand = field(default_factory=dict)
     group_ids: dict[tuple[int, bool], int] = field(default_factory=dict)  # (dpid, reverse) -> id
+    # (reverse, hop) -> the direction's one-way latency while that link is failed over to its
+    # detour (None: a link of that way is unmeasured)
+    failover_latency_ms: dict[tuple[bool, int], float | None] = field(default_factory=dict)
 
     def all_rules(self) -> tuple[FlowRule, ...]:
         """Transit and egress rules, then the ingress rules."""
@@ -180,6 +183,9 @@ class StoredPlan:
     latency_ms: float | None
     detours: tuple[Detour, ...] = ()  # a protected plan's backups
     group_ids: dict[tuple[int, bool], int] = field(default_factory=dict)  # (dpid, reverse) -> id
+    # (reverse, hop) -> the direction's one-way latency while that link is failed over to its
+    # detour (None: a link of that way is unmeasured)
+    failover_latency_ms: dict[tuple[bool, int], float | None] = field(default_factory=dict)
 
     @staticmethod
     def of(plan: PathPlan) -> StoredPlan:
@@ -236,7 +242,7 @@ class Reservation:
             "reason": self.reason,
             "predicted": self.request.origin is Origin.PREDICTED,
             "protected": self.protected,
-            "backup": backup_view(plan) if plan else [],
+            "backup": backup_view(plan, self.request.max_latency_ms) if plan else [],
             "created_at": rfc3339(self.created_at),
             "updated_at": rfc3339(self.updated_at),
             "installed_at": rfc3339_or_none(self.installed_at),
@@ -248,16 +254,42 @@ class Reservation:
         }
 
 
-def backup_view(plan: PathPlan) -> list[dict[str, Any]]:
-    """The REST form of a plan's detours: which link each protects, and the way around it."""
+def backup_view(plan: PathPlan, bound_ms: float | None = None) -> list[dict[str, Any]]:
+    """The REST form of a plan's detours: which link each protects, the way around it, and
+    the direction's latency while it is in use (within the request's bound, if it has one)."""
     out = []
     for detour in plan.detours:
         path = plan.reverse_path if detour.reverse else plan.path
+        latency = plan.failover_latency_ms.get((detour.reverse, detour.hop))
         out.append(
             {
                 "direction": "reverse" if detour.reverse else "forward",
                 "around": [f"{d:016x}" for d in path[detour.hop : detour.hop + 2]],
                 "path": [f"{d:016x}" for d in detour.path],
+                "latency_ms": None if latency is None else round(latency, 3),
+                "within_bound": None
+                if bound_ms is None or latency is None
+                else latency <= bound_ms,
             }
         )
     return out
+
+
+def failover_beyond_bound(plan: PathPlan, bound_ms: float | None) -> str | None:
+    """Why a failover of ``plan`` would break the latency bound (the worst one), or None."""
+    if bound_ms is None:
+        return None
+    worst: tuple[float, Detour] | None = None
+    for detour in plan.detours:
+        latency = plan.failover_latency_ms.get((detour.reverse, detour.hop))
+        if latency is not None and latency > bound_ms and (worst is None or latency > worst[0]):
+            worst = (latency, detour)
+    if worst is None:
+        return None
+    latency, detour = worst
+    path = plan.reverse_path if detour.reverse else plan.path
+    link = "-".join(f"{d:016x}" for d in path[detour.hop : detour.hop + 2])
+    return (
+        f"a failover would exceed the latency bound: {latency:.2f} ms > {bound_ms:g} ms"
+        f" with link {link} down"
+    )

@@ -55,6 +55,7 @@ from vnstitch.stitcher.reservation import (
     State,
     StoredPlan,
     backup_view,
+    failover_beyond_bound,
 )
 
 LOG = logging.getLogger(__name__)
@@ -370,7 +371,7 @@ class StitchService:
             "latency_ms": plan.latency_ms,
             "meter_rate_mbps": plan.meter_rate_mbps,
             "protected": request.protection and plan.protected,
-            "backup": backup_view(plan),
+            "backup": backup_view(plan, request.max_latency_ms),
             "resources": {describe_key(k): v for k, v in plan.demands.items()},
             "rules": [
                 {
@@ -603,7 +604,8 @@ class StitchService:
         if res.request.protection and not res.protected:
             res.set_state(State.ACTIVE, now, f"not protected: {unprotected or 'backup broken'}")
         else:
-            res.set_state(State.ACTIVE, now)
+            slow = failover_beyond_bound(plan, res.request.max_latency_ms) if plan else None
+            res.set_state(State.ACTIVE, now, slow and f"protected, but {slow}")
 
     def failed(self, res_id: int, version: int, reason: str, now: float) -> list[Job]:
         """A switch refused part of the job: roll this version back; returns clean-up jobs."""
