@@ -27,6 +27,7 @@ from vnstitch.rules.model import ARP_REQUEST, BROADCAST_MAC
 from vnstitch.stitcher.install_jobs import Job, JobKind
 from vnstitch.stitcher.reservation import Reservation, ReservationRequest, State
 from vnstitch.stitcher.stitch_service import SLICE_UNITS, Refusal, StitchService, take_slice
+from vnstitch.store.schema import StoreError
 
 LOG = logging.getLogger("vnstitch")
 
@@ -95,7 +96,12 @@ class Stitching:
         if isinstance(outcome, Refusal):
             return outcome
         assert res is not None
-        self.persist(res)  # durable before it is acknowledged
+        try:
+            self.persist(res)  # durable before it is acknowledged
+        except StoreError:  # not stored (a cluster store without a majority): not booked either
+            self.stitcher.release(res.id, at.wall, "not stored")  # nothing was installed yet
+            del self.stitcher.reservations[res.id]
+            raise
         self.run(outcome, at)
         return res
 
