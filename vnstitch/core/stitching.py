@@ -72,6 +72,10 @@ class Stitching:
         """Write one reservation and its plan."""
         self.durable.persist_reservation(res, self.stitcher.stored_plan(res))
 
+    def flush_states(self) -> None:
+        """Store the states changed since the last flush (confirmations, failures) at once."""
+        self.durable.flush_states(self.stitcher.stored_plan)
+
     # ---- reservations ---------------------------------------------------------------------
     def isolated(self, mac_a: str, mac_b: str) -> bool:
         """True when an isolation intent forbids the two hosts to talk."""
@@ -173,6 +177,8 @@ class Stitching:
             moved = job.kind is JobKind.MOVE
             hist = self.metrics.restitch_seconds if moved else self.metrics.stitch_seconds
             hist.observe(max(0.0, at.mono - outcome.started))
+        if res is not None:  # ACTIVE or failed: stored at the next flush, in one transaction
+            self.durable.state_changed(res)
         if outcome.ok:
             self.stitcher.confirmed(job.reservation_id, job.version, at.wall)
             if res is not None:
