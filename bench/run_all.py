@@ -23,6 +23,7 @@ PURE = [
     "backup_bookings",
     "te_optimum",
     "store_commit",
+    "state_flush",
 ]
 NEEDS_DATA = {
     "zoo_load",
