@@ -18,6 +18,7 @@ from vnstitch.core import durable
 from vnstitch.core.commands import CreateReservation, DeleteReservation, GetReservation
 from vnstitch.core.events import ProbeTick
 from vnstitch.core.stored_reads import stored_reply
+from vnstitch.store.interface import StoreUnavailable
 from vnstitch.store.records import ReservationRecord
 
 H1, H4 = HOSTS[1][1], HOSTS[4][1]
@@ -103,3 +104,21 @@ def test_only_the_newest_released_reservations_are_kept(
     for ticket, res_id in enumerate(ids, start=10):
         h.call(DeleteReservation(str(res_id)), ticket)
     assert sorted(_stored(h)) == ids[1:]
+
+
+def test_states_the_store_cannot_take_now_are_written_at_a_later_tick(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = Harness(tmp_path)
+    h.connect_square()
+    res_id = _reserve(h, 1, 1001)
+
+    def refuse(_record: ReservationRecord) -> None:
+        raise StoreUnavailable("the store cannot commit (no majority)")
+
+    monkeypatch.setattr(h.core.durable.store, "put_reservation", refuse)
+    h.feed(ProbeTick())  # the tick's other work goes on; the state waits
+    monkeypatch.undo()
+    assert _stored(h)[res_id]["state"] == "INSTALLING"
+    h.feed(ProbeTick())
+    assert _stored(h)[res_id]["state"] == "ACTIVE"

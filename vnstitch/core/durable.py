@@ -124,6 +124,7 @@ class DurableState:
         self.scheduled: list[tuple[Reservation, StoredPlan | None, dict[LinkId, int]]] = []
         self._gone: deque[int] = deque()  # ids of the released/ended rows kept, oldest first
         self._changed: dict[int, Reservation] = {}  # states to write at the next flush
+        self._flush_failing = False  # the last flush could not commit
 
     def cover_id(self, res_id: int) -> None:
         """Make reservation id ``res_id`` durable (a block at a time): never handed out again."""
@@ -227,8 +228,13 @@ class DurableState:
                     self.persist_reservation(res, None if res.state in _GONE else plan_of(res))
         except StoreError as exc:
             self._changed.update((r.id, r) for r in changed)
-            LOG.warning("%d reservation states not written yet: %s", len(changed), exc)
+            if not self._flush_failing:  # once per outage, not at every tick
+                LOG.warning("reservation states not written yet (retried each tick): %s", exc)
+            self._flush_failing = True
             return 0
+        if self._flush_failing:
+            LOG.info("%d reservation states written after the store's outage", len(changed))
+        self._flush_failing = False
         return len(changed)
 
     def persist_host(self, host: Host) -> None:
