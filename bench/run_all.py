@@ -25,6 +25,7 @@ PURE = [
     "te_optimum",
     "store_commit",
     "advance_admission",
+    "state_flush",
 ]
 NEEDS_DATA = {
     "zoo_load",

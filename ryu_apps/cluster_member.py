@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ryu.controller import event
 from ryu.lib import hub
 
+from vnstitch.cluster.availability import Availability
 from vnstitch.cluster.election import ClusterView, Elector
 from vnstitch.cluster.members import member_health
 from vnstitch.cluster.ovsdb_store import ClusterStore
@@ -75,6 +76,9 @@ class ClusterMember:
         self.leadership = Leadership(instance)
         self.view = ClusterView(0, None, None, None)
         self._last_read: StoredState | None = None  # the last state a follower's read loaded
+        # whether the store commits, shared by the elector and the leader's store (fail fast)
+        self.availability = Availability()
+        self.store: ClusterStore | None = None  # the leader's
         self.elector = Elector(
             address,
             instance,
@@ -82,6 +86,7 @@ class ClusterMember:
             on_elected=lambda g: self._post(Elected(g)),
             on_lost=lambda why: self._post(Lost(why)),
             on_seen=lambda view: self._post(view),
+            availability=self.availability,
         )
 
     @classmethod
@@ -102,9 +107,18 @@ class ClusterMember:
 
     def open_store(self, generation: int) -> ClusterStore:
         """The store for a leader of ``generation``: every write fenced by it."""
-        store = ClusterStore(self.address)
+        store = ClusterStore(self.address, availability=self.availability)
         store.fence = generation
+        self.store = store
         return store
+
+    def store_refusal(self) -> str | None:
+        """Why a write command would be refused now (the store has no majority), or None.
+
+        Asked before a write command runs, so a refused one changes nothing in the core; a
+        short probe of the store at most once a second (``ClusterStore.refusal``).
+        """
+        return None if self.store is None else self.store.refusal()
 
     def _post(self, what: Elected | Lost | ClusterView | Refresh) -> None:
         self.app.send_event(self.app.name, LeadershipEvent(what))

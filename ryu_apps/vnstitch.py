@@ -51,7 +51,7 @@ from vnstitch.core.actions import (
     VerifyLater,
     WakeAt,
 )
-from vnstitch.core.commands import Command
+from vnstitch.core.commands import WRITES, Command
 from vnstitch.core.controller import ControllerCore
 from vnstitch.core.events import (
     BarrierReply,
@@ -86,6 +86,7 @@ from vnstitch.northbound.wire_keys import (
 from vnstitch.store.interface import Store, StoreUnavailable
 
 LOG = logging.getLogger("vnstitch")
+STORE_RETRY_AFTER_S = 1  # a write refused for want of a store majority: try again after this
 
 # Ryu binds its REST and OpenFlow servers to all addresses unless told otherwise; ours default
 # to loopback (--wsapi-host / --ofp-listen-host, or `vnstitch controller --of-host`, open them).
@@ -380,11 +381,17 @@ class VnstitchApp(app_manager.RyuApp):
             if answer is not None and self.member is not None:
                 answer.put(follower_reply(self.member))
             return
+        refusal = None
+        if self.member is not None and isinstance(ev.command, WRITES):
+            refusal = self.member.store_refusal()  # known without a majority: the core untouched
         try:
+            if refusal is not None:
+                raise StoreUnavailable(refusal)
             actions = self.core.call(ev.command, ev.ticket, _now())
         except StoreUnavailable as exc:  # a cluster store without a majority: say so
             LOG.error("command %s not stored: %s", type(ev.command).__name__, exc)
-            actions = [Reply(ev.ticket, 503, {"error": str(exc), "field": None})]
+            body = {"error": str(exc), "field": None, "retry_after_s": STORE_RETRY_AFTER_S}
+            actions = [Reply(ev.ticket, 503, body)]
         except Exception:  # a bug must not leave the caller waiting, nor stop the loop
             LOG.exception("command %s failed", type(ev.command).__name__)
             body = {"error": "internal error: see the controller log", "field": None}

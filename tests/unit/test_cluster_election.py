@@ -20,8 +20,12 @@ from typing import Any
 
 import pytest
 
+from testbed.wait import wait_until
+from vnstitch.cluster.availability import Availability
+from vnstitch.cluster.election import Elector
 from vnstitch.cluster.members import LocalCluster, start_local
 from vnstitch.cluster.ovsdb_store import ClusterStore
+from vnstitch.store.interface import StoreUnavailable
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -112,3 +116,39 @@ def test_one_leader_a_killed_one_is_replaced_at_once_and_a_paused_one_is_fenced(
         store.close()
     finally:
         electors.stop()
+
+
+def test_the_elector_tells_the_leaders_store_when_the_majority_is_lost_and_back(
+    cluster: LocalCluster,
+) -> None:
+    availability = Availability(probe_every_s=3600.0)  # only the elector can end an outage
+    elected: list[int] = []
+    elector = Elector(
+        cluster.address,
+        "solo",
+        "http://solo",
+        on_elected=elected.append,
+        on_lost=lambda _why: None,
+        on_seen=lambda _view: None,
+        availability=availability,
+    )
+    runner = threading.Thread(target=elector.run, daemon=True)
+    runner.start()
+    store = ClusterStore(cluster.address, availability=availability)
+    try:
+        wait_until(lambda: bool(elected), 10.0, 0.05, "elected")
+        cluster.stop_member(0)
+        cluster.stop_member(1)
+        wait_until(lambda: not availability.available, 15.0, 0.05, "the loss seen")
+        with pytest.raises(StoreUnavailable, match="refused at once"):
+            store.raise_counter("intent", 5)  # the store was told: no 5 s wait
+        assert elected == [elected[0]]  # the lead did not move
+    finally:
+        cluster.start_member(0)
+        cluster.start_member(1)
+    wait_until(lambda: availability.available, 20.0, 0.05, "a heartbeat committed again")
+    store.raise_counter("intent", 5)
+    elector.stop()
+    runner.join(timeout=10)
+    store.close()
+    cluster.wait_ready()

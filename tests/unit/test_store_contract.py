@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from vnstitch.clock import rfc3339
+from vnstitch.cluster.availability import Availability
 from vnstitch.cluster.members import LocalCluster, start_local
 from vnstitch.cluster.ovsdb_store import ClusterStore, Fenced
 from vnstitch.store.interface import Store, StoreUnavailable
@@ -281,4 +282,37 @@ def test_a_fenced_store_writes_nothing_once_the_generation_moved_on(
         st.add_intent(_intent(2))
     st.fence = None
     assert [r["id"] for r in st.load().intents] == ["intent-1"]
+    st.close()
+
+
+@pytest.mark.slow
+def test_without_a_majority_writes_are_refused_at_once_until_a_probe_commits(
+    cluster: LocalCluster,
+) -> None:
+    availability = Availability(probe_every_s=3600.0)  # probes only when the test says so
+    st = ClusterStore(cluster.address, timeout_s=3.0, availability=availability)
+    _wipe(st)
+    st.add_intent(_intent(1))
+    try:
+        cluster.stop_member(0)
+        cluster.stop_member(1)
+        with pytest.raises(StoreUnavailable, match="cannot commit"):
+            st.add_intent(_intent(2))  # the first write finds it out
+        assert not availability.available
+        with pytest.raises(StoreUnavailable, match="refused at once"):
+            st.add_intent(_intent(3))
+        assert "refused at once" in (st.refusal() or "")
+    finally:
+        cluster.start_member(0)
+        cluster.start_member(1)
+    cluster.wait_ready()
+    with pytest.raises(StoreUnavailable, match="refused at once"):  # back, but no probe due yet
+        st.add_intent(_intent(4))
+    availability.next_probe = 0.0  # a probe is due: it finds the leader
+    assert st.refusal() is None and availability.available
+    st.add_intent(_intent(5))
+    ids = [r["id"] for r in st.load().intents]
+    # a write that timed out on a leader cut off may commit once members return (its outcome
+    # was unknown); the ones refused at once never reached a member
+    assert [i for i in ids if i != "intent-2"] == ["intent-1", "intent-5"]
     st.close()

@@ -11,6 +11,12 @@ holder is told ``stolen`` when it runs again, and its writes are fenced by the g
 meanwhile. Every instance writes its own heartbeat row (name, URL, role, generation, time);
 followers write nothing else.
 
+Given the leader's store ``Availability``, the elector shares what it sees: no member connected
+to a majority (the store is unavailable: the leader's writes are refused at once) or a heartbeat
+committed (available again). Meanwhile the lead does not move: no instance can commit a takeover
+without a majority, and a leader keeps its role, core and switches (nothing it writes is
+committed, so fencing holds: every write still carries its generation).
+
 Runs in its own (green) thread; it reports through three callbacks and touches nothing else.
 """
 
@@ -25,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vnstitch.clock import rfc3339
-from vnstitch.cluster.ovsdb_store import LEADERSHIP_ROW, connect_to_leader
+from vnstitch.cluster.availability import Availability
+from vnstitch.cluster.ovsdb_store import LEADERSHIP_ROW, UNAVAILABLE, connect_to_leader
 from vnstitch.cluster.rpc import Connection, RpcError
 from vnstitch.cluster.schema import DATABASE
 from vnstitch.store.schema import StoreError
@@ -73,8 +80,12 @@ class Elector:
         on_seen: Callable[[ClusterView], None],
         heartbeat_s: float = HEARTBEAT_S,
         steal_after_s: float = STEAL_AFTER_S,
+        availability: Availability | None = None,
     ) -> None:
-        """Report a takeover (the new generation), a loss (why) and every look at the store."""
+        """Report a takeover (the new generation), a loss (why) and every look at the store.
+
+        ``availability``: told when the store has no majority and when it commits again.
+        """
         self.remotes = [r.strip() for r in address.split(",") if r.strip()]
         self.instance = instance
         self.url = url
@@ -83,6 +94,7 @@ class Elector:
         self.on_seen = on_seen
         self.heartbeat_s = heartbeat_s
         self.steal_after_s = steal_after_s + random.uniform(0.0, 1.0)
+        self.availability = availability
         self.generation: int | None = None  # ours while leading
         self.stopped = False
         self._cut_at: float | None = None  # when we last lost or failed to get a session
@@ -90,11 +102,20 @@ class Elector:
     def run(self) -> None:
         """Compete until ``stop``; a lost session is opened again on the store's leader."""
         while not self.stopped:
+            availability = self.availability
             try:
-                conn = connect_to_leader(self.remotes, time.monotonic() + 5.0)
+                conn = connect_to_leader(
+                    self.remotes, time.monotonic() + 5.0, until_no_majority=availability is not None
+                )
             except StoreError as exc:
-                LOG.warning("%s: no store leader to elect with: %s", self.instance, exc)
                 self._cut_at = time.monotonic()
+                if availability is None:
+                    LOG.warning("%s: no store leader to elect with: %s", self.instance, exc)
+                    continue
+                if availability.available:
+                    LOG.warning("%s: the store has no majority: %s", self.instance, exc)
+                availability.lost(self._cut_at, str(exc).removeprefix(f"{UNAVAILABLE}: "))
+                time.sleep(self.heartbeat_s)  # no majority: look again in a moment
                 continue
             try:
                 self._session(conn)
@@ -114,6 +135,10 @@ class Elector:
         beat, beat_changed = None, time.monotonic()
         while not self.stopped:
             view = self._heartbeat(conn)
+            if self.availability is not None:
+                outage = self.availability.regained(time.monotonic())
+                if outage is not None:
+                    LOG.warning("%s: the store commits again (after %.1f s)", self.instance, outage)
             self.on_seen(view)
             leader_beat = next((i.heartbeat for i in view.instances if i.name == view.leader), None)
             if leader_beat != beat:

@@ -9,6 +9,10 @@ majority of members alive) raises ``StoreUnavailable`` naming every member and w
 Once the controller holds leadership, ``fence`` is its generation: every write then carries a
 ``wait`` on the stored generation, so a leader that was replaced (paused, partitioned) writes
 nothing: its transaction fails as ``Fenced``.
+
+Given an ``Availability`` (the leader's store, shared with its elector), it fails fast: once the
+store was seen without a majority, transactions are refused at once until a short probe (at
+most one a second) or the elector's heartbeat commits again (``vnstitch/cluster/availability.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from vnstitch.cluster.availability import PROBE_TIMEOUT_S, Availability, Check
 from vnstitch.cluster.rpc import Connection, RpcError, parse_remote
 from vnstitch.cluster.schema import DATABASE
 from vnstitch.store.interface import StoreUnavailable
@@ -37,6 +42,7 @@ from vnstitch.store.sqlite import _json, _loaded_history, _loaded_time, _time
 LEADERSHIP_ROW = "controller"
 UNAVAILABLE = "the store cannot commit (a majority of its members must be up and connected)"
 _RECHECK_IDLE_S = 1.0  # a connection idle this long is checked to still reach the leader
+FOLLOWER = "a follower"  # connected to a majority, not leading it (an election may be under way)
 _PERMANENT = {"constraint violation", "syntax error", "unknown database", "resources exhausted"}
 
 
@@ -60,13 +66,18 @@ def _eq(column: str, value: Any) -> list[Any]:
     return [column, "==", value]
 
 
-def connect_to_leader(remotes: list[str], deadline: float) -> Connection:
+def connect_to_leader(
+    remotes: list[str], deadline: float, *, until_no_majority: bool = False
+) -> Connection:
     """A session with the member that leads the Raft cluster, waiting until ``deadline``.
 
-    StoreUnavailable naming every member and why it is not usable, if none leads by then.
+    StoreUnavailable naming every member and why it is not usable, if none leads by then; with
+    ``until_no_majority``, at once when no member is even connected to a majority (each one
+    unreachable or "not connected": an election cannot end before members come back).
     """
     reasons: dict[str, str] = {}
     while True:
+        reasons.clear()
         for remote in remotes:
             try:
                 conn = Connection(remote, max(0.2, min(1.0, deadline - time.monotonic())))
@@ -81,10 +92,16 @@ def connect_to_leader(remotes: list[str], deadline: float) -> Connection:
                 return conn
             conn.close()
             reasons[remote] = reason
-        if time.monotonic() >= deadline:
+        hopeless = until_no_majority and all(why != FOLLOWER for why in reasons.values())
+        if hopeless or time.monotonic() >= deadline:
             detail = "; ".join(f"{r}: {why}" for r, why in reasons.items())
             raise StoreUnavailable(f"{UNAVAILABLE}: no member leads a majority ({detail})")
         time.sleep(0.05)
+
+
+def _why(exc: StoreUnavailable) -> str:
+    """The reason in a StoreUnavailable, without the common prefix."""
+    return str(exc).removeprefix(f"{UNAVAILABLE}: ")
 
 
 def why_not_leader(conn: Connection) -> str | None:
@@ -104,7 +121,7 @@ def why_not_leader(conn: Connection) -> str | None:
         return None
     if not row["connected"]:
         return "not connected to the cluster (no majority)"
-    return None if row["leader"] else "a follower"
+    return None if row["leader"] else FOLLOWER
 
 
 class _Failed(Exception):
@@ -120,8 +137,13 @@ class _Failed(Exception):
 class ClusterStore:
     """The controller's durable state in the clustered OVSDB at ``address``."""
 
-    def __init__(self, address: str, *, timeout_s: float = 5.0) -> None:
-        """Connect to ``address`` (comma-separated ``tcp:HOST:PORT`` / ``unix:PATH`` members)."""
+    def __init__(
+        self, address: str, *, timeout_s: float = 5.0, availability: Availability | None = None
+    ) -> None:
+        """Connect to ``address`` (comma-separated ``tcp:HOST:PORT`` / ``unix:PATH`` members).
+
+        With ``availability``, fail fast while the store has no majority (see the module).
+        """
         self.address = address
         self.remotes = [r.strip() for r in address.split(",") if r.strip()]
         if not self.remotes:
@@ -132,6 +154,7 @@ class ClusterStore:
         except ValueError as exc:
             raise StoreError(str(exc)) from exc
         self.timeout_s = timeout_s
+        self.availability = availability
         self.fence: int | None = None
         self._conn: Connection | None = None
         self._pending: list[tuple[dict[str, Any], str | None]] | None = None
@@ -147,7 +170,31 @@ class ClusterStore:
     # ---- connection -----------------------------------------------------------------------
     def leader_connection(self, deadline: float) -> Connection:
         """A session with the member that leads the Raft cluster, waiting until ``deadline``."""
-        return connect_to_leader(self.remotes, deadline)
+        fail_fast = self.availability is not None
+        return connect_to_leader(self.remotes, deadline, until_no_majority=fail_fast)
+
+    def refusal(self) -> str | None:
+        """Why a write would be refused now (None: try it); probes the store if a probe is due.
+
+        Only with an ``availability``: lets the controller refuse a command before it runs.
+        """
+        availability = self.availability
+        if availability is None:
+            return None
+        now = time.monotonic()
+        match availability.check(now):
+            case Check.GO:
+                return None
+            case Check.REFUSE:
+                return f"{UNAVAILABLE}: {availability.refusal(now)}"
+        self._drop()  # a probe looks afresh
+        try:
+            self._connection(now + PROBE_TIMEOUT_S)
+        except StoreUnavailable as exc:
+            availability.lost(time.monotonic(), _why(exc))
+            return f"{UNAVAILABLE}: {availability.refusal(time.monotonic())}"
+        availability.regained(time.monotonic())
+        return None
 
     def _connection(self, deadline: float) -> Connection:
         conn = self._conn
@@ -182,14 +229,41 @@ class ClusterStore:
         """Run ``ops`` in one transaction (fenced if a write); (results, whether retried).
 
         A failure of the connection or of the leader is retried on the next leader until
-        ``timeout_s``; ``_Failed`` for a failure retrying cannot change.
+        ``timeout_s``; ``_Failed`` for a failure retrying cannot change. With an
+        ``availability``: refused at once while the store is seen without a majority.
         """
         if self._closed:
             raise StoreError(f"{self.description} is closed")
+        availability = self.availability
+        timeout_s = self.timeout_s
+        if availability is not None:
+            now = time.monotonic()
+            match availability.check(now):
+                case Check.REFUSE:
+                    raise StoreUnavailable(f"{UNAVAILABLE}: {availability.refusal(now)}")
+                case Check.PROBE:
+                    timeout_s = PROBE_TIMEOUT_S
+        try:
+            outcome = self._transact(ops, write, timeout_s)
+        except (Fenced, _Failed):  # the store answered: it commits, this one failed
+            if availability is not None:
+                availability.regained(time.monotonic())
+            raise
+        except StoreUnavailable as exc:
+            if availability is not None:
+                availability.lost(time.monotonic(), _why(exc))
+            raise
+        if availability is not None:
+            availability.regained(time.monotonic())
+        return outcome
+
+    def _transact(
+        self, ops: list[dict[str, Any]], write: bool, timeout_s: float
+    ) -> tuple[list[Any], bool]:
         fenced = write and self.fence is not None
         if fenced:
             ops = [self._fence_op(), *ops]
-        deadline = time.monotonic() + self.timeout_s
+        deadline = time.monotonic() + timeout_s
         retried = False
         last = ""
         while True:

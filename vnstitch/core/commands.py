@@ -144,6 +144,8 @@ Command = (
     | GetStats
     | GetMetrics
 )
+# the commands that change durable state (refused at once while a cluster store cannot commit)
+WRITES = (CreateReservation, ModifyReservation, DeleteReservation, CreateIntent, DeleteIntent)
 
 
 class ControllerApi(Protocol):

@@ -275,6 +275,7 @@ class ControllerCore:
             case ProbeTick():
                 disc.probe_tick(at, self.config.controller.link_timeout_s)
                 self.durable.flush_last_seen(self.db.hosts.values())
+                self.stitching.flush_states()  # what a follower shows: ACTIVE, FAILED
                 if self.stitcher.restore_waiting() and at.wall >= self.stitcher.restore_until:
                     self._settle(at)  # the grace is over: what still waits is stitched anew
                 self.scheduling.tick(at)  # a lost wake-up costs one probe interval at most

@@ -14,7 +14,8 @@ to the services; they claim their rules again as switches connect.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from topology.database import TopologyDatabase
@@ -34,6 +35,7 @@ from vnstitch.stitcher.reservation import (
 from vnstitch.stitcher.stitch_service import StitchService
 from vnstitch.store.interface import Store
 from vnstitch.store.records import HostRecord, PlanRecord, ReservationRecord
+from vnstitch.store.schema import StoreError
 from vnstitch.store.sqlite import StateStore
 
 LOG = logging.getLogger("vnstitch.state")
@@ -42,6 +44,8 @@ DEFAULT_STATE_DB = Path.home() / ".local" / "state" / "vnstitch" / "state.db"
 _NOT_PERSISTED = (Origin.PREDICTED, Origin.CONFIG)  # rebuilt, not restored
 ID_BLOCK = 1024  # reservation ids are made durable this many at a time
 LAST_SEEN_EVERY_S = 60.0  # a learned host's last-seen time is written at most this often
+_GONE = (State.RELEASED, State.ENDED)
+GONE_KEPT = 1000  # released/ended reservations kept (as rows without a plan) for reads of them
 
 
 def plan_record(plan: StoredPlan | None) -> PlanRecord | None:
@@ -118,6 +122,9 @@ class DurableState:
         self._host_written: dict[str, float] = {}  # MAC -> the last_seen last written
         # SCHEDULED reservations read back, with their booked path and what their window holds
         self.scheduled: list[tuple[Reservation, StoredPlan | None, dict[LinkId, int]]] = []
+        self._gone: deque[int] = deque()  # ids of the released/ended rows kept, oldest first
+        self._changed: dict[int, Reservation] = {}  # states to write at the next flush
+        self._flush_failing = False  # the last flush could not commit
 
     def cover_id(self, res_id: int) -> None:
         """Make reservation id ``res_id`` durable (a block at a time): never handed out again."""
@@ -149,13 +156,33 @@ class DurableState:
     def persist_reservation(
         self, res: Reservation, plan: StoredPlan | None, links: Mapping[LinkId, int] | None = None
     ) -> None:
-        """Write (or, once released, delete) a reservation and the plan it installs (for a
-        SCHEDULED one: its booked path, and ``links``, what its window holds)."""
+        """Write a reservation and the plan it installs (for a SCHEDULED one: its booked path,
+        and ``links``, what its window holds). Once released or ended, its row stays without a
+        plan (a follower, or this controller after a restart, answers it as such); only the
+        last ``GONE_KEPT`` of those are kept."""
         if res.request.origin in _NOT_PERSISTED:
             return
-        if res.state in (State.RELEASED, State.ENDED):
-            self.store.delete_reservation(res.id)
+        self._changed.pop(res.id, None)
+        if res.state in _GONE:
+            self._persist_gone(res)
             return
+        record = self._record(res, plan, links)
+        with self.store.atomic():
+            self.store.put_reservation(record)
+            self.store.raise_counter("reservation", res.id + 1)
+
+    def _persist_gone(self, res: Reservation) -> None:
+        kept = list(self._gone) if res.id in self._gone else [*self._gone, res.id]
+        dropped = kept[: max(0, len(kept) - GONE_KEPT)]
+        with self.store.atomic():
+            self.store.put_reservation(self._record(res, None, None))
+            for res_id in dropped:
+                self.store.delete_reservation(res_id)
+        self._gone = deque(kept[len(dropped) :])
+
+    def _record(
+        self, res: Reservation, plan: StoredPlan | None, links: Mapping[LinkId, int] | None
+    ) -> ReservationRecord:
         request = res.request.to_dict()
         for key in ("origin", "origin_ref"):
             request.pop(key, None)
@@ -181,9 +208,34 @@ class DurableState:
                 }
                 for k, u in sorted(links.items())
             ]
-        with self.store.atomic():
-            self.store.put_reservation(record)
-            self.store.raise_counter("reservation", res.id + 1)
+        return record
+
+    def state_changed(self, res: Reservation) -> None:
+        """A reservation's state changed without a write (confirmed, failed): write it at the
+        next ``flush_states``, with every other change since, in one transaction."""
+        if res.request.origin not in _NOT_PERSISTED:
+            self._changed[res.id] = res
+
+    def flush_states(self, plan_of: Callable[[Reservation], StoredPlan | None]) -> int:
+        """Write the changed states in one transaction (kept for the next flush if the store
+        cannot commit now: what is not written yet is only what a follower shows); how many."""
+        if not self._changed:
+            return 0
+        changed = list(self._changed.values())
+        try:
+            with self.store.atomic():
+                for res in changed:
+                    self.persist_reservation(res, None if res.state in _GONE else plan_of(res))
+        except StoreError as exc:
+            self._changed.update((r.id, r) for r in changed)
+            if not self._flush_failing:  # once per outage, not at every tick
+                LOG.warning("reservation states not written yet (retried each tick): %s", exc)
+            self._flush_failing = True
+            return 0
+        if self._flush_failing:
+            LOG.info("%d reservation states written after the store's outage", len(changed))
+        self._flush_failing = False
+        return len(changed)
 
     def persist_host(self, host: Host) -> None:
         """Write a host (inventory, or learned with its attachment and last-seen time)."""
@@ -268,7 +320,13 @@ class DurableState:
             except (RequestError, ValueError, KeyError, TypeError) as exc:
                 LOG.error("stored reservation %d is unreadable, skipped: %s", res_rec["id"], exc)
                 continue
-            if res_rec["state"] == State.SCHEDULED.value:
+            if res_rec["state"] in (State.RELEASED.value, State.ENDED.value):
+                res = Reservation(res_rec["id"], request, State(res_rec["state"]))
+                res.reason = res_rec["reason"]
+                res.updated_at = parse_rfc3339(res_rec["updated_at"])
+                stitcher.adopt(res)  # answered as released; its id stays taken
+                self._gone.append(res.id)
+            elif res_rec["state"] == State.SCHEDULED.value:
                 res = Reservation(res_rec["id"], request, State.SCHEDULED, updated_at=now)
                 res.history.append((now, State.SCHEDULED.value, "restored after a restart"))
                 self.scheduled.append((res, plan, links))
@@ -283,17 +341,20 @@ class DurableState:
         strays = [
             r
             for r in stitcher.reservations.values()
-            if r.request.origin is Origin.INTENT and not intents.holds(r.id)
+            if r.request.origin is Origin.INTENT
+            and r.state not in _GONE
+            and not intents.holds(r.id)
         ]
         for res in strays:  # an intent's reservation it no longer holds: its rules go
             stitcher.release(res.id, now)
             self.persist_reservation(res, None)
         LOG.info(
-            "restored %d intents, %d reservations (%d released as strays), %d hosts"
-            " (%d learned) from %s",
+            "restored %d intents, %d reservations (%d released as strays; %d released before),"
+            " %d hosts (%d learned) from %s",
             len(state.intents),
-            len(state.reservations),
+            len(state.reservations) - len(self._gone),
             len(strays),
+            len(self._gone),
             len(state.hosts),
             learned,
             self.store.description,

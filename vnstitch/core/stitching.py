@@ -27,6 +27,7 @@ from vnstitch.rules.model import ARP_REQUEST, BROADCAST_MAC
 from vnstitch.stitcher.install_jobs import Job, JobKind
 from vnstitch.stitcher.reservation import Reservation, ReservationRequest, State
 from vnstitch.stitcher.stitch_service import SLICE_UNITS, Refusal, StitchService, take_slice
+from vnstitch.store.schema import StoreError
 
 LOG = logging.getLogger("vnstitch")
 
@@ -71,6 +72,10 @@ class Stitching:
         """Write one reservation and its plan."""
         self.durable.persist_reservation(res, self.stitcher.stored_plan(res))
 
+    def flush_states(self) -> None:
+        """Store the states changed since the last flush (confirmations, failures) at once."""
+        self.durable.flush_states(self.stitcher.stored_plan)
+
     # ---- reservations ---------------------------------------------------------------------
     def isolated(self, mac_a: str, mac_b: str) -> bool:
         """True when an isolation intent forbids the two hosts to talk."""
@@ -95,7 +100,12 @@ class Stitching:
         if isinstance(outcome, Refusal):
             return outcome
         assert res is not None
-        self.persist(res)  # durable before it is acknowledged
+        try:
+            self.persist(res)  # durable before it is acknowledged
+        except StoreError:  # not stored (a cluster store without a majority): not booked either
+            self.stitcher.release(res.id, at.wall, "not stored")  # nothing was installed yet
+            del self.stitcher.reservations[res.id]
+            raise
         self.run(outcome, at)
         return res
 
@@ -167,6 +177,8 @@ class Stitching:
             moved = job.kind is JobKind.MOVE
             hist = self.metrics.restitch_seconds if moved else self.metrics.stitch_seconds
             hist.observe(max(0.0, at.mono - outcome.started))
+        if res is not None:  # ACTIVE or failed: stored at the next flush, in one transaction
+            self.durable.state_changed(res)
         if outcome.ok:
             self.stitcher.confirmed(job.reservation_id, job.version, at.wall)
             if res is not None:
