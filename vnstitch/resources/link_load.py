@@ -10,6 +10,7 @@ partial blocks and the blocks' maxima between. Both are O(sqrt n) steps, most of
 ``max`` over a list slice (C speed), where the sweep this replaced sorted every booking
 overlapping the window (``bench.link_load_query`` measures both). The finite ends are also
 kept in one flat sorted list, for the earliest-window search (an insert there moves memory).
+The sums are machine integers (``array``): 8 bytes a breakpoint, not a Python int each.
 
 Windows are half-open ``[start, end)``; an end of ``math.inf`` has no breakpoint.
 """
@@ -17,6 +18,7 @@ Windows are half-open ``[start, end)``; an end of ``math.inf`` has no breakpoint
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left, bisect_right, insort
 
 Span = tuple[float, float, int]  # one booking on the link: start, end, units
@@ -44,7 +46,7 @@ class LinkLoad:
         # per block: its breakpoints (sorted), S after each less the block's add, how many
         # bookings start or end at each, the add, the largest S, the first breakpoint
         self._times: list[list[float]] = []
-        self._loads: list[list[int]] = []
+        self._loads: list[array[int]] = []  # machine integers: 8 bytes a breakpoint
         self._counts: list[list[int]] = []
         self._adds: list[int] = []
         self._tops: list[int] = []
@@ -83,7 +85,7 @@ class LinkLoad:
         """Count one more booking starting or ending at ``when`` (a new breakpoint carries
         the ``S`` just before it)."""
         if not self._times:
-            self._new_block(0, [when], [0], [1], 0)
+            self._new_block(0, [when], array("q", [0]), [1], 0)
             self.points = 1
             return
         block = max(0, self._block_of(when))
@@ -129,7 +131,7 @@ class LinkLoad:
             self._merge(block if block + 1 < len(self._times) else block - 1)
 
     def _new_block(
-        self, block: int, times: list[float], loads: list[int], counts: list[int], add: int
+        self, block: int, times: list[float], loads: array[int], counts: list[int], add: int
     ) -> None:
         self._times.insert(block, times)
         self._loads.insert(block, loads)
@@ -151,7 +153,7 @@ class LinkLoad:
         nxt = block + 1
         carry = self._adds[nxt] - self._adds[block]
         self._times[block] += self._times[nxt]
-        self._loads[block] += [load + carry for load in self._loads[nxt]]
+        self._loads[block] += array("q", [load + carry for load in self._loads[nxt]])
         self._counts[block] += self._counts[nxt]
         self._tops[block] = max(self._tops[block], self._tops[nxt])
         for column in (self._times, self._loads, self._counts):
@@ -182,7 +184,7 @@ class LinkLoad:
     def _shift_part(self, block: int, lo: int, hi: int, units: int) -> None:
         if lo < hi:
             loads = self._loads[block]
-            loads[lo:hi] = [load + units for load in loads[lo:hi]]
+            loads[lo:hi] = array("q", [load + units for load in loads[lo:hi]])
             self._tops[block] = max(loads) + self._adds[block]
 
     # ---- queries --------------------------------------------------------------------------
