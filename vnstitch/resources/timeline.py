@@ -2,11 +2,12 @@
 
 A booking holds an amount on each directed link of its path from ``start`` (inclusive) to
 ``end`` (exclusive; ``math.inf`` for open-ended). Admission of a window asks, per link, for the
-largest sum booked at any instant of the window -- a sweep over the sorted start and end points
-of the bookings that overlap it -- plus what the caller says is held there regardless of time
-(``base``: the open-ended holders of the instant ledger), and compares it with the link's usable
-capacity. A refusal names the link and the elementary interval where it is full. Adjacent
-windows (one ends where the other starts) do not overlap.
+largest sum booked at any instant of the window -- read from the link's index of its
+bookings' start and end points (:class:`~vnstitch.resources.link_load.LinkLoad`: binary
+searches and cached sums, not a pass over the bookings) -- plus what the caller says is held
+there regardless of time (``base``: the open-ended holders of the instant ledger), and compares
+it with the link's usable capacity. A refusal names the link and the elementary interval where
+it is full. Adjacent windows (one ends where the other starts) do not overlap.
 
 Amounts are integer thousandths, as in :mod:`vnstitch.resources.keys`. Times are wall-clock
 seconds since the epoch; nothing here reads a clock.
@@ -15,6 +16,7 @@ seconds since the epoch; nothing here reads a clock.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic
@@ -23,6 +25,7 @@ from topology.model import LinkId
 from vnstitch.clock import rfc3339
 from vnstitch.resources.admission import OwnerT, describe_key
 from vnstitch.resources.keys import ResourceKey, from_units, to_units
+from vnstitch.resources.link_load import LinkLoad, Span
 
 LinkUnits = dict[LinkId, int]
 UnitsOf = Callable[[LinkId], int]
@@ -88,12 +91,13 @@ def link_units(demands: Mapping[ResourceKey, float]) -> LinkUnits:
 
 
 class Timeline(Generic[OwnerT]):
-    """Bookings per link over time, indexed by owner and by link."""
+    """Bookings per link over time, indexed by owner, by link (:class:`LinkLoad`) and by end."""
 
     def __init__(self) -> None:
         self._bookings: dict[OwnerT, Booking] = {}
-        self._by_link: dict[LinkId, dict[OwnerT, tuple[float, float, int]]] = {}
-        self._total: dict[LinkId, int] = {}  # per link, the sum of all its bookings (a bound)
+        self._by_link: dict[LinkId, LinkLoad] = {}
+        self._end_times: list[float] = []  # the finite ends, sorted, once each
+        self._ending: dict[float, dict[OwnerT, None]] = {}  # who ends at each of them
 
     # ---- changes --------------------------------------------------------------------------
     def book(self, owner: OwnerT, window: Window, units: Mapping[LinkId, int]) -> None:
@@ -102,21 +106,34 @@ class Timeline(Generic[OwnerT]):
         kept = {link: u for link, u in units.items() if u > 0}
         self._bookings[owner] = Booking(window, kept)
         for link, u in kept.items():
-            self._by_link.setdefault(link, {})[owner] = (window.start, window.end, u)
-            self._total[link] = self._total.get(link, 0) + u
+            on_link = self._by_link.get(link)
+            if on_link is None:
+                on_link = self._by_link[link] = LinkLoad()
+            on_link.add(window.start, window.end, u)
+        if math.isfinite(window.end):
+            ending = self._ending.get(window.end)
+            if ending is None:
+                ending = self._ending[window.end] = {}
+                insort(self._end_times, window.end)
+            ending[owner] = None
 
     def cancel(self, owner: OwnerT) -> Booking | None:
         """Forget ``owner``'s booking; returns it (None if it had none)."""
         booking = self._bookings.pop(owner, None)
         if booking is None:
             return None
+        window = booking.window
         for link, u in booking.units.items():
             on_link = self._by_link[link]
-            del on_link[owner]
-            self._total[link] -= u
-            if not on_link:
+            on_link.remove(window.start, window.end, u)
+            if not on_link.bookings:
                 del self._by_link[link]
-                del self._total[link]
+        if math.isfinite(window.end):
+            ending = self._ending[window.end]
+            del ending[owner]
+            if not ending:
+                del self._ending[window.end]
+                del self._end_times[bisect_left(self._end_times, window.end)]
         return booking
 
     # ---- queries --------------------------------------------------------------------------
@@ -130,49 +147,30 @@ class Timeline(Generic[OwnerT]):
 
     def count(self, link: LinkId) -> int:
         """How many bookings hold ``link``."""
-        return len(self._by_link.get(link, ()))
+        on_link = self._by_link.get(link)
+        return 0 if on_link is None else on_link.bookings
 
     def links(self) -> frozenset[LinkId]:
         """Every link something is booked on."""
         return frozenset(self._by_link)
 
     def peak(self, link: LinkId, window: Window, skip: OwnerT | None = None) -> Peak:
-        """The largest sum booked on ``link`` at any instant of ``window`` (``skip`` left out).
-
-        A sweep over the start and end points of the bookings overlapping the window; at a
-        point where one booking ends and another starts the end is taken first (half-open).
-        """
-        best, best_at = self._peak_at(link, window, skip)
-        if not best:
+        """The largest sum booked on ``link`` at any instant of ``window`` (``skip`` left out),
+        and the first elementary interval (between two bookings' start or end points) where
+        it holds; a point where one booking ends and another starts belongs to the latter
+        (half-open windows)."""
+        on_link = self._by_link.get(link)
+        if on_link is None:
             return Peak(0, window)
-        return Peak(best, Window(best_at, self._peak_end(link, window, best_at, skip)))
+        units, at, until = on_link.peak(window.start, window.end, self._span(link, skip))
+        return Peak(units, Window(at, until)) if units else Peak(0, window)
 
-    def _peak_at(self, link: LinkId, window: Window, skip: OwnerT | None) -> tuple[int, float]:
-        """The largest sum in ``window`` and the first instant it holds (the sweep)."""
-        points: list[tuple[float, int]] = []
-        for owner, (start, end, units) in self._by_link.get(link, {}).items():
-            if owner != skip and start < window.end and window.start < end:
-                points.append((max(start, window.start), units))
-                points.append((min(end, window.end), -units))
-        if not points:
-            return 0, window.start
-        points.sort(key=lambda p: (p[0], p[1]))
-        best, best_at, total = 0, window.start, 0
-        for index, (when, delta) in enumerate(points):
-            total += delta
-            following = points[index + 1][0] if index + 1 < len(points) else window.end
-            if total > best and following > when:
-                best, best_at = total, when
-        return best, best_at
-
-    def _peak_end(self, link: LinkId, window: Window, at: float, skip: OwnerT | None) -> float:
-        """Where the elementary interval starting at ``at`` ends (the next start or end)."""
-        after = [window.end]
-        for owner, (start, end, _) in self._by_link.get(link, {}).items():
-            if owner == skip:
-                continue
-            after.extend(t for t in (start, end) if at < t < window.end)
-        return min(after)
+    def _span(self, link: LinkId, owner: OwnerT | None) -> Span | None:
+        """``owner``'s booking on ``link`` as the index holds it (None: it has none there)."""
+        booking = None if owner is None else self._bookings.get(owner)
+        if booking is None or link not in booking.units:
+            return None
+        return booking.window.start, booking.window.end, booking.units[link]
 
     def check(
         self,
@@ -189,26 +187,30 @@ class Timeline(Generic[OwnerT]):
         Returns the links that would be over-booked (empty: it fits), sorted.
         """
         refusals = []
-        for link in sorted(units):
-            asked = units[link]
+        for link, asked in units.items():
             if asked <= 0:
                 continue
             room = usable(link) - base(link) - asked
-            if self._total.get(link, 0) <= room:
-                continue  # even every booking at once leaves room: no sweep needed
-            best, at = self._peak_at(link, window, owner)
+            on_link = self._by_link.get(link)
+            total = 0 if on_link is None else on_link.total
+            if total <= room:
+                continue  # even every booking at once leaves room: no index needed
+            best, at, until = (
+                on_link.peak(window.start, window.end, self._span(link, owner))
+                if on_link is not None
+                else (0, window.start, window.end)
+            )
             if best > room:
-                during = Window(at, self._peak_end(link, window, at, owner))
                 free = from_units(max(0, room + asked - best))
-                refusals.append(Overbooking(link, from_units(asked), free, during))
-        return refusals
+                refusals.append(Overbooking(link, from_units(asked), free, Window(at, until)))
+        return sorted(refusals, key=lambda over: over.link)
 
     def ahead(self, now: float, links: Iterable[LinkId] | None = None) -> LinkUnits:
         """Per link, the largest sum booked at any instant from ``now`` on (0s left out)."""
-        future = Window(now, math.inf)
         out: LinkUnits = {}
         for link in self._by_link if links is None else links:
-            units = self.peak(link, future).units
+            on_link = self._by_link.get(link)
+            units = 0 if on_link is None else on_link.peak(now, math.inf)[0]
             if units:
                 out[link] = units
         return out
@@ -217,14 +219,16 @@ class Timeline(Generic[OwnerT]):
         """Ends of bookings on ``links`` within ``(after, before)``, sorted: where room opens."""
         found = {after}
         for link in links:
-            for _, end, _ in self._by_link.get(link, {}).values():
-                if after < end < before:
-                    found.add(end)
+            on_link = self._by_link.get(link)
+            if on_link is not None:
+                found.update(on_link.ends_within(after, before))
         return sorted(found)
 
     def expire(self, now: float) -> list[OwnerT]:
-        """Owners whose booking ended by ``now`` (not removed: the caller ends them)."""
-        return [o for o, b in self._bookings.items() if b.window.end <= now]
+        """Owners whose booking ended by ``now``, earliest end first (not removed: the caller
+        ends them)."""
+        ended = self._end_times[: bisect_right(self._end_times, now)]
+        return [owner for end in ended for owner in self._ending[end]]
 
 
 __all__ = [

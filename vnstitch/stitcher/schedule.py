@@ -75,6 +75,7 @@ class Schedule:
         self.held: set[int] = set()  # installed (or installing): hold in the instant ledger
         self._ahead: dict[ResourceKey, float] = {}
         self._short: set[LinkId] = set()  # where AHEAD_OWNER holds less than it should
+        self._ahead_edges: tuple[object, dict[tuple[int, int], float]] | None = None
 
     # ---- windows --------------------------------------------------------------------------
     def window_of(self, request: ReservationRequest, now: float) -> Window | Refusal:
@@ -117,29 +118,49 @@ class Schedule:
         the timeline, only open-ended holders count).
 
         What open-ended holders leave is the instant ledger's free bandwidth (kept per edge by
-        the stitcher) plus what ``AHEAD_OWNER`` and installed windows hold there.
+        the stitcher) plus what ``AHEAD_OWNER`` and installed windows hold there. The search
+        asks for every arc it relaxes, so all of it is looked up by edge (a pair of ints),
+        ``AHEAD_OWNER``'s part kept per edge between changes, each link's peak read once.
         """
         free_now, edge_link = self.stitcher.edge_free()
-        extra: dict[LinkId, float] = {k: v for k, v in self._ahead.items() if isinstance(k, LinkId)}
+        ahead = self._ahead_by_edge(edge_link)
+        held: dict[tuple[int, int], float] = {}
         for res_id in self.held:
             holding = self.ledger.holding(res_id)
             for key, amount in holding.amounts.items() if holding is not None else ():
-                if isinstance(key, LinkId):
-                    extra[key] = extra.get(key, 0.0) + amount
+                if isinstance(key, LinkId) and edge_link.get((key.src, key.dst)) == key:
+                    held[key.src, key.dst] = held.get((key.src, key.dst), 0.0) + amount
         timeline = self.timeline
-        peaks: dict[LinkId, float] = {}
+        peaks: dict[tuple[int, int], float] = {}
 
         def free(u: int, v: int) -> float:
-            link = edge_link[u, v]
-            left = free_now[u, v] + extra.get(link, 0.0)
+            left = free_now[u, v] + ahead.get((u, v), 0.0)
+            if held:
+                left += held.get((u, v), 0.0)
             if bookings:
-                peak = peaks.get(link)
+                peak = peaks.get((u, v))
                 if peak is None:
-                    peak = peaks[link] = from_units(timeline.peak(link, window).units)
+                    peak = peaks[u, v] = from_units(timeline.peak(edge_link[u, v], window).units)
                 left -= peak
             return max(0.0, left)
 
         return free
+
+    def _ahead_by_edge(
+        self, edge_link: dict[tuple[int, int], LinkId]
+    ) -> dict[tuple[int, int], float]:
+        """What ``AHEAD_OWNER`` holds, per graph edge; rebuilt when it changed (:meth:`sync`) or
+        the stitcher rebuilt its edge map (the graph changed)."""
+        cached = self._ahead_edges
+        if cached is not None and cached[0] is edge_link:
+            return cached[1]
+        by_edge = {
+            (key.src, key.dst): amount
+            for key, amount in self._ahead.items()
+            if isinstance(key, LinkId) and edge_link.get((key.src, key.dst)) == key
+        }
+        self._ahead_edges = (edge_link, by_edge)
+        return by_edge
 
     def plan_window(self, request: ReservationRequest, window: Window) -> PathPlan | Refusal:
         """The path a window would take, checked at every instant of it; or why not.
@@ -388,6 +409,7 @@ class Schedule:
         ledger.resize(AHEAD_OWNER, shrunk)  # shrink first: never refused
         ledger.resize(AHEAD_OWNER, target)  # then grow within what was free
         self._ahead = target
+        self._ahead_edges = None
 
     def short_links(self) -> set[LinkId]:
         """Links where ``AHEAD_OWNER`` got less than the future peak (no room, or unknown)."""
