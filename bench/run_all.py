@@ -26,6 +26,7 @@ PURE = [
     "store_commit",
     "advance_admission",
     "state_flush",
+    "link_load_query",
 ]
 NEEDS_DATA = {
     "zoo_load",
