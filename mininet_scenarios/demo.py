@@ -119,6 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threshold-mbps", type=float, default=None, help="default: a tenth of --min-rate-mbps"
     )
+    parser.add_argument(
+        "--floor-mbps",
+        type=float,
+        default=None,
+        help="standing reservation of every forecast pair (0: none; default: the smallest meter)",
+    )
     parser.add_argument("--lead-in", type=float, default=15.0, help="seconds before step 0")
     args = parser.parse_args(argv)
     options = ReplayOptions(
@@ -131,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = RunSettings(
         options,
         threshold_mbps=args.threshold_mbps,
+        floor_mbps=args.floor_mbps,
         lead_in_s=args.lead_in,
         quick_selection=args.quick_selection,
     )
