@@ -106,7 +106,11 @@ class PredictorEngine:
     def _start_timeline(self, step_seconds: float) -> None:
         self.spec = FeatureSpec(step_seconds)
         self.aggregator = StepAggregator(step_seconds, max_gap_steps=self.spec.day)
-        self.history = RateHistory(round(self.config.history_days * self.spec.day))
+        # when full, drop a day at a time: the idle window and the training days stay held
+        # (halving an 8-day history left 4 days: pairs idle 4-7 days were no longer forecast)
+        day = self.spec.day
+        capacity = round(self.config.history_days * day)
+        self.history = RateHistory(capacity, keep=capacity - day)
         self._pending: dict[PairId, list[Interval]] = {}
 
     def _next_seq(self) -> int:
