@@ -93,9 +93,11 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
         f"reserved / sent: {_fmt(s.get('reserved_over_sent'))}; bytes inside a reservation: "
         f"{_fmt(s.get('bytes_inside_reservation_percent'), ' %')}"
     )
+    floor = report.get("settings", {}).get("floor_mbps")
     print(
         f"packet-ins during the replay: {s['packet_in_during_replay']}; "
-        f"predicted reservations made: {s['reservations_made']}"
+        f"predicted reservations made: {s['reservations_made']} (standing floor of every "
+        f"forecast pair: {_fmt(None if floor is None else round(floor, 4), ' Mbit/s')})"
     )
     print(f"report: {out / 'report.json'}")
     for plot in report["plots"]:
