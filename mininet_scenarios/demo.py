@@ -93,9 +93,11 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
         f"reserved / sent: {_fmt(s.get('reserved_over_sent'))}; bytes inside a reservation: "
         f"{_fmt(s.get('bytes_inside_reservation_percent'), ' %')}"
     )
+    floor = report.get("settings", {}).get("floor_mbps")
     print(
         f"packet-ins during the replay: {s['packet_in_during_replay']}; "
-        f"predicted reservations made: {s['reservations_made']}"
+        f"predicted reservations made: {s['reservations_made']} (standing floor of every "
+        f"forecast pair: {_fmt(None if floor is None else round(floor, 4), ' Mbit/s')})"
     )
     print(f"report: {out / 'report.json'}")
     for plot in report["plots"]:
@@ -119,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threshold-mbps", type=float, default=None, help="default: a tenth of --min-rate-mbps"
     )
+    parser.add_argument(
+        "--floor-mbps",
+        type=float,
+        default=None,
+        help="standing reservation of every forecast pair (0: none; default: the smallest meter)",
+    )
     parser.add_argument("--lead-in", type=float, default=15.0, help="seconds before step 0")
     args = parser.parse_args(argv)
     options = ReplayOptions(
@@ -131,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = RunSettings(
         options,
         threshold_mbps=args.threshold_mbps,
+        floor_mbps=args.floor_mbps,
         lead_in_s=args.lead_in,
         quick_selection=args.quick_selection,
     )

@@ -42,6 +42,7 @@ from predictor.trace import format_time, save_npz
 from testbed.revalidator import revalidator_period
 from testbed.stack import Stack
 from testbed.wait import wait_until
+from vnstitch.rules.meters import MIN_METER_KBPS, TCP_HEADROOM
 
 Say = Callable[[str], None]
 # OVS sweeps its flow counters every 500 ms by default: half a one-second step. During the
@@ -49,6 +50,9 @@ Say = Callable[[str], None]
 # (``testbed.revalidator``; the test tests/integration/test_replay_alignment.py).
 REVALIDATOR_MS = 100
 COUNTER_LAG_S = 0.1
+# A reservation's meter never goes below MIN_METER_KBPS: a smaller standing floor would book
+# less than its meter lets through and save no capacity on the switch.
+SMALLEST_METERED_MBPS = MIN_METER_KBPS / 1000 / TCP_HEADROOM
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,9 @@ class RunSettings:
     # their rules before their first packet, at a tenth 94 %, reserved / sent 1.24 both)
     threshold_mbps: float | None = None
     hysteresis: float = 0.2
+    # standing reservation of every forecast pair (rules before its first packet); None: the
+    # smallest a switch meters (MIN_METER_KBPS), booked as what that meter lets through
+    floor_mbps: float | None = None
     lead_in_s: float = 15.0  # wall seconds from controller start to the replay's first step
     horizon: int = 3
     quick_selection: bool = False  # validation tries each kind's default only
@@ -130,6 +137,7 @@ def run_replay(
     scale = rt.trace.step_seconds / settings.step_wall_s
     origin = rt.start_time - settings.lead_in_s * scale
     threshold = settings.threshold_mbps or rt.min_rate_mbps / 10
+    floor = SMALLEST_METERED_MBPS if settings.floor_mbps is None else settings.floor_mbps
     stack = Stack(
         rt.graph,
         controller={
@@ -140,6 +148,7 @@ def run_replay(
         predictor={
             "threshold_mbps": threshold,
             "hysteresis": settings.hysteresis,
+            "floor_mbps": floor,
             "time_scale": scale,
             "time_origin": origin,
             "counter_lag_s": COUNTER_LAG_S,
@@ -165,7 +174,7 @@ def run_replay(
             shutil.copy(stack.controller.log_path, run_dir / "controller.log")
     finally:
         stop_process(predictor)
-    report["settings"] = {**asdict(settings), "threshold_mbps": threshold}
+    report["settings"] = {**asdict(settings), "threshold_mbps": threshold, "floor_mbps": floor}
     report["model"] = {
         "chosen": model.chosen,
         "tag": model.tag,

@@ -154,6 +154,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         seed_until=parse_moment(args.seed_until) if args.seed_until else None,
         seed_first_ip=args.seed_first_ip,
         bytes_scale=args.bytes_scale,
+        idle_days=args.idle_days,
         curve=not args.no_curve,
         key_dir=Path(args.key_dir).expanduser() if args.key_dir else DEFAULT_KEY_DIR,
         server_key=Path(args.server_key).expanduser() if args.server_key else None,
@@ -288,6 +289,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=float,
         default=1.0,
         help="multiply observed bytes (a controller replaying N times faster than real time)",
+    )
+    run.add_argument(
+        "--idle-days",
+        type=float,
+        default=7.0,
+        help="forecast the pairs that carried traffic in this many days (default a week)",
     )
     run.add_argument(
         "--key-dir",

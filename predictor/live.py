@@ -99,10 +99,15 @@ class StepAggregator:
 
 
 class RateHistory:
-    """The last ``capacity`` steps of every pair's rate, as a (steps, pairs) array."""
+    """The last ``capacity`` steps of every pair's rate, as a (steps, pairs) array.
 
-    def __init__(self, capacity: int) -> None:
+    When full, the oldest rows go at once, keeping the newest ``keep`` (default half): between
+    ``keep`` and ``capacity`` rows are always held once it has filled.
+    """
+
+    def __init__(self, capacity: int, keep: int | None = None) -> None:
         self.capacity = capacity
+        self.keep = capacity // 2 if keep is None else min(max(keep, 1), capacity - 1)
         self._rates = np.zeros((capacity, 64))
         self.rows = 0
         self.first_index = 0  # step index of row 0
@@ -131,7 +136,7 @@ class RateHistory:
         if self.rows == 0:
             self.first_index = index
         if self.rows == self.capacity:
-            keep = self.capacity // 2
+            keep = self.keep
             self._rates[:keep] = self._rates[self.rows - keep : self.rows]
             self.first_index += self.rows - keep
             self.rows = keep

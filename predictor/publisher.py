@@ -57,6 +57,7 @@ class RunConfig:
     seed_until: float | None = None  # end of the seeded history (epoch s); None: whole trace
     seed_first_ip: str = DEFAULT_FIRST_IP  # trace node i is this address + i
     bytes_scale: float = 1.0  # observed bytes x this (time-compressed replay)
+    idle_days: float = 7.0  # forecast the pairs with traffic in this many days
     curve: bool = True  # False: plain TCP, for a controller with [predictor] curve = false
     key_dir: Path = DEFAULT_KEY_DIR  # our keypair; the controller's controller.key by default
     server_key: Path | None = None  # the controller's public key file, if not in key_dir
@@ -188,6 +189,7 @@ def build_engine(config: RunConfig) -> PredictorEngine:
         retrain=config.retrain,
         threads=config.threads,
         bytes_scale=config.bytes_scale,
+        idle_days=config.idle_days,
     )
     engine = PredictorEngine(f"predictor-{uuid.uuid4().hex[:8]}", engine_config)
     engine.classifier = load_classifier(config.classes)

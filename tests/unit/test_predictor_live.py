@@ -124,3 +124,14 @@ def test_an_excursion_is_judged_against_the_path_forecast_before_it() -> None:
     (excursion,) = detector.check(followed, {A: 10.0})
     assert excursion.interval == Interval(1.0, 3.0)
     assert detector.check(followed, {A: 10.0}) == []  # reported once per excursion
+
+
+def test_history_keeps_at_least_keep_rows_once_full() -> None:
+    history = RateHistory(capacity=10, keep=7)
+    held = []
+    for index in range(30):
+        history.append(index, {A: float(index)})
+        held.append(history.rows)
+    assert held[10:] == [8, 9, 10] * 6 + [8, 9]  # the 7 newest and the one appended, and on
+    assert history.array()[:, 0].tolist() == list(range(30 - history.rows, 30))
+    assert RateHistory(capacity=8).keep == 4  # the default: half

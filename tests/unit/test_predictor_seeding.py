@@ -113,3 +113,31 @@ def test_the_publisher_seeds_its_engine_from_a_trace_file(tmp_path: Path) -> Non
     assert eng.seeded_until == START + 6 * STEP
     assert eng.history.rows == 6
     assert eng.config.bytes_scale == 2.0
+
+
+def test_pairs_idle_less_than_a_week_are_still_forecast() -> None:
+    """A pair that went quiet days ago is forecast (the controller may give it standing rules),
+    also once live steps overflow the history; one idle for longer than ``idle_days`` is not."""
+    day = round(86_400 / STEP)
+    steps = 8 * day
+    tm = np.zeros((steps, 3, 3))
+    tm[:, 0, 2] = 2.0  # always busy
+    tm[steps - 5 * day, 2, 1] = 1.0  # one step five days before the end
+    tm[5, 1, 0] = 1.0  # one step eight days before the end
+    trace = Trace(tm, ("n0", "n1", "n2"), START, STEP)
+    until = START + steps * STEP
+    forecast = {}
+    for idle_days in (7.0, 1.0):
+        config = EngineConfig(horizon=1, step_seconds=STEP, retrain=False, idle_days=idle_days)
+        eng = PredictorEngine("p", config)
+        eng.seed(seed_from_trace(trace, until))  # fills the 8-day history
+        out = []
+        for k in range(3):  # live steps past the full history: its oldest rows go
+            live = Observations("ctl", k, until + k * STEP, until + (k + 1) * STEP, ())
+            out += [m for m in eng.handle(live) if isinstance(m, ForecastBatch)]
+        assert eng.history.rows >= 7 * day
+        forecast[idle_days] = {f.pair for f in out[-1].forecasts}
+    busy, days_ago = PairId("10.0.0.1", "10.0.0.3"), PairId("10.0.0.3", "10.0.0.2")
+    assert forecast[7.0] == {busy, days_ago}
+    assert forecast[1.0] == {busy}
+    assert EngineConfig().idle_days == 7.0

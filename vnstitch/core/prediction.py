@@ -109,6 +109,7 @@ class Prediction:
             grow_hysteresis=options.grow_hysteresis,
             shrink_hysteresis=options.shrink_hysteresis,
             max_shrink=options.max_shrink,
+            floor_mbps=options.floor_mbps,
         )
         self.book = ForecastBook()
         self.rounds = AlignedRounds(stats_interval_s * options.time_scale)

@@ -25,6 +25,7 @@ Example::
     authorized_keys_dir = "/var/lib/vnstitch/curve/authorized"  # client *.key files let in
     max_message_bytes = 4194304 # larger frames are refused by ZeroMQ before they are read
     max_forecast_horizon_s = 21600  # a batch valid further ahead than this is dropped
+    floor_mbps = 0              # > 0: every forecast pair holds at least this (rules in place)
 
     [adjustment]
     enabled = true              # move reservations off congested links, back when worth it
@@ -157,6 +158,7 @@ class PredictorOptions:
     grow_hysteresis: float | None = 0.0
     shrink_hysteresis: float | None = 0.1
     max_shrink: float = 1.0  # a shrink takes at most this share of the reserved rate
+    floor_mbps: float = 0.0  # standing reservation of every forecast pair (0: none)
     counter_lag_s: float = 0.0  # flow counters are this old when read (OVS: its revalidators)
     max_latency_ms: float | None = None
     time_scale: float = 1.0  # replay: traffic seconds per wall second
@@ -429,6 +431,7 @@ def _predictor(raw: Any) -> PredictorOptions:
         if "shrink_hysteresis" in raw
         else d.shrink_hysteresis,
         max_shrink=_number(raw, "max_shrink", where, d.max_shrink, 0.01),
+        floor_mbps=_number(raw, "floor_mbps", where, d.floor_mbps, 0.0),
         counter_lag_s=_number(raw, "counter_lag_s", where, d.counter_lag_s, 0.0),
         max_latency_ms=_number(raw, "max_latency_ms", where, 0, 0.001)
         if "max_latency_ms" in raw
