@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 import zmq
 
 from predictor.publisher import RunConfig, _connect
@@ -63,3 +64,30 @@ def test_a_closed_bridge_frees_its_endpoints_and_the_predictor_reaches_the_bound
         push.close()
         context.term()
         leader.close()
+
+
+def test_a_bridge_that_cannot_bind_both_endpoints_holds_neither() -> None:
+    """A new leader's first try may find the forecasts endpoint still held (the leader it
+    replaces closes asynchronously): the observations socket it bound is let go at once, so
+    the next try (a second later) can bind both."""
+    obs, fc = (f"tcp://127.0.0.1:{free_tcp_port()}" for _ in range(2))
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    holder, probe = context.socket(zmq.PULL), context.socket(zmq.PUB)
+    for sock in (holder, probe):
+        sock.setsockopt(zmq.LINGER, 0)
+    holder.bind(fc)
+    try:
+        with pytest.raises(zmq.ZMQError):
+            _bridge(obs, fc)
+        deadline = time.monotonic() + 5.0
+        while True:  # ZeroMQ closes the listener asynchronously, within milliseconds
+            try:
+                probe.bind(obs)
+                break
+            except zmq.ZMQError:
+                assert time.monotonic() < deadline, "the failed bridge kept its observations port"
+                time.sleep(0.02)
+    finally:
+        holder.close()
+        probe.close()
+        context.term()
