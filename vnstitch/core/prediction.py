@@ -4,7 +4,7 @@ Forecast batches go into the :class:`~vnstitch.predictive.forecast_book.Forecast
 per pair, out-of-order and restarted-predictor safe) and from there — nothing else keeps a copy
 — into provisioning (``vnstitch.predictive.provisioning``), which creates, resizes or releases
 the reservations of origin ``predicted``. Time on this link is traffic time: wall time, or a
-time-compressed replay's (``time_scale``, ``time_origin``).
+time-compressed replay's (``time_scale``, ``time_origin`` at ``time_origin_wall`` or the start).
 
 What is refused is counted, never acted on: frames that do not decode (by decode reason), a
 batch valid beyond ``max_forecast_horizon_s`` (``horizon``), and connections the adapter's
@@ -51,6 +51,7 @@ from vnstitch.predictive.provisioning import (
     ResizeReservation,
     plan_provisioning,
 )
+from vnstitch.predictive.restored_hold import RestoredHold
 from vnstitch.predictive.step_alignment import AlignedRounds, next_boundary
 from vnstitch.stitcher.reservation import Origin, Reservation, ReservationRequest
 from vnstitch.stitcher.stitch_service import Refusal
@@ -112,6 +113,8 @@ class Prediction:
         )
         self.book = ForecastBook()
         self.rounds = AlignedRounds(stats_interval_s * options.time_scale)
+        # restored predicted reservations are kept until the first batch (restored_hold)
+        self.restored_hold = RestoredHold.starting(self.traffic_time(started), self.rounds.step)
         self.last_rate: dict[PairId, float] = {}
         self.anomalies: list[Anomaly] = []
         self.status: PredictorStatus | None = None
@@ -134,8 +137,9 @@ class Prediction:
         opts = self.options
         if opts.time_scale == 1.0 and opts.time_origin is None:
             return at.wall
-        origin = opts.time_origin if opts.time_origin is not None else self.started.wall
-        return origin + (at.wall - self.started.wall) * opts.time_scale
+        anchor = self.started.wall if opts.time_origin_wall is None else opts.time_origin_wall
+        origin = opts.time_origin if opts.time_origin is not None else anchor
+        return origin + (at.wall - anchor) * opts.time_scale
 
     def _publish(self, message: Message) -> None:
         self.published_count += 1
@@ -213,6 +217,7 @@ class Prediction:
         match msg:
             case ForecastBatch():
                 taken = self.book.update(msg, self.traffic_time(at))
+                self.restored_hold.batch_taken()
                 LOG.debug(
                     "forecast round %d: %d pairs, %d newer", msg.seq, len(msg.forecasts), taken
                 )
@@ -337,6 +342,8 @@ class Prediction:
         # Look one statistics round ahead, so a step's rules are in place when it begins.
         step = self.stats_interval_s * self.options.time_scale
         present = self.traffic_time(at)
+        if self.restored_hold.holds(present):
+            return  # no batch since the start yet: restored ones stay as they are
         ahead = present + step
         held: dict[PairId, PredictedReservation] = {}
         by_pair: dict[PairId, Reservation] = {}
