@@ -37,6 +37,7 @@ from vnstitch.northbound.wire_keys import CURVE_BOX_BYTES, DEFAULT_KEY_DIR, KeyF
 log = logging.getLogger(__name__)
 
 SEND_FAILED = "send_failed"
+RECONNECT_IVL_MAX_MS = 250  # the longest wait before trying an endpoint again
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,9 @@ def _connect(
     for sock in (sub, push):
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.RECONNECT_IVL, 100)
-        sock.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
+        # a follower's endpoints refuse until it leads: retried this often, not backed off to
+        # seconds, so the predictor reaches a new leader soon after it binds
+        sock.setsockopt(zmq.RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS)
         sock.setsockopt(zmq.MAXMSGSIZE, limit)
         if curve is not None:
             curve.apply(sock)
