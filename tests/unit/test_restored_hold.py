@@ -3,6 +3,8 @@ and kept as they are until the predictor's first batch reaches the new core."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -119,3 +121,32 @@ def test_instances_sharing_time_origin_wall_share_one_traffic_clock(tmp_path: Pa
         prediction.options = replace(anchored, time_origin_wall=None)
         clocks.append(prediction.traffic_time(h.now))
     assert clocks[2:] == [1_700_000_000.0] * 2
+
+
+def test_a_rounds_provisioning_is_one_store_transaction(tmp_path: Path) -> None:
+    """Predicted reservations are stored: a batch that makes several commits them once."""
+    h = Harness(tmp_path, predictor=True)
+    h.connect_square()
+    store = h.core.durable.store
+    commits, depth = [], [0]
+    atomic = store.atomic
+
+    @contextmanager
+    def counted() -> Iterator[None]:
+        commits.extend([1] if depth[0] == 0 else [])  # an outermost block: one commit
+        depth[0] += 1
+        try:
+            with atomic():
+                yield
+        finally:
+            depth[0] -= 1
+
+    store.atomic = counted  # type: ignore[method-assign]
+    start = h.now.wall
+    pairs = [PairId(H1, H4), PairId(H4, H1)]
+    forecasts = tuple(PairForecast(p, (3.0,) * 3, (3.0,) * 3, start, start + 600.0) for p in pairs)
+    h.feed(PredictorMessage(ForecastBatch("p1", 0, "m", 0.95, start, forecasts)))
+    assert len(_predicted(h)) == 2
+    assert len(commits) == 1
+    stored = {r["id"] for r in h.core.durable.store.load().reservations}
+    assert stored == {r.id for r in _predicted(h)}

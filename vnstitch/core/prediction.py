@@ -46,6 +46,7 @@ from vnstitch.predictive.pair_counters import FlowSample
 from vnstitch.predictive.provisioning import (
     CreateReservation,
     PredictedReservation,
+    ProvisioningAction,
     ProvisioningPolicy,
     ReleaseReservation,
     ResizeReservation,
@@ -373,23 +374,36 @@ class Prediction:
         actions = plan_provisioning(
             self.book.forecasts, held, ahead, self.policy, protected, lead_s=step, present=present
         )
-        if actions:
-            stitcher.sync_capacities()
-        for action in actions:
-            match action:
-                case ReleaseReservation():
-                    LOG.info("releasing forecast reservation %s: %s", action.pair, action.reason)
-                    self.stitching.withdraw(by_pair[action.pair].id, at)
-                case ResizeReservation():
-                    res = by_pair[action.pair]
-                    request = replace(res.request, bandwidth_mbps=action.rate_mbps)
-                    outcome = stitcher.modify(res.id, request, at.wall)
-                    if isinstance(outcome, Refusal):
-                        LOG.info("forecast resize of %s refused: %s", action.pair, outcome.reason)
-                    else:
-                        self.stitching.run(outcome, at)
-                case CreateReservation():
-                    self._create(action, source, at)
+        if not actions:
+            return
+        stitcher.sync_capacities()
+        # one commit for the round (predicted reservations are stored); nothing reaches a
+        # switch before it: the core's actions go out after this returns
+        with self.stitching.durable.store.atomic():
+            for action in actions:
+                self._apply(action, by_pair, source, at)
+
+    def _apply(
+        self,
+        action: ProvisioningAction,
+        by_pair: dict[PairId, Reservation],
+        source: str | None,
+        at: Instant,
+    ) -> None:
+        match action:
+            case ReleaseReservation():
+                LOG.info("releasing forecast reservation %s: %s", action.pair, action.reason)
+                self.stitching.withdraw(by_pair[action.pair].id, at)
+            case ResizeReservation():
+                res = by_pair[action.pair]
+                request = replace(res.request, bandwidth_mbps=action.rate_mbps)
+                outcome = self.stitching.stitcher.modify(res.id, request, at.wall)
+                if isinstance(outcome, Refusal):
+                    LOG.info("forecast resize of %s refused: %s", action.pair, outcome.reason)
+                else:
+                    self.stitching.run(outcome, at)
+            case CreateReservation():
+                self._create(action, source, at)
 
     def _create(self, action: CreateReservation, source: str | None, at: Instant) -> None:
         zones = None if action.zone == "default" else frozenset({action.zone})
