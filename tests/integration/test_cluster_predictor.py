@@ -142,6 +142,16 @@ def _next_batch(stack: ClusterStack, name: str, after: int, timeout_s: float) ->
     return seq
 
 
+def _batch_period(stack: ClusterStack, name: str) -> tuple[int, float]:
+    """The yardstick: how often batches arrive at ``name`` (a step of traffic time); the seq
+    of the last one, which has just arrived."""
+    seq = _next_batch(stack, name, -1, 10.0)
+    seq = _next_batch(stack, name, seq, 10.0)  # one arrives: the period starts now
+    began = time.monotonic()
+    seq = _next_batch(stack, name, seq, 10.0)
+    return seq, time.monotonic() - began
+
+
 def test_forecasts_follow_a_new_leader_after_kill_9(live: tuple[ClusterStack, Predictor]) -> None:
     stack, predictor = live
     leader = stack.leader()
@@ -158,12 +168,7 @@ def test_forecasts_follow_a_new_leader_after_kill_9(live: tuple[ClusterStack, Pr
         stdout=subprocess.PIPE,
         text=True,
     )
-    # the yardstick: how often batches arrive at the leader (a step of traffic time)
-    seq = _next_batch(stack, leader, -1, 10.0)
-    seq = _next_batch(stack, leader, seq, 10.0)
-    began = time.monotonic()
-    seq = _next_batch(stack, leader, seq, 10.0)
-    period_s = time.monotonic() - began
+    seq, period_s = _batch_period(stack, leader)
     flows = _predicted_flows(stack)
     assert flows, "no predicted reservation entry on the switches"
 
@@ -218,3 +223,40 @@ def test_forecasts_follow_a_new_leader_after_kill_9(live: tuple[ClusterStack, Pr
         assert after[key] >= duration + resumed_s - 0.5, (key, duration, after[key])
     # no batch the old leader applied (up to #seq) was applied again by the new one
     assert min(booked) == first > seq, booked
+
+
+def test_forecasts_go_only_to_the_new_leader_while_the_old_one_is_paused(
+    live: tuple[ClusterStack, Predictor],
+) -> None:
+    """A paused leader keeps its TCP connections (a partition looks the same): the predictor's
+    heartbeats drop it, so once another instance leads every batch reaches that one."""
+    stack, predictor = live
+    for name, proc in stack.controllers.items():  # the one killed before comes back, follower
+        if not proc.is_running():
+            stack.start_controller(name)
+            stack.wait_switches_connected(name)
+    leader = stack.leader()
+    _, period_s = _batch_period(stack, leader)
+    stack.signal(leader, signal.SIGSTOP)
+    try:
+        successor = stack.leader(timeout_s=15.0, not_=leader)
+        seq = _next_batch(stack, successor, -1, 10.0)
+        seq = _next_batch(stack, successor, seq, 3 * period_s)  # heartbeats: 3 to 4 s to drop
+        arrivals = []
+        for _ in range(3):  # PUSH would hand every other batch to the paused one
+            began = time.monotonic()
+            seq = _next_batch(stack, successor, seq, 3 * period_s)
+            arrivals.append(time.monotonic() - began)
+    finally:
+        stack.signal(leader, signal.SIGCONT)
+    print(
+        f"cluster predictor: {leader} paused, {successor} leads; batches there every"
+        f" {', '.join(f'{a * 1000:.0f}' for a in arrivals)} ms (before: {period_s * 1000:.0f} ms)"
+    )
+    assert max(arrivals) < 1.5 * period_s, (arrivals, period_s)
+    wait_until(
+        lambda: stack.cluster(leader)["role"] == "follower", 10.0, 0.1, "the old leader follows"
+    )
+    assert predictor.proc is not None and predictor.proc.poll() is None
+    assert "history cleared" not in predictor.log.read_text(errors="replace")
+    assert len(_predicted(stack, successor)) == 1
