@@ -4,6 +4,8 @@ Retraining and recalibration run in that worker, so forecasting never waits for 
 controller binds both sockets; this process connects a SUB (observations) and a PUSH
 (forecasts), so either side may restart and ZeroMQ reconnects. Both are CURVE clients of the
 controller (``predictor.curve_client``) unless ``--no-curve``, and both bound the frame size.
+Given every instance of a controller cluster, they reach whichever binds (the leader): each
+endpoint is retried every 250 ms at most, and ZMTP heartbeats drop a peer silent for 3 s.
 Frames that do not decode are dropped and counted; forecasts that cannot be handed to a
 connected controller are dropped.
 """
@@ -37,6 +39,9 @@ from vnstitch.northbound.wire_keys import CURVE_BOX_BYTES, DEFAULT_KEY_DIR, KeyF
 log = logging.getLogger(__name__)
 
 SEND_FAILED = "send_failed"
+RECONNECT_IVL_MAX_MS = 250  # the longest wait before trying an endpoint again
+HEARTBEAT_IVL_MS = 1000  # ZMTP pings to each controller
+HEARTBEAT_TIMEOUT_MS = 3000  # a controller silent this long is disconnected
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,13 @@ def _connect(
     for sock in (sub, push):
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.RECONNECT_IVL, 100)
-        sock.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
+        # a follower's endpoints refuse until it leads: retried this often, not backed off to
+        # seconds, so the predictor reaches a new leader soon after it binds
+        sock.setsockopt(zmq.RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS)
+        # a peer that stops answering (a paused or cut-off old leader, a dead host) is dropped,
+        # so PUSH stops handing it every other batch; a TCP reset would take minutes
+        sock.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
+        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
         sock.setsockopt(zmq.MAXMSGSIZE, limit)
         if curve is not None:
             curve.apply(sock)

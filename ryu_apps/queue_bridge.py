@@ -56,11 +56,15 @@ class QueueBridge:
         if curve is not None:
             self.loops.append(ZapHandler(self._ctx, curve.authorized, on_rejected).serve_forever)
         self._pub = self._socket(zmq.PUB)
-        self._pub.setsockopt(zmq.SNDHWM, 1000)
-        self._pub.bind(observations_endpoint)
         self._pull = self._socket(zmq.PULL)
-        self._pull.setsockopt(zmq.RCVHWM, FORECASTS_RCVHWM)
-        self._pull.bind(forecasts_endpoint)
+        try:
+            self._pub.setsockopt(zmq.SNDHWM, 1000)
+            self._pub.bind(observations_endpoint)
+            self._pull.setsockopt(zmq.RCVHWM, FORECASTS_RCVHWM)
+            self._pull.bind(forecasts_endpoint)
+        except zmq.ZMQError:  # e.g. the leader it replaces still holds one: free both to retry
+            self.close()
+            raise
         if curve is not None:
             self.loops.append(watch_handshakes(self._pub, "observations", on_rejected))
             self.loops.append(watch_handshakes(self._pull, "forecasts", on_rejected))

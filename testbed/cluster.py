@@ -14,6 +14,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from testbed.controller_config import write_config
 from testbed.network import Testbed, build_network
 from testbed.wait import wait_until
 from vnstitch.cluster.members import LocalCluster, start_local
+from vnstitch.northbound.config import load_config
 
 APP = "ryu_apps.vnstitch"
 
@@ -39,24 +41,46 @@ class ClusterStack:
         controllers: int = 3,
         options: dict[str, float] | None = None,
         inventory: bool = True,
+        predictor: Mapping[str, str | float | bool] | None = None,
+        queue_per_instance: bool = False,
     ) -> None:
+        """``predictor``: more ``[predictor]`` options; ``queue_per_instance``: each controller
+        its own predictor endpoints (``queue_endpoints``), as on separate hosts."""
         self.graph = graph
         self.prefix = naming.unique_prefix("vcl")
         self.dir = Path(tempfile.mkdtemp(prefix="vnstitch-cluster-"))
         self.token = secrets.token_urlsafe(16)
-        self.config_path = write_config(
-            self.dir / "controller.toml",
-            graph,
-            self.prefix,
-            controller=options or {"probe_interval_s": 0.5, "link_timeout_s": 3.5},
-            predictor={  # only the leader binds these (a predictor would follow it)
-                "observations_endpoint": f"tcp://127.0.0.1:{free_tcp_port()}",
-                "forecasts_endpoint": f"tcp://127.0.0.1:{free_tcp_port()}",
-                "curve": False,
-            },
-            inventory=inventory,
-            extra=f'\n[api]\nstate_db = "{self.dir / "unused.db"}"\n',
-        )
+        self.queue_endpoints: dict[str, tuple[str, str]] = {}
+        self._config_paths: dict[str, Path] = {}
+
+        def config(path: Path) -> Path:
+            endpoints = (f"tcp://127.0.0.1:{free_tcp_port()}" for _ in range(2))
+            return write_config(
+                path,
+                graph,
+                self.prefix,
+                controller=options or {"probe_interval_s": 0.5, "link_timeout_s": 3.5},
+                predictor={  # only the leader binds these (a predictor follows it)
+                    "observations_endpoint": next(endpoints),
+                    "forecasts_endpoint": next(endpoints),
+                    "curve": False,
+                    **(predictor or {}),
+                },
+                inventory=inventory,
+                extra=f'\n[api]\nstate_db = "{self.dir / "unused.db"}"\n',
+            )
+
+        self.config_path = config(self.dir / "controller.toml")
+        for index in range(1, controllers + 1) if queue_per_instance else ():
+            name = f"c{index}"
+            self._config_paths[name] = config(self.dir / f"controller-{name}.toml")
+        for index in range(1, controllers + 1):
+            path = self._config_paths.get(f"c{index}", self.config_path)
+            opts = load_config(str(path)).predictor
+            self.queue_endpoints[f"c{index}"] = (
+                opts.observations_endpoint,
+                opts.forecasts_endpoint,
+            )
         self.store: LocalCluster | None = None
         self.controllers: dict[str, ControllerProcess] = {}
         self.count = controllers
@@ -94,7 +118,7 @@ class ClusterStack:
             of_port=old.of_port if old else None,
             rest_port=old.rest_port if old else None,
             env={
-                "VNSTITCH_CONFIG": str(self.config_path),
+                "VNSTITCH_CONFIG": str(self._config_paths.get(name, self.config_path)),
                 "VNSTITCH_API_TOKEN": self.token,
                 "VNSTITCH_STORE": self.store.address,
                 "VNSTITCH_INSTANCE": name,

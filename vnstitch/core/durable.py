@@ -5,9 +5,11 @@ acknowledged is lost when the controller is killed. What is kept: intents; reque
 intent-owned reservations with the plan they installed (path, version, meter ids, and for a
 protected plan its detours and group ids: enough to claim the very same rules and groups after
 a restart); inventory hosts and hosts learned from traffic
-(MAC, IP, attachment, last seen). Forecast-driven and configured reservations are rebuilt,
-not restored, but every reservation id is durable (taken in blocks), so an id, and the
-cookies built from it, is never handed out twice. On start the stored state is handed back
+(MAC, IP, attachment, last seen), and forecast-driven reservations with their plans (a new
+leader claims their rules in place and keeps them until the predictor's next batch:
+``vnstitch.predictive.restored_hold``). Configured reservations are rebuilt, not restored,
+but every reservation id is durable (taken in blocks), so an id, and the cookies built from
+it, is never handed out twice. On start the stored state is handed back
 to the services; they claim their rules again as switches connect.
 """
 
@@ -41,7 +43,7 @@ from vnstitch.store.sqlite import StateStore
 LOG = logging.getLogger("vnstitch.state")
 
 DEFAULT_STATE_DB = Path.home() / ".local" / "state" / "vnstitch" / "state.db"
-_NOT_PERSISTED = (Origin.PREDICTED, Origin.CONFIG)  # rebuilt, not restored
+_NOT_PERSISTED = (Origin.CONFIG,)  # rebuilt from the configuration, not restored
 ID_BLOCK = 1024  # reservation ids are made durable this many at a time
 LAST_SEEN_EVERY_S = 60.0  # a learned host's last-seen time is written at most this often
 _GONE = (State.RELEASED, State.ENDED)

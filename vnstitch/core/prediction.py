@@ -4,7 +4,7 @@ Forecast batches go into the :class:`~vnstitch.predictive.forecast_book.Forecast
 per pair, out-of-order and restarted-predictor safe) and from there — nothing else keeps a copy
 — into provisioning (``vnstitch.predictive.provisioning``), which creates, resizes or releases
 the reservations of origin ``predicted``. Time on this link is traffic time: wall time, or a
-time-compressed replay's (``time_scale``, ``time_origin``).
+time-compressed replay's (``time_scale``, ``time_origin`` at ``time_origin_wall`` or the start).
 
 What is refused is counted, never acted on: frames that do not decode (by decode reason), a
 batch valid beyond ``max_forecast_horizon_s`` (``horizon``), and connections the adapter's
@@ -46,11 +46,13 @@ from vnstitch.predictive.pair_counters import FlowSample
 from vnstitch.predictive.provisioning import (
     CreateReservation,
     PredictedReservation,
+    ProvisioningAction,
     ProvisioningPolicy,
     ReleaseReservation,
     ResizeReservation,
     plan_provisioning,
 )
+from vnstitch.predictive.restored_hold import RestoredHold
 from vnstitch.predictive.step_alignment import AlignedRounds, next_boundary
 from vnstitch.stitcher.reservation import Origin, Reservation, ReservationRequest
 from vnstitch.stitcher.stitch_service import Refusal
@@ -113,6 +115,8 @@ class Prediction:
         )
         self.book = ForecastBook()
         self.rounds = AlignedRounds(stats_interval_s * options.time_scale)
+        # restored predicted reservations are kept until the first batch (restored_hold)
+        self.restored_hold = RestoredHold.starting(self.traffic_time(started), self.rounds.step)
         self.last_rate: dict[PairId, float] = {}
         self.anomalies: list[Anomaly] = []
         self.status: PredictorStatus | None = None
@@ -135,8 +139,9 @@ class Prediction:
         opts = self.options
         if opts.time_scale == 1.0 and opts.time_origin is None:
             return at.wall
-        origin = opts.time_origin if opts.time_origin is not None else self.started.wall
-        return origin + (at.wall - self.started.wall) * opts.time_scale
+        anchor = self.started.wall if opts.time_origin_wall is None else opts.time_origin_wall
+        origin = opts.time_origin if opts.time_origin is not None else anchor
+        return origin + (at.wall - anchor) * opts.time_scale
 
     def _publish(self, message: Message) -> None:
         self.published_count += 1
@@ -214,6 +219,7 @@ class Prediction:
         match msg:
             case ForecastBatch():
                 taken = self.book.update(msg, self.traffic_time(at))
+                self.restored_hold.batch_taken()
                 LOG.debug(
                     "forecast round %d: %d pairs, %d newer", msg.seq, len(msg.forecasts), taken
                 )
@@ -338,6 +344,8 @@ class Prediction:
         # Look one statistics round ahead, so a step's rules are in place when it begins.
         step = self.stats_interval_s * self.options.time_scale
         present = self.traffic_time(at)
+        if self.restored_hold.holds(present):
+            return  # no batch since the start yet: restored ones stay as they are
         ahead = present + step
         held: dict[PairId, PredictedReservation] = {}
         by_pair: dict[PairId, Reservation] = {}
@@ -367,23 +375,36 @@ class Prediction:
         actions = plan_provisioning(
             self.book.forecasts, held, ahead, self.policy, protected, lead_s=step, present=present
         )
-        if actions:
-            stitcher.sync_capacities()
-        for action in actions:
-            match action:
-                case ReleaseReservation():
-                    LOG.info("releasing forecast reservation %s: %s", action.pair, action.reason)
-                    self.stitching.withdraw(by_pair[action.pair].id, at)
-                case ResizeReservation():
-                    res = by_pair[action.pair]
-                    request = replace(res.request, bandwidth_mbps=action.rate_mbps)
-                    outcome = stitcher.modify(res.id, request, at.wall)
-                    if isinstance(outcome, Refusal):
-                        LOG.info("forecast resize of %s refused: %s", action.pair, outcome.reason)
-                    else:
-                        self.stitching.run(outcome, at)
-                case CreateReservation():
-                    self._create(action, source, at)
+        if not actions:
+            return
+        stitcher.sync_capacities()
+        # one commit for the round (predicted reservations are stored); nothing reaches a
+        # switch before it: the core's actions go out after this returns
+        with self.stitching.durable.store.atomic():
+            for action in actions:
+                self._apply(action, by_pair, source, at)
+
+    def _apply(
+        self,
+        action: ProvisioningAction,
+        by_pair: dict[PairId, Reservation],
+        source: str | None,
+        at: Instant,
+    ) -> None:
+        match action:
+            case ReleaseReservation():
+                LOG.info("releasing forecast reservation %s: %s", action.pair, action.reason)
+                self.stitching.withdraw(by_pair[action.pair].id, at)
+            case ResizeReservation():
+                res = by_pair[action.pair]
+                request = replace(res.request, bandwidth_mbps=action.rate_mbps)
+                outcome = self.stitching.stitcher.modify(res.id, request, at.wall)
+                if isinstance(outcome, Refusal):
+                    LOG.info("forecast resize of %s refused: %s", action.pair, outcome.reason)
+                else:
+                    self.stitching.run(outcome, at)
+            case CreateReservation():
+                self._create(action, source, at)
 
     def _create(self, action: CreateReservation, source: str | None, at: Instant) -> None:
         zones = None if action.zone == "default" else frozenset({action.zone})

@@ -163,6 +163,9 @@ class PredictorOptions:
     max_latency_ms: float | None = None
     time_scale: float = 1.0  # replay: traffic seconds per wall second
     time_origin: float | None = None  # replay: traffic time (epoch s) at controller start
+    # replay: the wall time (epoch s) at which traffic time is time_origin (None: the start);
+    # a cluster's instances share it, so a new leader's traffic clock goes on where it was
+    time_origin_wall: float | None = None
     curve: bool = True  # CURVE on both sockets (false only for tests of plain TCP)
     key_dir: str | None = None  # None: vnstitch.northbound.wire_keys.DEFAULT_KEY_DIR
     authorized_keys_dir: str | None = None  # None: key_dir / "authorized"
@@ -438,6 +441,9 @@ def _predictor(raw: Any) -> PredictorOptions:
         else None,
         time_scale=_number(raw, "time_scale", where, d.time_scale, 0.001),
         time_origin=_number(raw, "time_origin", where, 0, 0.0) if "time_origin" in raw else None,
+        time_origin_wall=_number(raw, "time_origin_wall", where, 0, 0.0)
+        if "time_origin_wall" in raw
+        else None,
         curve=_bool(raw, "curve", where, d.curve),
         key_dir=_string(raw, "key_dir", where) if "key_dir" in raw else None,
         authorized_keys_dir=_string(raw, "authorized_keys_dir", where)
