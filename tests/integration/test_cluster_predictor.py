@@ -10,73 +10,35 @@ on where the old one's stopped.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
-import numpy as np
 import pytest
 
-from predictor.trace import Trace, save_npz
 from testbed.cluster import ClusterStack
 from testbed.measure import parse_ping
+from testbed.predictor_process import SCALE, predictor_argv, write_seed
+from testbed.predictor_process import PredictorProcess as Predictor
 from testbed.wait import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(150)]
 
-ROOT = Path(__file__).resolve().parents[2]
-STEP = 60.0  # seconds per trace step
-SCALE = 30.0  # trace seconds per wall second: a step every two seconds
-SEED_START = 1_700_000_040.0  # a multiple of 60 s
-SEED_STEPS = 120
 SRC, DST = "10.0.0.1", "10.0.0.3"
 PREDICTED = re.compile(r"cookie=0x(11[0-9a-f]{14}),\s*duration=([0-9.]+)s.*?priority=(\d+),(\S+)")
 
 
-def _seed(path: Path) -> float:
-    """Two hours in which only 10.0.0.1 -> 10.0.0.3 sends (5 Mbit/s); returns the seed's end."""
-    tm = np.zeros((SEED_STEPS, 3, 3))
-    tm[:, 0, 2] = 5.0
-    save_npz(Trace(tm, ("10.0.0.1", "10.0.0.2", "10.0.0.3"), SEED_START, STEP), path)
-    return SEED_START + SEED_STEPS * STEP
-
-
-class Predictor:
-    """``python -m predictor run`` connected to every controller's endpoints."""
-
-    def __init__(self, stack: ClusterStack, seed: Path, until: float, workdir: Path) -> None:
-        observations = ",".join(obs for obs, _ in stack.queue_endpoints.values())
-        forecasts = ",".join(fc for _, fc in stack.queue_endpoints.values())
-        self.argv = [sys.executable, "-m", "predictor", "run", "--no-retrain", "--no-curve"]
-        self.argv += ["--observations", observations, "--forecasts", forecasts]
-        self.argv += ["--model-dir", str(workdir / "models"), "--step-seconds", str(STEP)]
-        self.argv += ["--seed-trace", str(seed), "--seed-until", repr(until)]
-        self.argv += ["--bytes-scale", str(SCALE), "--status-interval", "0.5"]
-        self.log = workdir / "predictor.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(
-                self.argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+def _predictor(stack: ClusterStack, seed: Path, until: float, workdir: Path) -> Predictor:
+    """Seeded from a trace, connected to every controller's endpoints."""
+    observations = ",".join(obs for obs, _ in stack.queue_endpoints.values())
+    forecasts = ",".join(fc for _, fc in stack.queue_endpoints.values())
+    argv = [*predictor_argv(observations, forecasts, seed, until, workdir), "--no-curve"]
+    return Predictor(argv, workdir)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +47,7 @@ def live(
 ) -> Iterator[tuple[ClusterStack, Predictor]]:
     workdir = tmp_path_factory.mktemp("cluster-predictor")
     seed = workdir / "seed.npz"
-    until = _seed(seed)
+    until = write_seed(seed)
     options = {"probe_interval_s": 0.5, "link_timeout_s": 3.5, "stats_interval_s": 1.0}
     stack = ClusterStack(
         nx.cycle_graph([1, 2, 3, 4]),
@@ -98,7 +60,7 @@ def live(
         },
         queue_per_instance=True,
     )
-    predictor = Predictor(stack, seed, until, workdir)
+    predictor = _predictor(stack, seed, until, workdir)
     predictor.start()
     try:
         with stack:

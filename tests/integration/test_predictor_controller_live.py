@@ -9,77 +9,31 @@ controller keeps running and forecasts resume.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
-import numpy as np
 import pytest
 
-from predictor.trace import Trace, save_npz
+from testbed.predictor_process import SCALE, predictor_argv, write_seed
+from testbed.predictor_process import PredictorProcess as Predictor
 from testbed.stack import Stack
 from testbed.wait import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 
-ROOT = Path(__file__).resolve().parents[2]
-STEP = 60.0  # seconds per trace step
-SCALE = 30.0  # trace seconds per wall second: a step every two seconds
 LEAD_S = 12.0  # wall seconds from the controller's start to the seed's end
-SEED_START = 1_700_000_040.0  # a multiple of 60 s
-SEED_STEPS = 120
 SRC, DST = "10.0.0.1", "10.0.0.3"
 
 
-def write_seed(path: Path) -> float:
-    """Two hours in which only 10.0.0.1 -> 10.0.0.3 sends (5 Mbit/s); returns the seed's end."""
-    tm = np.zeros((SEED_STEPS, 3, 3))
-    tm[:, 0, 2] = 5.0
-    save_npz(Trace(tm, ("10.0.0.1", "10.0.0.2", "10.0.0.3"), SEED_START, STEP), path)
-    return SEED_START + SEED_STEPS * STEP
-
-
-class Predictor:
-    """``python -m predictor run`` seeded from a trace, connected to a stack."""
-
-    def __init__(self, stack: Stack, seed: Path, until: float, workdir: Path) -> None:
-        self.argv = [sys.executable, "-m", "predictor", "run", "--no-retrain"]
-        self.argv += ["--observations", stack.observations_endpoint]
-        self.argv += ["--forecasts", stack.forecasts_endpoint]
-        self.argv += ["--model-dir", str(workdir / "models"), "--step-seconds", str(STEP)]
-        self.argv += ["--seed-trace", str(seed), "--seed-until", repr(until)]
-        self.argv += ["--bytes-scale", str(SCALE), "--status-interval", "0.5"]
-        self.argv += ["--key-dir", str(stack.key_dir)]  # made here; waits for controller.key
-        self.workdir = workdir
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        with (self.workdir / f"predictor-{self.starts}.log").open("wb") as log:
-            self.proc = subprocess.Popen(
-                self.argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+def _predictor(stack: Stack, seed: Path, until: float, workdir: Path) -> Predictor:
+    """Seeded from a trace, connected to the stack's endpoints with its CURVE keys."""
+    argv = predictor_argv(
+        stack.observations_endpoint, stack.forecasts_endpoint, seed, until, workdir
+    )
+    argv += ["--key-dir", str(stack.key_dir)]  # made here; waits for controller.key
+    return Predictor(argv, workdir)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +52,7 @@ def live(
             "time_origin": until - LEAD_S * SCALE,
         },
     )
-    predictor = Predictor(stack, seed, until, workdir)
+    predictor = _predictor(stack, seed, until, workdir)
     predictor.start()
     try:
         with stack:
