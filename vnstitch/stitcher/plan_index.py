@@ -50,7 +50,7 @@ class PlanIndex:
     """Per switch: the reservations whose plan (as last set) puts entries there."""
 
     def __init__(self) -> None:
-        self._on: dict[int, dict[int, PathPlan]] = {}
+        self._on: dict[int, set[int]] = {}  # switch -> reservations with entries there
         self._shares: dict[int, tuple[PathPlan, dict[int, SwitchShare]]] = {}
 
     def set(self, res_id: int, plan: PathPlan | None) -> None:
@@ -60,7 +60,7 @@ class PlanIndex:
             for dpid in held[1]:
                 on = self._on.get(dpid)
                 if on is not None:
-                    on.pop(res_id, None)
+                    on.discard(res_id)
                     if not on:
                         del self._on[dpid]
         if plan is None:
@@ -68,11 +68,10 @@ class PlanIndex:
         shares = split_by_switch(plan)
         self._shares[res_id] = (plan, shares)
         for dpid in shares:
-            self._on.setdefault(dpid, {})[res_id] = plan
+            self._on.setdefault(dpid, set()).add(res_id)
 
     def on_switch(self, dpid: int) -> Iterator[tuple[int, PathPlan, SwitchShare]]:
         """(reservation id, plan, what it puts on ``dpid``), in reservation id order."""
-        on = self._on.get(dpid, {})
-        for res_id in sorted(on):
+        for res_id in sorted(self._on.get(dpid, ())):
             plan, shares = self._shares[res_id]
             yield res_id, plan, shares[dpid]

@@ -236,10 +236,16 @@ def _zone_ok(request: ReservationRequest, zone: str) -> bool:
     return request.zones is None or zone in request.zones
 
 
-def _cost(data: Mapping[str, object]) -> float:
+def _measured(data: Mapping[str, object]) -> float | None:
+    """A link's measured latency in ms, or None if it has none (yet)."""
     latency = data.get("latency_ms")
     ok = isinstance(latency, int | float) and math.isfinite(latency) and latency >= 0
-    return (float(latency) if ok else UNKNOWN_LATENCY_MS) + HOP_MS  # type: ignore[arg-type]
+    return float(latency) if ok else None  # type: ignore[arg-type]
+
+
+def _cost(data: Mapping[str, object]) -> float:
+    latency = _measured(data)
+    return (UNKNOWN_LATENCY_MS if latency is None else latency) + HOP_MS
 
 
 def _walk(prev: Mapping[int, int], node: int, start: int) -> tuple[int, ...]:
@@ -368,10 +374,10 @@ def _failover_latency(
     ways += itertools.pairwise(path[back:])
     total = 0.0
     for u, v in ways:
-        latency = graph.edges[u, v].get("latency_ms")
-        if not isinstance(latency, int | float) or not math.isfinite(latency) or latency < 0:
+        latency = _measured(graph.edges[u, v])
+        if latency is None:
             return None
-        total += float(latency)
+        total += latency
     return total
 
 
