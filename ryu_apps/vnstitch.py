@@ -45,6 +45,7 @@ from vnstitch.core.actions import (
     Action,
     Publish,
     Reply,
+    RoundWorkLater,
     SettleLater,
     SettleMoreLater,
     ToSwitch,
@@ -63,6 +64,7 @@ from vnstitch.core.events import (
     PredictorFrames,
     PredictorRejected,
     ProbeTick,
+    RoundWork,
     Settle,
     SettleMore,
     StatsTick,
@@ -369,6 +371,8 @@ class VnstitchApp(app_manager.RyuApp):
                     hub.spawn(self.post, VerifyMore())
                 case SettleMoreLater():
                     hub.spawn(self.post, SettleMore())
+                case RoundWorkLater():
+                    hub.spawn(self.post, RoundWork())
 
     @set_ev_cls(CoreEvent)
     def _core_event(self, ev: CoreEvent) -> None:

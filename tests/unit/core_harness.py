@@ -22,6 +22,7 @@ from vnstitch.core.actions import (
     MeterModify,
     Publish,
     Reply,
+    RoundWorkLater,
     SettleLater,
     SettleMoreLater,
     ToSwitch,
@@ -41,6 +42,7 @@ from vnstitch.core.events import (
     MeterConfigs,
     PacketIn,
     PortChanged,
+    RoundWork,
     Settle,
     SettleMore,
     SwitchError,
@@ -217,6 +219,8 @@ class Harness:
                     self._queue.append(Settle())
                 case SettleMoreLater():
                     self._queue.append(SettleMore())
+                case RoundWorkLater():
+                    self._queue.append(RoundWork())
                 case VerifyLater():
                     pass  # tests drive the verification rounds themselves (``verify``)
 

@@ -174,11 +174,25 @@ class SettleMoreLater:
 
 
 @dataclass(frozen=True, slots=True)
+class RoundWorkLater:
+    """Post a :class:`vnstitch.core.events.RoundWork` after the events already queued."""
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyLater:
     """Post a :class:`vnstitch.core.events.VerifyMore` after the events already queued."""
 
 
-Action = ToSwitch | Publish | Reply | WakeAt | SettleLater | SettleMoreLater | VerifyLater
+Action = (
+    ToSwitch
+    | Publish
+    | Reply
+    | WakeAt
+    | SettleLater
+    | SettleMoreLater
+    | VerifyLater
+    | RoundWorkLater
+)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any, assert_never
 from topology.database import TopologyDatabase
 from topology.model import Host, TopologyEvent
 from vnstitch.clock import Instant
-from vnstitch.core.actions import Action, Outbox, SettleLater
+from vnstitch.core.actions import Action, Outbox, RoundWorkLater, SettleLater
 from vnstitch.core.adjustment import Adjustment
 from vnstitch.core.commands import Command
 from vnstitch.core.discovery import Discovery
@@ -44,6 +44,7 @@ from vnstitch.core.events import (
     PredictorRejected,
     ProbeIn,
     ProbeTick,
+    RoundWork,
     Settle,
     SettleMore,
     StatsTick,
@@ -288,6 +289,10 @@ class ControllerCore:
                 if stats.audit_requested:  # the audit's tables came in during the last round
                     self.verification.start_round(at)
                 stats.tick(dpids, pred is not None, at)
+                self.outbox.add(RoundWorkLater())  # the requests leave first
+            case RoundWork():
+                if pred is not None:
+                    pred.provision(at)
                 self.adjustment.round(at)
             case Wake():
                 self.scheduling.tick(at)  # the waiters are checked after every event

@@ -284,6 +284,15 @@ class SettleMore:
 
 
 @dataclass(frozen=True, slots=True)
+class RoundWork:
+    """A statistics round's requests are out: provision from the forecasts, adjust paths.
+
+    Its own event so that the round's requests leave when their instant was noted, not after
+    this work (and its store commit): the counters are attributed to steps by that instant.
+    """
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyMore:
     """Go on with the data-plane verification round in progress (one slice per event)."""
 
@@ -316,4 +325,5 @@ Event = (
     | Settle
     | SettleMore
     | VerifyMore
+    | RoundWork
 )

@@ -246,12 +246,12 @@ class Prediction:
 
     # ---- statistics rounds -----------------------------------------------------------------
     def begin_round(self, dpids: list[int], at: Instant) -> None:
-        """A statistics round starts: note the requests' instant, expire forecasts, provision."""
+        """A statistics round starts: note the requests' instant, expire forecasts (provisioning
+        follows in the round's own :class:`vnstitch.core.events.RoundWork`)."""
         traffic = self.traffic_time(at)
         # the counters a switch reports are as old as its last sweep of them
         self.rounds.requested(dpids, traffic - self.options.counter_lag_s * self.options.time_scale)
         self.book.prune(traffic)
-        self.provision(at)
 
     def next_round_wall(self, wall: float) -> float:
         """Wall time of the next statistics round: just after the next step boundary (and
